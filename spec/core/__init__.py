@@ -1,0 +1,1 @@
+"""Transcriptions of the parts of ``NN/Spec/Core`` that the runtime modules use."""

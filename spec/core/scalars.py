@@ -1,0 +1,256 @@
+"""Scalar types and the ``Context`` type class — transcription of the parts of
+NN/Spec/Core/Context.lean (lean-dojo/TorchLean @ 411682f6c3d913e5cdbc27d4546b3ab7ac0e3e9c)
+that the runtime modules use, plus Lean's ``ToString`` for each scalar type.
+
+The runtime modules are generic in a scalar type ``α``.  Python has no type parameters, so
+each tensor carries a :class:`ScalarType` value naming its ``α``:
+
+=============  ==========================  ==============================================
+Lean type      Python values               ``Context α``
+=============  ==========================  ==============================================
+``Float``      ``float`` (binary64)        IEEE binary64, round-to-nearest-even, C sqrt
+``IEEE32Exec`` ``numpy.float32``           binary32, every result rounded to binary32
+``ℚ`` (scoped) ``fractions.Fraction``      exact; ``sqrt`` is defined as ``0``
+``Int``        ``int``                     none (Lean rejects ``Context Int`` uses)
+``Nat``        ``int`` ≥ 0                 none
+=============  ==========================  ==============================================
+
+Printing follows the Lean 4 runtime (semantics note §6): ``Float.toString`` is C's ``%f``
+with every NaN printed ``NaN``; binary32 values are widened exactly to binary64 first;
+``ℚ`` prints ``num`` or ``num/den``; integers print in plain decimal.
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+from fractions import Fraction
+from typing import Any, Callable, Optional
+
+import numpy as np
+
+from torchlean_runtime.errors import ScalarTypeError
+
+__all__ = [
+    "Context",
+    "ScalarType",
+    "Float",
+    "IEEE32Exec",
+    "Rat",
+    "Int",
+    "Nat",
+    "SCALAR_TYPES",
+    "scalarTypeNamed",
+    "floatToString",
+]
+
+
+def floatToString(x: float) -> str:
+    """Lean ``Float.toString`` (``std::to_string``, i.e. ``printf("%f")``; NaN → ``NaN``)."""
+    return "NaN" if math.isnan(x) else "%f" % x
+
+
+class Context:
+    """Lean ``Context α`` — only the members the runtime uses: ``0``, ``+``, ``*``, ``sqrt``."""
+
+    __slots__ = ("zero", "add", "mul", "sqrt")
+
+    def __init__(self, zero: Any, add: Callable, mul: Callable, sqrt: Callable):
+        self.zero = zero
+        self.add = add
+        self.mul = mul
+        self.sqrt = sqrt
+
+
+class ScalarType:
+    """A Lean scalar type ``α`` with its ``Zero``, ``Add``, ``Mul``, ``ToString`` and, where Lean
+    has one, its ``Context`` instance."""
+
+    __slots__ = ("name", "python_type", "_check", "zero", "add", "mul", "toString", "context", "_key")
+
+    def __init__(
+        self,
+        name: str,
+        python_type: str,
+        check: Callable[[Any], Any],
+        zero: Any,
+        add: Callable[[Any, Any], Any],
+        mul: Callable[[Any, Any], Any],
+        toString: Callable[[Any], str],
+        context: Optional[Context],
+        key: Callable[[Any], Any],
+    ):
+        self.name = name
+        self.python_type = python_type
+        self._check = check
+        self.zero = zero
+        self.add = add
+        self.mul = mul
+        self.toString = toString
+        self.context = context
+        self._key = key
+
+    def check(self, x: Any) -> Any:
+        """Return ``x`` as a canonical element of this type, or raise ScalarTypeError."""
+        value = self._check(x)
+        if value is None:
+            raise ScalarTypeError(
+                f"expected a {self.name} scalar ({self.python_type}), given {x!r} ({type(x).__name__})"
+            )
+        return value
+
+    def identity(self, x: Any) -> Any:
+        """A hashable key equal exactly when two elements are the same Lean value
+        (bit patterns for floats, so ``-0.0 ≠ 0.0`` and a NaN equals itself)."""
+        return self._key(x)
+
+    def __repr__(self) -> str:
+        return self.name
+
+    def __reduce__(self):
+        return (scalarTypeNamed, (self.name,))
+
+
+# --- Float (binary64) --------------------------------------------------------------------
+
+
+def _check_float(x: Any) -> Optional[float]:
+    # np.float64 subclasses float; np.float32 and bool/int do not count as Lean Float.
+    return float(x) if isinstance(x, float) else None
+
+
+def _float_sqrt(x: float) -> float:
+    # C sqrt (hardware sqrtsd): correctly rounded; NaN in → that NaN; negative → default NaN.
+    with np.errstate(all="ignore"):
+        return float(np.sqrt(np.float64(x)))
+
+
+def _float_key(x: float) -> bytes:
+    return struct.pack("<d", x)
+
+
+Float = ScalarType(
+    name="Float",
+    python_type="float",
+    check=_check_float,
+    zero=0.0,
+    add=lambda a, b: a + b,
+    mul=lambda a, b: a * b,
+    toString=floatToString,
+    context=None,
+    key=_float_key,
+)
+Float.context = Context(0.0, Float.add, Float.mul, _float_sqrt)
+
+
+# --- IEEE32Exec (binary32, every result rounded) ------------------------------------------
+
+
+def _check_f32(x: Any) -> Optional[np.float32]:
+    return x if type(x) is np.float32 else None
+
+
+def _f32_add(a: np.float32, b: np.float32) -> np.float32:
+    with np.errstate(all="ignore"):
+        return np.float32(np.add(a, b, dtype=np.float32))
+
+
+def _f32_mul(a: np.float32, b: np.float32) -> np.float32:
+    with np.errstate(all="ignore"):
+        return np.float32(np.multiply(a, b, dtype=np.float32))
+
+
+def _f32_sqrt(a: np.float32) -> np.float32:
+    with np.errstate(all="ignore"):
+        return np.float32(np.sqrt(a, dtype=np.float32))
+
+
+def _f32_key(x: np.float32) -> bytes:
+    return x.tobytes()
+
+
+IEEE32Exec = ScalarType(
+    name="IEEE32Exec",
+    python_type="numpy.float32",
+    check=_check_f32,
+    zero=np.float32(0.0),
+    add=_f32_add,
+    mul=_f32_mul,
+    toString=lambda x: floatToString(float(x)),  # exact widening to binary64, then Float.toString
+    context=None,
+    key=_f32_key,
+)
+IEEE32Exec.context = Context(np.float32(0.0), _f32_add, _f32_mul, _f32_sqrt)
+
+
+# --- ℚ with TorchLean's scoped Context instance (sqrt := 0) -------------------------------
+
+
+def _check_rat(x: Any) -> Optional[Fraction]:
+    return x if isinstance(x, Fraction) else None
+
+
+def _rat_to_string(q: Fraction) -> str:
+    # Lean's `ToString Rat`: the numerator alone when the denominator is 1, else `num/den`.
+    return str(q.numerator) if q.denominator == 1 else f"{q.numerator}/{q.denominator}"
+
+
+Rat = ScalarType(
+    name="Rat",
+    python_type="fractions.Fraction",
+    check=_check_rat,
+    zero=Fraction(0),
+    add=lambda a, b: a + b,
+    mul=lambda a, b: a * b,
+    toString=_rat_to_string,
+    context=None,
+    key=lambda q: (q.numerator, q.denominator),
+)
+Rat.context = Context(Fraction(0), Rat.add, Rat.mul, lambda q: Fraction(0))
+
+
+# --- Int / Nat: no Context instance -------------------------------------------------------
+
+
+def _check_int(x: Any) -> Optional[int]:
+    return int(x) if isinstance(x, int) and not isinstance(x, bool) else None
+
+
+def _check_nat(x: Any) -> Optional[int]:
+    value = _check_int(x)
+    return value if value is not None and value >= 0 else None
+
+
+Int = ScalarType(
+    name="Int",
+    python_type="int",
+    check=_check_int,
+    zero=0,
+    add=lambda a, b: a + b,
+    mul=lambda a, b: a * b,
+    toString=str,
+    context=None,
+    key=lambda n: n,
+)
+
+Nat = ScalarType(
+    name="Nat",
+    python_type="int >= 0",
+    check=_check_nat,
+    zero=0,
+    add=lambda a, b: a + b,
+    mul=lambda a, b: a * b,
+    toString=str,
+    context=None,
+    key=lambda n: n,
+)
+
+SCALAR_TYPES: tuple[ScalarType, ...] = (Float, IEEE32Exec, Rat, Int, Nat)
+
+
+def scalarTypeNamed(name: str) -> ScalarType:
+    """The scalar type with Lean name ``name`` (``Float``, ``IEEE32Exec``, ``Rat``, ``Int``, ``Nat``)."""
+    for t in SCALAR_TYPES:
+        if t.name == name:
+            return t
+    raise ScalarTypeError(f"unknown scalar type {name!r}; expected one of {[t.name for t in SCALAR_TYPES]}")

@@ -1,0 +1,243 @@
+"""``Spec.Tensor`` — the parts of NN/Spec/Core/Tensor/Core.lean, TensorOps.lean,
+TensorReductionShape.lean and Utils.lean that the runtime modules use
+(lean-dojo/TorchLean @ 411682f6c3d913e5cdbc27d4546b3ab7ac0e3e9c).
+
+A Lean ``Tensor α s`` is a scalar for ``s = scalar`` and a function ``Fin n → Tensor α rest``
+for ``s = dim n rest``.  Here a :class:`Tensor` carries its shape and scalar type explicitly
+(a zero dimension hides the inner shape from the data) and materialises the functions as
+nested tuples: ``data`` is the scalar itself at shape ``scalar`` and a tuple of ``n``
+children's data at ``dim n rest``.
+
+Two tensors compare equal exactly when they are the same Lean value: same shape, same scalar
+type, and bit-identical elements (so ``-0.0 ≠ 0.0`` and a NaN equals itself).
+
+The spec materialises every element as a Python object, so tensors above
+:func:`elementCap` elements are refused *before* anything is allocated.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any, Iterator, Sequence
+
+from torchlean_runtime.errors import (
+    ArgumentTypeError,
+    CastEvidenceError,
+    InvalidShapeError,
+    ScalarTypeError,
+    ScalarTypeMismatchError,
+    ShapeMismatchError,
+    TensorDataError,
+    TensorTooLargeError,
+)
+
+from .scalars import ScalarType
+from .shape import Dim, Shape, ShapeEq, ofList, pretty as prettyShape, scalar as scalarShape, size, toList
+
+__all__ = [
+    "Tensor",
+    "ofNested",
+    "toNested",
+    "scalar",
+    "zeros",
+    "elements",
+    "addSpec",
+    "mulSpec",
+    "sumSpec",
+    "pretty",
+    "castShape",
+    "elementCap",
+    "setElementCap",
+    "DEFAULT_ELEMENT_CAP",
+    "asShape",
+]
+
+#: Default cap on the number of elements of one spec tensor (override with the environment
+#: variable TORCHLEAN_RT_SPEC_MAX_ELEMENTS or :func:`setElementCap`).
+DEFAULT_ELEMENT_CAP = 1_000_000
+_element_cap = int(os.environ.get("TORCHLEAN_RT_SPEC_MAX_ELEMENTS", DEFAULT_ELEMENT_CAP))
+
+
+def elementCap() -> int:
+    """The current cap on the element count of a spec tensor."""
+    return _element_cap
+
+
+def setElementCap(cap: int) -> int:
+    """Set the element cap; returns the previous one."""
+    global _element_cap
+    if isinstance(cap, bool) or not isinstance(cap, int) or cap < 0:
+        raise ArgumentTypeError(f"the element cap must be a non-negative int, given {cap!r}")
+    previous, _element_cap = _element_cap, cap
+    return previous
+
+
+def asShape(s: Any) -> Shape:
+    """Accept a :class:`Shape` or a list/tuple of dimensions (via ``ofList``)."""
+    if isinstance(s, Shape):
+        return s
+    if isinstance(s, (list, tuple)):
+        return ofList(s)
+    raise InvalidShapeError(f"expected a Shape or a tuple of dimensions, given {s!r} ({type(s).__name__})")
+
+
+def _check_cap(s: Shape) -> None:
+    n = size(s)
+    if n > _element_cap:
+        raise TensorTooLargeError(
+            f"a spec tensor of shape {list(toList(s))} has {n} elements, above the cap {_element_cap} "
+            "(raise it with TORCHLEAN_RT_SPEC_MAX_ELEMENTS or setElementCap)"
+        )
+
+
+def _build(alpha: ScalarType, dims: tuple[int, ...], nested: Any, where: str) -> Any:
+    """Validate ``nested`` against ``dims`` and return canonical nested-tuple data."""
+    if not dims:
+        if isinstance(nested, (list, tuple)):
+            raise TensorDataError(f"expected a {alpha.name} scalar at {where}, given a sequence of length {len(nested)}")
+        return alpha.check(nested)
+    n = dims[0]
+    if not isinstance(nested, (list, tuple)):
+        raise TensorDataError(f"expected a sequence of length {n} at {where}, given {type(nested).__name__} {nested!r}")
+    if len(nested) != n:
+        raise TensorDataError(f"expected a sequence of length {n} at {where}, given length {len(nested)} (ragged or wrong shape)")
+    rest = dims[1:]
+    return tuple(_build(alpha, rest, child, f"{where}[{i}]") for i, child in enumerate(nested))
+
+
+@dataclass(frozen=True, eq=False)
+class Tensor:
+    """Lean ``Spec.Tensor α s`` with ``s`` (``shape``) and ``α`` (``alpha``) carried explicitly."""
+
+    shape: Shape
+    alpha: ScalarType
+    data: Any
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.shape, Shape):
+            raise InvalidShapeError(f"Tensor.shape must be a Shape, given {self.shape!r}")
+        if not isinstance(self.alpha, ScalarType):
+            raise ScalarTypeError(f"Tensor.alpha must be a ScalarType, given {self.alpha!r}")
+        _check_cap(self.shape)
+        object.__setattr__(self, "data", _build(self.alpha, toList(self.shape), self.data, "data"))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Tensor):
+            return NotImplemented
+        return self._identity() == other._identity()
+
+    def __hash__(self) -> int:
+        return hash(self._identity())
+
+    def _identity(self) -> tuple:
+        key = self.alpha.identity
+        return (self.shape, self.alpha.name, tuple(key(x) for x in elements(self)))
+
+    def __repr__(self) -> str:
+        return f"Tensor({self.alpha.name}, {list(toList(self.shape))}, {pretty(self)})"
+
+
+def _iter_data(data: Any, depth: int) -> Iterator[Any]:
+    if depth == 0:
+        yield data
+    else:
+        for child in data:
+            yield from _iter_data(child, depth - 1)
+
+
+def elements(t: Tensor) -> Iterator[Any]:
+    """All scalars of ``t`` in row-major order (outermost index first)."""
+    return _iter_data(t.data, len(toList(t.shape)))
+
+
+def ofNested(alpha: ScalarType, shape: Any, nested: Any) -> Tensor:
+    """A tensor of ``shape`` from nested Python sequences (validating raggedness, dims, scalars)."""
+    return Tensor(asShape(shape), alpha, nested)
+
+
+def toNested(t: Tensor) -> Any:
+    """Nested Python lists (a bare scalar at shape ``scalar``)."""
+
+    def go(data: Any, depth: int) -> Any:
+        return data if depth == 0 else [go(child, depth - 1) for child in data]
+
+    return go(t.data, len(toList(t.shape)))
+
+
+def scalar(alpha: ScalarType, x: Any) -> Tensor:
+    """Lean ``Tensor.scalar x`` (a tensor of shape ``scalar``)."""
+    return Tensor(scalarShape, alpha, x)
+
+
+def zeros(alpha: ScalarType, shape: Any) -> Tensor:
+    """The tensor of ``shape`` filled with ``0 : α``."""
+    s = asShape(shape)
+    _check_cap(s)
+    data: Any = alpha.zero
+    for n in reversed(toList(s)):
+        data = tuple(data for _ in range(n))
+    return Tensor(s, alpha, data)
+
+
+def _same_type(a: Tensor, b: Tensor, op: str) -> None:
+    if not isinstance(a, Tensor) or not isinstance(b, Tensor):
+        raise ArgumentTypeError(f"{op} expects two Tensors, given {type(a).__name__} and {type(b).__name__}")
+    if a.alpha is not b.alpha:
+        raise ScalarTypeMismatchError(f"{op}: tensors over {a.alpha.name} and {b.alpha.name} (Lean has one α)")
+    if a.shape != b.shape:
+        raise ShapeMismatchError(
+            f"{op}: shapes {list(toList(a.shape))} and {list(toList(b.shape))} differ (no broadcasting)"
+        )
+
+
+def _zip_with(f: Any, a: Any, b: Any, depth: int) -> Any:
+    if depth == 0:
+        return f(a, b)
+    return tuple(_zip_with(f, x, y, depth - 1) for x, y in zip(a, b))
+
+
+def addSpec(a: Tensor, b: Tensor) -> Tensor:
+    """Lean ``Tensor.addSpec``: elementwise ``a + b`` (``a`` first), same shape, no broadcasting."""
+    _same_type(a, b, "addSpec")
+    return Tensor(a.shape, a.alpha, _zip_with(a.alpha.add, a.data, b.data, len(toList(a.shape))))
+
+
+def mulSpec(a: Tensor, b: Tensor) -> Tensor:
+    """Lean ``Tensor.mulSpec``: elementwise ``a * b`` (``a`` first), same shape, no broadcasting."""
+    _same_type(a, b, "mulSpec")
+    return Tensor(a.shape, a.alpha, _zip_with(a.alpha.mul, a.data, b.data, len(toList(a.shape))))
+
+
+def sumSpec(t: Tensor) -> Any:
+    """Lean ``sumSpec``: ONE flat left fold from ``0`` over all scalars in row-major order,
+    ``(((0 + x0) + x1) + ...)`` — the running total is threaded through the sub-tensors."""
+    if not isinstance(t, Tensor):
+        raise ArgumentTypeError(f"sumSpec expects a Tensor, given {type(t).__name__}")
+    acc = t.alpha.zero
+    for x in elements(t):
+        acc = t.alpha.add(acc, x)
+    return acc
+
+
+def pretty(t: Tensor) -> str:
+    """Lean ``Spec.pretty``: a scalar prints as ``toString x``; a dimension as ``[`` + the
+    children's renderings joined by ``, `` + ``]``.  Shapes are never printed."""
+
+    def go(data: Any, depth: int) -> str:
+        if depth == 0:
+            return t.alpha.toString(data)
+        return "[" + ", ".join(go(child, depth - 1) for child in data) + "]"
+
+    return go(t.data, len(toList(t.shape)))
+
+
+def castShape(t: Tensor, h: ShapeEq) -> Tensor:
+    """Lean ``Tensor.castShape t h``: the same data at the (equal) shape ``h.rhs``."""
+    if not isinstance(h, ShapeEq):
+        raise CastEvidenceError(f"castShape needs ShapeEq evidence, given {h!r}")
+    if h.lhs != t.shape:
+        raise CastEvidenceError(
+            f"castShape: evidence is about {prettyShape(h.lhs)}, the tensor has shape {prettyShape(t.shape)}"
+        )
+    return Tensor(h.rhs, t.alpha, t.data)

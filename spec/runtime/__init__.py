@@ -1,0 +1,1 @@
+"""Transcriptions of ``NN/Runtime/Context.lean`` and ``NN/Runtime/Variable.lean``."""

@@ -1,0 +1,3 @@
+from torchlean_runtime.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,70 @@
+"""``torchlean-rt`` — the command line.  Thin: each subcommand dispatches to its subsystem."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from typing import Optional, Sequence
+
+__all__ = ["main", "build_parser"]
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from . import verify
+
+    if getattr(args, "mutants", False):
+        return _dispatch("torchlean_runtime.proofs.mutants:main", args)
+    report = verify.run(quick=args.quick, only=args.only)
+    print(report.table())
+    print(report.summary())
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as fh:
+            fh.write(report.to_json())
+    return 0 if report.ok else 1
+
+
+def _dispatch(ref: str, args: argparse.Namespace) -> int:
+    module_name, _, func = ref.partition(":")
+    return int(getattr(importlib.import_module(module_name), func)(args) or 0)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="torchlean-rt", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("verify", help="run every check the project has and print the table")
+    p.add_argument("--quick", action="store_true", help="small CrossHair/sampling budgets (CI)")
+    p.add_argument("--json", metavar="FILE", help="also write the report as JSON")
+    p.add_argument("--only", metavar="PATTERN", help="only obligations whose name matches (glob or substring)")
+    p.add_argument("--mutants", action="store_true", help="run the suite against every mutant; print the kill matrix")
+    p.set_defaults(func=_verify)
+
+    p = sub.add_parser("vectors", help="conformance vectors (torchlean.runtime.v1)")
+    vsub = p.add_subparsers(dest="vectors_command", required=True)
+    g = vsub.add_parser("generate", help="write the deterministic corpus to OUT_DIR")
+    g.add_argument("out_dir")
+    g.set_defaults(func=lambda a: _dispatch("torchlean_runtime.proofs.vectors.generate:main", a))
+
+    p = sub.add_parser("replay", help="execute trace files against spec and/or impl")
+    p.add_argument("paths", nargs="+", metavar="FILE_OR_DIR")
+    p.add_argument("--target", choices=["spec", "impl", "both"], default="both")
+    p.add_argument("--json", action="store_true", help="machine-readable results on stdout")
+    p.set_defaults(func=lambda a: _dispatch("torchlean_runtime.proofs.vectors.replay:main", a))
+
+    p = sub.add_parser("fuzz", help="a timed differential campaign, spec vs impl")
+    p.add_argument("--seconds", type=float, default=60.0)
+    p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--out", default="fuzz-failures", help="where shrunk failures are saved as traces")
+    p.set_defaults(func=lambda a: _dispatch("torchlean_runtime.proofs.differential.fuzz:main", a))
+
+    return parser
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
