@@ -42,6 +42,10 @@ __all__ = [
     "SCALAR_TYPES",
     "scalarTypeNamed",
     "floatToString",
+    "f32_bits",
+    "f32_from_bits",
+    "F32_CANONICAL_NAN",
+    "F32_QUIET_BIT",
 ]
 
 
@@ -144,25 +148,77 @@ Float.context = Context(0.0, Float.add, Float.mul, _float_sqrt)
 
 
 # --- IEEE32Exec (binary32, every result rounded) ------------------------------------------
+#
+# TorchLean's IEEE32Exec (NN/Floats/IEEEExec/Exec32.lean) is a bit-level binary32 emulation:
+# finite results are the exact result rounded once to nearest-even (subnormals kept, signed
+# zeros per IEEE 754), which the host's binary32 arithmetic reproduces.  NaNs differ from the
+# hardware and are therefore fixed up here:
+#   * add/mul with a NaN operand return that NaN quieted (payload and sign kept), chosen in the
+#     order: signalling NaN in x, signalling NaN in y, any NaN in x, any NaN in y (chooseNaN2);
+#   * an invalid operation without NaN operands (inf - inf, 0 * inf) returns the canonical NaN
+#     0x7FC00000 (x86 would return 0xFFC00000);
+#   * sqrt of a NaN returns it quieted; sqrt of a negative number (incl. -inf) returns the
+#     canonical NaN; sqrt(±0) = ±0.
+
+F32_QUIET_BIT = 0x00400000
+F32_CANONICAL_NAN = 0x7FC00000
+
+
+def f32_bits(x: np.float32) -> int:
+    """The IEEE-754 bit pattern of a binary32 value."""
+    return int(np.asarray(x, dtype=np.float32).view(np.uint32))
+
+
+def f32_from_bits(bits: int) -> np.float32:
+    """The binary32 value with bit pattern ``bits``."""
+    return np.asarray(bits, dtype=np.uint32).view(np.float32)[()]
+
+
+def _f32_is_signalling(bits: int) -> bool:
+    return (bits & 0x7F800000) == 0x7F800000 and (bits & 0x007FFFFF) != 0 and not (bits & F32_QUIET_BIT)
+
+
+def _f32_choose_nan2(x: np.float32, y: np.float32) -> np.float32:
+    bx, by = f32_bits(x), f32_bits(y)
+    if _f32_is_signalling(bx):
+        chosen = bx
+    elif _f32_is_signalling(by):
+        chosen = by
+    elif np.isnan(x):
+        chosen = bx
+    else:
+        chosen = by
+    return f32_from_bits(chosen | F32_QUIET_BIT)
+
+
+def _f32_binary(op: Callable) -> Callable[[np.float32, np.float32], np.float32]:
+    def apply(a: np.float32, b: np.float32) -> np.float32:
+        if np.isnan(a) or np.isnan(b):
+            return _f32_choose_nan2(a, b)
+        with np.errstate(all="ignore"):
+            r = np.float32(op(a, b, dtype=np.float32))
+        return f32_from_bits(F32_CANONICAL_NAN) if np.isnan(r) else r
+
+    return apply
+
+
+_f32_add = _f32_binary(np.add)
+_f32_mul = _f32_binary(np.multiply)
+
+
+def _f32_sqrt(a: np.float32) -> np.float32:
+    if np.isnan(a):
+        return f32_from_bits(f32_bits(a) | F32_QUIET_BIT)
+    if a == 0:
+        return a  # sqrt(±0) = ±0
+    if a < 0:
+        return f32_from_bits(F32_CANONICAL_NAN)
+    with np.errstate(all="ignore"):
+        return np.float32(np.sqrt(a, dtype=np.float32))
 
 
 def _check_f32(x: Any) -> Optional[np.float32]:
     return x if type(x) is np.float32 else None
-
-
-def _f32_add(a: np.float32, b: np.float32) -> np.float32:
-    with np.errstate(all="ignore"):
-        return np.float32(np.add(a, b, dtype=np.float32))
-
-
-def _f32_mul(a: np.float32, b: np.float32) -> np.float32:
-    with np.errstate(all="ignore"):
-        return np.float32(np.multiply(a, b, dtype=np.float32))
-
-
-def _f32_sqrt(a: np.float32) -> np.float32:
-    with np.errstate(all="ignore"):
-        return np.float32(np.sqrt(a, dtype=np.float32))
 
 
 def _f32_key(x: np.float32) -> bytes:
