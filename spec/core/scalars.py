@@ -133,13 +133,36 @@ def _float_key(x: float) -> bytes:
     return struct.pack("<d", x)
 
 
+F64_QUIET_BIT = 0x0008000000000000
+
+
+def _float_quiet(x: float) -> float:
+    return struct.unpack("<d", struct.pack("<Q", struct.unpack("<Q", struct.pack("<d", x))[0] | F64_QUIET_BIT))[0]
+
+
+def _float_binary(op: Callable[[float, float], float]) -> Callable[[float, float], float]:
+    # With two NaN operands, CPython's float `a + b` returns b's NaN until the interpreter
+    # specializes the instruction, and a's NaN after (its generic and specialized adds are
+    # compiled with opposite operand orders), so the NaN is fixed here: the first NaN operand,
+    # quieted — x86 SSE's rule for `a op b`, which numpy's loops follow.  Non-NaN operands:
+    # the hardware result (an invalid operation gives the platform's default NaN).
+    def apply(a: float, b: float) -> float:
+        if a != a:
+            return _float_quiet(a)
+        if b != b:
+            return _float_quiet(b)
+        return op(a, b)
+
+    return apply
+
+
 Float = ScalarType(
     name="Float",
     python_type="float",
     check=_check_float,
     zero=0.0,
-    add=lambda a, b: a + b,
-    mul=lambda a, b: a * b,
+    add=_float_binary(lambda a, b: a + b),
+    mul=_float_binary(lambda a, b: a * b),
     toString=floatToString,
     context=None,
     key=_float_key,
