@@ -1,0 +1,260 @@
+"""``RuntimeContext`` — the impl of NN/Runtime/Context.lean: persistent, numpy-backed, indexed.
+
+Semantics are the spec's (``torchlean_runtime.spec.runtime.context``), operation by operation:
+``register_variable`` prepends (an older entry with the same name is shadowed, not removed) and
+bumps ``next_id``; ``get_variable`` looks at the NEWEST entry with the name only and returns its
+array when its shape is the requested one, else ``None``; ``set_variable`` replaces EVERY entry
+with the name (shape may change; an absent name changes nothing); ``register_gradient`` does not
+bump ``next_id``; counts and name lists include shadowed duplicates.
+
+Costs (n entries, k of them sharing the name, g distinct gradient names):
+``get_*``/``has_variable``/``register_*`` O(log32 n); ``set_*`` O(k log n);
+``context_size``/``gradient_count`` O(1); ``is_valid_context`` O(g log n); name lists, strings and
+``to_spec`` O(n).
+
+Persistence and threads: a context is immutable (every operation returns a new one, sharing
+structure with its input; arrays are frozen, see ``arrays.py``).  Any number of threads may
+therefore read one shared context and derive their own new contexts from it concurrently
+without locks: nothing they do can change the shared one or each other's.
+
+Scalar type: ``dtype`` is ``None`` until the first array fixes it (as Lean infers ``α`` from the
+first use; the spec's ``alpha``), then every array stored must have that dtype.  Note that
+``set_variable``/``set_gradient`` fix it even when the name is absent, as the spec does.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import icontract
+import numpy as np
+
+from torchlean_runtime.errors import (
+    ArgumentTypeError,
+    InvalidShapeError,
+    NameTypeError,
+    ScalarTypeError,
+    ScalarTypeMismatchError,
+)
+
+from . import contracts as C
+from .arrays import (
+    as_supported_dtype,
+    check_array,
+    check_dtype,
+    check_name,
+    check_same_dtype,
+    check_shape,
+    dtype_agrees,
+    freeze,
+    has_supported_dtype,
+    is_array,
+    is_name,
+    is_shape,
+    pretty,
+)
+from .registry import EMPTY, Registry
+
+__all__ = ["RuntimeContext"]
+
+_set = object.__setattr__
+
+# icontract evaluates the preconditions of a function bottom-up (the one nearest the ``def``
+# first); each method lists them so that they fire in the order of the plain checks in its body.
+# The value predicates are total and mutually exclusive (a non-array fails only ``is_array``), so
+# a violation raises the same typed error with or without ``-O``.
+
+
+def _entries_to_string(registry: Registry) -> str:
+    return ", ".join(f"{entry.name}: {pretty(entry.array)}" for entry in registry.items())
+
+
+class RuntimeContext:
+    """Lean ``Runtime.RuntimeContext α``: a variable registry, a gradient registry, ``next_id``
+    and the scalar type ``dtype`` (``None`` until fixed).  Immutable; start from :meth:`empty`."""
+
+    __slots__ = ("_variables", "_gradients", "next_id", "dtype")
+
+    _variables: Registry
+    _gradients: Registry
+    next_id: int
+    dtype: Optional[np.dtype]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        raise ArgumentTypeError("RuntimeContext is built with RuntimeContext.empty() and its operations")
+
+    @staticmethod
+    def _make(variables: Registry, gradients: Registry, next_id: int, dtype: Optional[np.dtype]) -> "RuntimeContext":
+        ctx = object.__new__(RuntimeContext)
+        _set(ctx, "_variables", variables)
+        _set(ctx, "_gradients", gradients)
+        _set(ctx, "next_id", next_id)
+        _set(ctx, "dtype", dtype)
+        return ctx
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("a RuntimeContext is immutable: its operations return a new context")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError("a RuntimeContext is immutable")
+
+    def __copy__(self) -> "RuntimeContext":
+        return self
+
+    def __deepcopy__(self, memo: dict) -> "RuntimeContext":
+        return self
+
+    def __reduce__(self):
+        return (_unpickle, (self._variables, self._gradients, self.next_id, None if self.dtype is None else self.dtype.str))
+
+    def __repr__(self) -> str:
+        def names(registry: Registry) -> str:
+            shown = registry.first_names(4)
+            more = ", …" if registry.length > len(shown) else ""
+            return ", ".join(map(repr, shown)) + more
+
+        dtype = "None" if self.dtype is None else str(self.dtype)
+        return (
+            f"<RuntimeContext vars={self._variables.length} [{names(self._variables)}] "
+            f"grads={self._gradients.length} [{names(self._gradients)}] next_id={self.next_id} dtype={dtype}>"
+        )
+
+    # -- Lean definitions -----------------------------------------------------------------------
+
+    @staticmethod
+    @C.refines(C.empty_refines)
+    @icontract.require(
+        lambda dtype: dtype is None or as_supported_dtype(dtype) is not None,
+        "dtype is None or one of float64, float32, int64",
+        error=ScalarTypeError,
+    )
+    def empty(dtype: Any = None) -> "RuntimeContext":
+        """Lean ``Runtime.emptyContext``: both registries empty, ``next_id = 0``.  ``dtype`` is
+        Lean's implicit ``α`` — optional, fixed by the first array otherwise."""
+        return _EMPTY if dtype is None else RuntimeContext._make(EMPTY, EMPTY, 0, check_dtype(dtype, "empty"))
+
+    @C.refines(C.register_variable_refines)
+    @icontract.require(lambda self, value: dtype_agrees(self.dtype, value), "value has the context's dtype", error=ScalarTypeMismatchError)
+    @icontract.require(lambda value: has_supported_dtype(value), "value has dtype float64, float32 or int64", error=ScalarTypeError)
+    @icontract.require(lambda value: is_array(value), "value is a numpy array", error=ArgumentTypeError)
+    @icontract.require(lambda name: is_name(name), "name is a str (Lean String)", error=NameTypeError)
+    def register_variable(self, name: str, value: np.ndarray) -> "RuntimeContext":
+        """Lean ``Runtime.registerVariable``: prepend ``(name, value)``; ``next_id + 1``."""
+        name = check_name(name, "register_variable")
+        arr = check_array(value, "register_variable")
+        dtype = check_same_dtype(self.dtype, arr, "register_variable", "the context")
+        arr = freeze(arr)
+        return RuntimeContext._make(self._variables.register(name, arr.shape, arr), self._gradients, self.next_id + 1, dtype)
+
+    @C.refines(C.get_variable_refines)
+    @icontract.require(lambda shape: is_shape(shape), "shape is a tuple of non-negative ints", error=InvalidShapeError)
+    @icontract.require(lambda name: is_name(name), "name is a str (Lean String)", error=NameTypeError)
+    def get_variable(self, name: str, shape: tuple[int, ...]) -> Optional[np.ndarray]:
+        """Lean ``Runtime.getVariable`` at ``shape``: the newest entry named ``name`` if its
+        shape is ``shape``, else ``None``.  The array is read-only."""
+        if type(name) is not str:
+            name = check_name(name, "get_variable")
+        return self._variables.lookup(name, check_shape(shape, "get_variable"))
+
+    @C.refines(C.set_variable_refines)
+    @icontract.require(lambda self, value: dtype_agrees(self.dtype, value), "value has the context's dtype", error=ScalarTypeMismatchError)
+    @icontract.require(lambda value: has_supported_dtype(value), "value has dtype float64, float32 or int64", error=ScalarTypeError)
+    @icontract.require(lambda value: is_array(value), "value is a numpy array", error=ArgumentTypeError)
+    @icontract.require(lambda name: is_name(name), "name is a str (Lean String)", error=NameTypeError)
+    def set_variable(self, name: str, value: np.ndarray) -> "RuntimeContext":
+        """Lean ``Runtime.setVariable``: every entry named ``name`` becomes ``value`` (at
+        ``value``'s shape); an absent name changes no entry; ``next_id`` unchanged."""
+        name = check_name(name, "set_variable")
+        arr = check_array(value, "set_variable")
+        dtype = check_same_dtype(self.dtype, arr, "set_variable", "the context")
+        if not self._variables.has(name):
+            return self if dtype is self.dtype else RuntimeContext._make(self._variables, self._gradients, self.next_id, dtype)
+        arr = freeze(arr)
+        return RuntimeContext._make(self._variables.set_all(name, arr.shape, arr), self._gradients, self.next_id, dtype)
+
+    @C.refines(C.register_gradient_refines)
+    @icontract.require(lambda self, grad: dtype_agrees(self.dtype, grad), "grad has the context's dtype", error=ScalarTypeMismatchError)
+    @icontract.require(lambda grad: has_supported_dtype(grad), "grad has dtype float64, float32 or int64", error=ScalarTypeError)
+    @icontract.require(lambda grad: is_array(grad), "grad is a numpy array", error=ArgumentTypeError)
+    @icontract.require(lambda name: is_name(name), "name is a str (Lean String)", error=NameTypeError)
+    def register_gradient(self, name: str, grad: np.ndarray) -> "RuntimeContext":
+        """Lean ``Runtime.registerGradient``: prepend ``(name, grad)``; ``next_id`` NOT changed."""
+        name = check_name(name, "register_gradient")
+        arr = check_array(grad, "register_gradient", "grad")
+        dtype = check_same_dtype(self.dtype, arr, "register_gradient", "the context")
+        arr = freeze(arr)
+        return RuntimeContext._make(self._variables, self._gradients.register(name, arr.shape, arr), self.next_id, dtype)
+
+    @C.refines(C.get_gradient_refines)
+    @icontract.require(lambda shape: is_shape(shape), "shape is a tuple of non-negative ints", error=InvalidShapeError)
+    @icontract.require(lambda name: is_name(name), "name is a str (Lean String)", error=NameTypeError)
+    def get_gradient(self, name: str, shape: tuple[int, ...]) -> Optional[np.ndarray]:
+        """Lean ``Runtime.getGradient``: as :meth:`get_variable` on the gradients."""
+        if type(name) is not str:
+            name = check_name(name, "get_gradient")
+        return self._gradients.lookup(name, check_shape(shape, "get_gradient"))
+
+    @C.refines(C.set_gradient_refines)
+    @icontract.require(lambda self, grad: dtype_agrees(self.dtype, grad), "grad has the context's dtype", error=ScalarTypeMismatchError)
+    @icontract.require(lambda grad: has_supported_dtype(grad), "grad has dtype float64, float32 or int64", error=ScalarTypeError)
+    @icontract.require(lambda grad: is_array(grad), "grad is a numpy array", error=ArgumentTypeError)
+    @icontract.require(lambda name: is_name(name), "name is a str (Lean String)", error=NameTypeError)
+    def set_gradient(self, name: str, grad: np.ndarray) -> "RuntimeContext":
+        """Lean ``Runtime.setGradient``: as :meth:`set_variable` on the gradients."""
+        name = check_name(name, "set_gradient")
+        arr = check_array(grad, "set_gradient", "grad")
+        dtype = check_same_dtype(self.dtype, arr, "set_gradient", "the context")
+        if not self._gradients.has(name):
+            return self if dtype is self.dtype else RuntimeContext._make(self._variables, self._gradients, self.next_id, dtype)
+        arr = freeze(arr)
+        return RuntimeContext._make(self._variables, self._gradients.set_all(name, arr.shape, arr), self.next_id, dtype)
+
+    @C.refines(C.clear_gradients_refines)
+    def clear_gradients(self) -> "RuntimeContext":
+        """Lean ``Runtime.clearGradients``: no gradients; variables, ``next_id``, dtype kept."""
+        return RuntimeContext._make(self._variables, EMPTY, self.next_id, self.dtype)
+
+    @C.refines(C.has_variable_refines)
+    @icontract.require(lambda name: is_name(name), "name is a str (Lean String)", error=NameTypeError)
+    def has_variable(self, name: str) -> bool:
+        """Lean ``Runtime.hasVariable``: some entry has this name (shape ignored)."""
+        if type(name) is not str:
+            name = check_name(name, "has_variable")
+        return self._variables.has(name)
+
+    @C.refines(C.variable_names_refines)
+    def variable_names(self) -> list[str]:
+        """Lean ``Runtime.variableNames``: newest first, duplicates included."""
+        return self._variables.names()
+
+    @C.refines(C.gradient_names_refines)
+    def gradient_names(self) -> list[str]:
+        """Lean ``Runtime.gradientNames``: newest first, duplicates included."""
+        return self._gradients.names()
+
+    @C.refines(C.context_size_refines)
+    def context_size(self) -> int:
+        """Lean ``Runtime.contextSize``: number of variable entries (duplicates counted)."""
+        return self._variables.length
+
+    @C.refines(C.gradient_count_refines)
+    def gradient_count(self) -> int:
+        """Lean ``Runtime.gradientCount``: number of gradient entries (duplicates counted)."""
+        return self._gradients.length
+
+    @C.refines(C.is_valid_context_refines)
+    def is_valid_context(self) -> bool:
+        """Lean ``Runtime.isValidContext``: every gradient's name is a variable's name."""
+        return self._gradients.all_names_in(self._variables)
+
+    @C.refines(C.context_to_string_refines)
+    def to_lean_string(self) -> str:
+        """Lean ``Runtime.contextToString``, character for character."""
+        return f"Context(vars: [{_entries_to_string(self._variables)}], grads: [{_entries_to_string(self._gradients)}])"
+
+
+_EMPTY = RuntimeContext._make(EMPTY, EMPTY, 0, None)
+
+
+def _unpickle(variables: Registry, gradients: Registry, next_id: int, dtype: Optional[str]) -> RuntimeContext:
+    return RuntimeContext._make(variables, gradients, next_id, check_dtype(dtype, "unpickle"))

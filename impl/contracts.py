@@ -1,0 +1,207 @@
+"""Contracts of the public impl API: the two modes and the refinement postconditions.
+
+Three layers of checking, from always-on to opt-in:
+
+1. **Plain checks** (``arrays.py``), always on, even under ``python -O``: names are ``str``,
+   shapes are tuples of non-negative ints, values are arrays of a supported dtype, shapes and
+   dtypes agree where Lean's types say so.  They protect the registry from bad input and raise
+   the project's typed errors before any state is built.
+2. **icontract preconditions** (on each public method in ``context.py`` / ``variable.py``): the
+   facts Lean's type checker guarantees, stated as contracts.  Following icontract's own
+   convention they are enabled under ``__debug__`` — the default "contract-checked import" —
+   and stripped entirely by ``python -O`` (no wrapper, no cost).  Every one names its error
+   class, so a violation raises the same typed error (same stable ``code``) as the plain check
+   behind it; no bare ``icontract.ViolationError`` escapes.
+3. **Refinement postconditions** ``to_spec(result) == spec_op(to_spec(inputs))`` (this module),
+   one per public operation.  They cost what the spec costs (O(n) per call), so they run only
+   in *checked mode*: set the environment variable ``TORCHLEAN_RT_CHECK=refine`` before the
+   first import of ``torchlean_runtime.impl`` (it is read once, at import).  A failure raises
+   :class:`~torchlean_runtime.errors.RefinementError`.  Checked mode is independent of ``-O``.
+
+The refinement conditions are plain module-level functions (``<operation>_refines``) so that the
+checks issue can also run them under CrossHair.  Their parameter names are the operation's, plus
+``result`` (icontract's convention).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Callable
+
+import icontract
+
+from torchlean_runtime.errors import RefinementError
+from torchlean_runtime.spec.core.list import ofIterable
+from torchlean_runtime.spec.core.shape import ofList
+from torchlean_runtime.spec.runtime import context as S
+from torchlean_runtime.spec.runtime import variable as V
+
+__all__ = ["CHECK_ENV_VAR", "REFINE", "refines"]
+
+#: The environment variable that selects checked mode (value ``refine``).
+CHECK_ENV_VAR = "TORCHLEAN_RT_CHECK"
+#: Checked mode: read once, when the impl is first imported.
+REFINE: bool = os.environ.get(CHECK_ENV_VAR, "").strip().lower() == "refine"
+
+
+def refines(condition: Callable[..., bool]) -> Callable:
+    """The refinement postcondition ``condition`` — active only in checked mode."""
+    return icontract.ensure(
+        condition, "the result abstracts to the spec's result (checked mode)", enabled=REFINE, error=RefinementError
+    )
+
+
+def _abs(x: Any) -> Any:
+    # Imported late: abstraction imports the classes these contracts decorate.
+    from .abstraction import to_spec
+
+    return to_spec(x)
+
+
+# --- RuntimeContext ---------------------------------------------------------------------------
+
+
+def empty_refines(dtype: Any, result: Any) -> bool:
+    from .arrays import ALPHA_OF_DTYPE
+
+    return _abs(result) == S.emptyContext(None if dtype is None else ALPHA_OF_DTYPE[result.dtype])
+
+
+def register_variable_refines(self: Any, name: str, value: Any, result: Any) -> bool:
+    return _abs(result) == S.registerVariable(_abs(self), name, _abs(value))
+
+
+def get_variable_refines(self: Any, name: str, shape: tuple, result: Any) -> bool:
+    return _abs(result) == S.getVariable(_abs(self), name, ofList(shape))
+
+
+def set_variable_refines(self: Any, name: str, value: Any, result: Any) -> bool:
+    return _abs(result) == S.setVariable(_abs(self), name, _abs(value))
+
+
+def register_gradient_refines(self: Any, name: str, grad: Any, result: Any) -> bool:
+    return _abs(result) == S.registerGradient(_abs(self), name, _abs(grad))
+
+
+def get_gradient_refines(self: Any, name: str, shape: tuple, result: Any) -> bool:
+    return _abs(result) == S.getGradient(_abs(self), name, ofList(shape))
+
+
+def set_gradient_refines(self: Any, name: str, grad: Any, result: Any) -> bool:
+    return _abs(result) == S.setGradient(_abs(self), name, _abs(grad))
+
+
+def clear_gradients_refines(self: Any, result: Any) -> bool:
+    return _abs(result) == S.clearGradients(_abs(self))
+
+
+def has_variable_refines(self: Any, name: str, result: Any) -> bool:
+    return result is S.hasVariable(_abs(self), name)
+
+
+def variable_names_refines(self: Any, result: Any) -> bool:
+    return ofIterable(result) == S.variableNames(_abs(self))
+
+
+def gradient_names_refines(self: Any, result: Any) -> bool:
+    return ofIterable(result) == S.gradientNames(_abs(self))
+
+
+def context_size_refines(self: Any, result: Any) -> bool:
+    return type(result) is int and result == S.contextSize(_abs(self))
+
+
+def gradient_count_refines(self: Any, result: Any) -> bool:
+    return type(result) is int and result == S.gradientCount(_abs(self))
+
+
+def is_valid_context_refines(self: Any, result: Any) -> bool:
+    return result is S.isValidContext(_abs(self))
+
+
+def context_to_string_refines(self: Any, result: Any) -> bool:
+    return result == S.contextToString(_abs(self))
+
+
+# --- Variable -----------------------------------------------------------------------------------
+
+
+def create_refines(id: int, name: str, value: Any, requires_grad: bool, result: Any) -> bool:
+    return _abs(result) == V.createVariable(id, name, _abs(value), requires_grad)
+
+
+def get_value_refines(self: Any, result: Any) -> bool:
+    return _abs(result) == V.getValue(_abs(self))
+
+
+def set_value_refines(self: Any, new_value: Any, result: Any) -> bool:
+    return _abs(result) == V.setValue(_abs(self), _abs(new_value))
+
+
+def variable_get_gradient_refines(self: Any, result: Any) -> bool:
+    return _abs(result) == V.getGradient(_abs(self))
+
+
+def variable_set_gradient_refines(self: Any, grad: Any, result: Any) -> bool:
+    return _abs(result) == V.setGradient(_abs(self), _abs(grad))
+
+
+def clear_gradient_refines(self: Any, result: Any) -> bool:
+    return _abs(result) == V.clearGradient(_abs(self))
+
+
+def check_requires_grad_refines(self: Any, result: Any) -> bool:
+    return result is V.checkRequiresGrad(_abs(self))
+
+
+def accumulate_gradient_refines(self: Any, grad: Any, result: Any) -> bool:
+    return _abs(result) == V.accumulateGradient(_abs(self), _abs(grad))
+
+
+def variable_to_string_refines(self: Any, result: Any) -> bool:
+    return result == V.variableToString(_abs(self))
+
+
+def variable_eq_refines(self: Any, other: Any, result: Any) -> bool:
+    return result is V.variableEq(_abs(self), _abs(other))
+
+
+def has_shape_refines(self: Any, shape: tuple, result: Any) -> bool:
+    return result is V.hasShape(_abs(self), ofList(shape))
+
+
+def variable_norm_refines(self: Any, result: Any) -> bool:
+    spec_variable = _abs(self)
+    expected = V.variableNorm(spec_variable)
+    return type(result) is self.dtype.type and spec_variable.alpha.identity(result) == spec_variable.alpha.identity(expected)
+
+
+def clone_variable_refines(self: Any, new_id: int, result: Any) -> bool:
+    return _abs(result) == V.cloneVariable(_abs(self), new_id)
+
+
+def detach_variable_refines(self: Any, result: Any) -> bool:
+    return _abs(result) == V.detachVariable(_abs(self))
+
+
+def register_in_context_refines(self: Any, ctx: Any, result: Any) -> bool:
+    return _abs(result) == V.registerInContext(_abs(ctx), _abs(self))
+
+
+def get_from_context_refines(self: Any, ctx: Any, result: Any) -> bool:
+    return _abs(result) == V.getFromContext(_abs(ctx), _abs(self))
+
+
+def register_gradient_in_context_refines(self: Any, ctx: Any, result: Any) -> bool:
+    return _abs(result) == V.registerGradientInContext(_abs(ctx), _abs(self))
+
+
+def error_refines(ctx: Any, msg: str, dtype: Any, result: Any) -> bool:
+    from .arrays import ALPHA_OF_DTYPE
+
+    alpha = None if dtype is None else ALPHA_OF_DTYPE[result.dtype]
+    return _abs(result) == V.error(_abs(ctx), msg, alpha)
+
+
+def cast_shape_refines(self: Any, evidence: Any, result: Any) -> bool:
+    return _abs(result) == V.castShape(_abs(self), evidence)

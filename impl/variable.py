@@ -1,0 +1,427 @@
+"""``Variable`` — the impl of NN/Runtime/Variable.lean: an immutable record over frozen arrays.
+
+A Lean ``Variable α s`` fixes its scalar type and shape by its type; here they are the
+attributes ``dtype`` and ``shape`` (read off ``value``), and every operation Lean's type checker
+would reject — an array of another shape or dtype, ``accumulate_gradient``/``variable_norm`` on
+``Int`` (int64, no ``Context`` instance), a cast without evidence — raises the project's typed
+error.  Semantics follow ``torchlean_runtime.spec.runtime.variable`` exactly; in particular
+``accumulate_gradient`` is the elementwise IEEE sum ``existing + grad`` (existing first) and
+``variable_norm`` is ``sqrt`` of the flat left fold ``((0 + x0²) + x1²) + …`` in row-major order,
+every step rounded to the array's dtype.
+
+Shape evidence for :meth:`Variable.cast_shape` is the spec's own ``ShapeEq`` (the one evidence
+type of the project); :func:`shape_eq` builds it from two shape tuples.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import icontract
+import numpy as np
+
+from torchlean_runtime.errors import (
+    ArgumentTypeError,
+    CastEvidenceError,
+    InvalidShapeError,
+    NameTypeError,
+    NoContextInstanceError,
+    ScalarTypeError,
+    ScalarTypeMismatchError,
+    ShapeMismatchError,
+)
+from torchlean_runtime.spec.core.scalars import F32_CANONICAL_NAN, F32_QUIET_BIT, F64_QUIET_BIT
+from torchlean_runtime.spec.core.shape import ShapeEq, ofList, toList
+
+from . import contracts as C
+from .arrays import (
+    FLOAT32,
+    FLOAT64,
+    as_supported_dtype,
+    canonical_dtype,
+    check_array,
+    check_context_instance,
+    check_dtype,
+    check_name,
+    check_same_dtype,
+    check_same_shape,
+    check_shape,
+    dtype_agrees,
+    freeze,
+    has_context_instance,
+    has_supported_dtype,
+    is_array,
+    is_name,
+    is_shape,
+    new_buffer,
+    pretty,
+    seal,
+)
+from .context import RuntimeContext
+
+__all__ = ["Variable", "shape_eq", "NORM_CHUNK"]
+
+_set = object.__setattr__
+
+#: Elements per chunk of the norm's cumulative sum (bounds its scratch memory; any value gives
+#: the same bits, because the running total is carried from chunk to chunk).
+NORM_CHUNK = 1 << 16
+
+
+def shape_eq(lhs: tuple[int, ...], rhs: tuple[int, ...]) -> ShapeEq:
+    """Evidence that two shape tuples are equal (``ShapeEq.check`` on ``ofList`` of each);
+    raises CastEvidenceError when they differ."""
+    return ShapeEq.check(ofList(check_shape(lhs, "shape_eq")), ofList(check_shape(rhs, "shape_eq")))
+
+
+_QUIET = {FLOAT32: np.uint32(F32_QUIET_BIT), FLOAT64: np.uint64(F64_QUIET_BIT)}
+_BITS = {FLOAT32: np.uint32, FLOAT64: np.uint64}
+
+
+def _fix_sum_nans(out: np.ndarray, a: np.ndarray, b: np.ndarray, dtype: np.dtype) -> None:
+    """Give the NaNs of ``out = a + b`` (computed by the hardware) the spec's bits.
+
+    * Float (spec ``_float_binary``): the first NaN operand, quieted; an invalid sum of
+      non-NaNs (inf + -inf) keeps the hardware's default NaN.
+    * IEEE32Exec (spec ``_f32_choose_nan2``): signalling NaN in ``a``, signalling in ``b``, NaN in
+      ``a``, NaN in ``b`` — quieted; an invalid sum of non-NaNs is the canonical NaN 0x7FC00000.
+
+    Costs one ``isnan`` pass when no NaN occurs; the fix-up itself touches only NaN positions.
+    """
+    nan = np.isnan(out)
+    if not nan.any():
+        return
+    uint, quiet = _BITS[dtype], _QUIET[dtype]
+    a_at, b_at = a[nan], b[nan]
+    bits_a, bits_b = a_at.view(uint), b_at.view(uint)
+    nan_a, nan_b = np.isnan(a_at), np.isnan(b_at)
+    invalid = out[nan].view(uint)
+    if dtype is FLOAT32:
+        signalling_a = nan_a & ((bits_a & quiet) == 0)
+        signalling_b = nan_b & ((bits_b & quiet) == 0)
+        invalid = np.full_like(invalid, F32_CANONICAL_NAN)
+        chosen = np.where(signalling_a, bits_a, np.where(signalling_b, bits_b, np.where(nan_a, bits_a, np.where(nan_b, bits_b, invalid))))
+        out.view(uint)[nan] = np.where(nan_a | nan_b, chosen | quiet, invalid)
+    else:
+        chosen = np.where(nan_a, bits_a | quiet, np.where(nan_b, bits_b | quiet, invalid))
+        out.view(uint)[nan] = chosen
+
+
+def _is_nat(x: Any) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool) and x >= 0
+
+
+def _check_nat(x: Any, op: str, what: str) -> int:
+    if not _is_nat(x):
+        raise ArgumentTypeError(f"{op}: {what} must be a Nat (int >= 0), given {type(x).__name__} {x!r}")
+    return int(x)
+
+
+def _check_bool(x: Any, op: str) -> bool:
+    if type(x) is not bool:
+        raise ArgumentTypeError(f"{op}: requires_grad must be a bool, given {type(x).__name__} {x!r}")
+    return x
+
+
+def _check_context(ctx: Any, op: str) -> RuntimeContext:
+    if not isinstance(ctx, RuntimeContext):
+        raise ArgumentTypeError(f"{op} expects an impl RuntimeContext, given {type(ctx).__name__}")
+    return ctx
+
+
+def _is_evidence_for(evidence: Any, shape: tuple[int, ...]) -> bool:
+    return isinstance(evidence, ShapeEq) and toList(evidence.lhs) == shape
+
+
+def _fits(v: "Variable", value: Any) -> tuple[bool, bool]:
+    """(dtype agrees, shape agrees) for an array argument of a Variable operation."""
+    return dtype_agrees(v.dtype, value), not is_array(value) or not has_supported_dtype(value) or np.shape(value) == v.shape
+
+
+class Variable:
+    """Lean ``Runtime.Variable α s``: ``id``, ``name``, ``value``, ``gradient`` (or ``None``),
+    ``requires_grad``; plus ``shape`` (``s``) and ``dtype`` (``α``).  Immutable; build one with
+    :meth:`create`.  ``value`` and ``gradient`` are read-only arrays."""
+
+    __slots__ = ("id", "name", "value", "gradient", "requires_grad", "shape", "dtype")
+
+    id: int
+    name: str
+    value: np.ndarray
+    gradient: Optional[np.ndarray]
+    requires_grad: bool
+    shape: tuple[int, ...]
+    dtype: np.dtype
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        raise ArgumentTypeError("a Variable is built with Variable.create(id, name, value, requires_grad=True)")
+
+    @staticmethod
+    def _make(id: int, name: str, value: np.ndarray, gradient: Optional[np.ndarray], requires_grad: bool) -> "Variable":
+        v = object.__new__(Variable)
+        _set(v, "id", id)
+        _set(v, "name", name)
+        _set(v, "value", value)
+        _set(v, "gradient", gradient)
+        _set(v, "requires_grad", requires_grad)
+        _set(v, "shape", value.shape)
+        _set(v, "dtype", canonical_dtype(value))
+        return v
+
+    def _with(self, value: np.ndarray, gradient: Optional[np.ndarray]) -> "Variable":
+        return Variable._make(self.id, self.name, value, gradient, self.requires_grad)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("a Variable is immutable: its operations return a new Variable")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError("a Variable is immutable")
+
+    def __copy__(self) -> "Variable":
+        return self
+
+    def __deepcopy__(self, memo: dict) -> "Variable":
+        return self
+
+    def __reduce__(self):
+        return (_unpickle, (self.id, self.name, self.value, self.gradient, self.requires_grad))
+
+    def __repr__(self) -> str:
+        grad = "None" if self.gradient is None else "set"
+        return (
+            f"<Variable {self.name!r} id={self.id} shape={self.shape} dtype={self.dtype} "
+            f"grad={grad} requires_grad={self.requires_grad}>"
+        )
+
+    # -- Lean definitions -------------------------------------------------------------------------
+
+    @staticmethod
+    @C.refines(C.create_refines)
+    @icontract.require(lambda requires_grad: type(requires_grad) is bool, "requires_grad is a bool", error=ArgumentTypeError)
+    @icontract.require(lambda value: has_supported_dtype(value), "value has dtype float64, float32 or int64", error=ScalarTypeError)
+    @icontract.require(lambda value: is_array(value), "value is a numpy array", error=ArgumentTypeError)
+    @icontract.require(lambda name: is_name(name), "name is a str (Lean String)", error=NameTypeError)
+    @icontract.require(lambda id: _is_nat(id), "id is a Nat (int >= 0)", error=ArgumentTypeError)
+    def create(id: int, name: str, value: np.ndarray, requires_grad: bool = True) -> "Variable":
+        """Lean ``Runtime.Variable.createVariable``: no gradient; ``requires_grad`` defaults to true."""
+        id = _check_nat(id, "create", "id")
+        name = check_name(name, "create")
+        arr = freeze(check_array(value, "create"))
+        return Variable._make(id, name, arr, None, _check_bool(requires_grad, "create"))
+
+    @C.refines(C.get_value_refines)
+    def get_value(self) -> np.ndarray:
+        """Lean ``Runtime.Variable.getValue`` (read-only array)."""
+        return self.value
+
+    @C.refines(C.set_value_refines)
+    @icontract.require(lambda self, new_value: _fits(self, new_value)[1], "new_value has the variable's shape", error=ShapeMismatchError)
+    @icontract.require(lambda self, new_value: _fits(self, new_value)[0], "new_value has the variable's dtype", error=ScalarTypeMismatchError)
+    @icontract.require(lambda new_value: has_supported_dtype(new_value), "new_value has a supported dtype", error=ScalarTypeError)
+    @icontract.require(lambda new_value: is_array(new_value), "new_value is a numpy array", error=ArgumentTypeError)
+    def set_value(self, new_value: np.ndarray) -> "Variable":
+        """Lean ``Runtime.Variable.setValue``: same shape and dtype required."""
+        arr = check_array(new_value, "set_value", "new_value")
+        check_same_dtype(self.dtype, arr, "set_value", "the variable")
+        check_same_shape(self.shape, arr, "set_value")
+        return self._with(freeze(arr), self.gradient)
+
+    @C.refines(C.variable_get_gradient_refines)
+    def get_gradient(self) -> Optional[np.ndarray]:
+        """Lean ``Runtime.Variable.getGradient`` (read-only array or ``None``)."""
+        return self.gradient
+
+    @C.refines(C.variable_set_gradient_refines)
+    @icontract.require(lambda self, grad: _fits(self, grad)[1], "grad has the variable's shape", error=ShapeMismatchError)
+    @icontract.require(lambda self, grad: _fits(self, grad)[0], "grad has the variable's dtype", error=ScalarTypeMismatchError)
+    @icontract.require(lambda grad: has_supported_dtype(grad), "grad has a supported dtype", error=ScalarTypeError)
+    @icontract.require(lambda grad: is_array(grad), "grad is a numpy array", error=ArgumentTypeError)
+    def set_gradient(self, grad: np.ndarray) -> "Variable":
+        """Lean ``Runtime.Variable.setGradient``: ``gradient := some grad`` (``requires_grad`` ignored)."""
+        arr = check_array(grad, "set_gradient", "grad")
+        check_same_dtype(self.dtype, arr, "set_gradient", "the variable")
+        check_same_shape(self.shape, arr, "set_gradient")
+        return self._with(self.value, freeze(arr))
+
+    @C.refines(C.clear_gradient_refines)
+    def clear_gradient(self) -> "Variable":
+        """Lean ``Runtime.Variable.clearGradient``: ``gradient := none``."""
+        return self._with(self.value, None)
+
+    @C.refines(C.check_requires_grad_refines)
+    def check_requires_grad(self) -> bool:
+        """Lean ``Runtime.Variable.checkRequiresGrad``."""
+        return self.requires_grad
+
+    @C.refines(C.accumulate_gradient_refines)
+    @icontract.require(lambda self, grad: _fits(self, grad)[1], "grad has the variable's shape", error=ShapeMismatchError)
+    @icontract.require(lambda self, grad: _fits(self, grad)[0], "grad has the variable's dtype", error=ScalarTypeMismatchError)
+    @icontract.require(lambda grad: has_supported_dtype(grad), "grad has a supported dtype", error=ScalarTypeError)
+    @icontract.require(lambda grad: is_array(grad), "grad is a numpy array", error=ArgumentTypeError)
+    @icontract.require(
+        lambda self: has_context_instance(self.dtype), "the dtype has a Lean Context instance (float64/float32)", error=NoContextInstanceError
+    )
+    def accumulate_gradient(self, grad: np.ndarray) -> "Variable":
+        """Lean ``Runtime.Variable.accumulateGradient``: no gradient → ``grad``; else the
+        elementwise IEEE sum ``existing + grad`` (existing first), in the variable's dtype."""
+        check_context_instance(self.dtype, "accumulate_gradient")
+        arr = check_array(grad, "accumulate_gradient", "grad")
+        check_same_dtype(self.dtype, arr, "accumulate_gradient", "the variable")
+        check_same_shape(self.shape, arr, "accumulate_gradient")
+        if self.gradient is None:
+            return self._with(self.value, freeze(arr))
+        out = new_buffer(self.shape, self.dtype)
+        with np.errstate(all="ignore"):  # IEEE results (inf, NaN) are the answer, not an error
+            np.add(self.gradient, arr, out=out)
+        _fix_sum_nans(out, self.gradient, arr, self.dtype)
+        return self._with(self.value, seal(out))
+
+    @C.refines(C.variable_to_string_refines)
+    def to_lean_string(self) -> str:
+        """Lean ``Runtime.Variable.variableToString``, character for character."""
+        grad = "none" if self.gradient is None else pretty(self.gradient)
+        flag = "true" if self.requires_grad else "false"
+        return f"Variable({self.name}, id={self.id}, value={pretty(self.value)}, grad={grad}, requires_grad={flag})"
+
+    @C.refines(C.variable_eq_refines)
+    @icontract.require(lambda self, other: not isinstance(other, Variable) or other.shape == self.shape, "same shape", error=ShapeMismatchError)
+    @icontract.require(lambda self, other: not isinstance(other, Variable) or other.dtype is self.dtype, "same dtype", error=ScalarTypeMismatchError)
+    @icontract.require(lambda other: isinstance(other, Variable), "other is a Variable", error=ArgumentTypeError)
+    def variable_eq(self, other: "Variable") -> bool:
+        """Lean ``Runtime.Variable.variableEq``: equal ids and names (values, gradients and flags
+        ignored).  Lean's signature gives both variables one ``α`` and ``s``."""
+        if not isinstance(other, Variable):
+            raise ArgumentTypeError(f"variable_eq expects a Variable, given {type(other).__name__}")
+        check_same_dtype(self.dtype, other.value, "variable_eq", "the variable")
+        check_same_shape(self.shape, other.value, "variable_eq")
+        return self.id == other.id and self.name == other.name
+
+    @C.refines(C.has_shape_refines)
+    @icontract.require(lambda shape: is_shape(shape), "shape is a tuple of non-negative ints", error=InvalidShapeError)
+    def has_shape(self, shape: tuple[int, ...]) -> bool:
+        """Lean ``Runtime.Variable.hasShape``: ``Shape.areEqual`` of the two shapes."""
+        return self.shape == check_shape(shape, "has_shape")
+
+    @C.refines(C.variable_norm_refines)
+    @icontract.require(
+        lambda self: has_context_instance(self.dtype), "the dtype has a Lean Context instance (float64/float32)", error=NoContextInstanceError
+    )
+    def variable_norm(self) -> np.floating:
+        """Lean ``Runtime.Variable.variableNorm``: ``sqrt (sumSpec (mulSpec value value))``.
+
+        The fold ``((0 + x0*x0) + x1*x1) + …`` runs over row-major chunks: squares by
+        ``np.multiply``, then ``np.add.accumulate`` — a strictly sequential running sum for a
+        1-D array (unlike ``np.sum``'s pairwise or BLAS's blocked sums) — with the running total
+        added into each chunk's first element.  Every step is an IEEE operation in the array's
+        dtype, so float32 stays float32 throughout.  Result: np.float64 / np.float32."""
+        check_context_instance(self.dtype, "variable_norm")
+        dtype = self.dtype
+        flat = self.value.reshape(-1)
+        total = np.zeros(1, dtype)  # the fold starts from +0.0
+        scratch = np.empty(min(flat.size, NORM_CHUNK), dtype)
+        with np.errstate(all="ignore"):  # overflow → inf and NaN propagate, as in the spec
+            for start in range(0, flat.size, NORM_CHUNK):
+                chunk = flat[start:start + NORM_CHUNK]
+                squares = scratch[: chunk.size]
+                np.multiply(chunk, chunk, out=squares)
+                np.add(total, squares[:1], out=squares[:1])  # running total first, as the fold adds
+                np.add.accumulate(squares, out=squares)
+                total[0] = squares[-1]
+            if np.isnan(total[0]):
+                # In the spec, x*x of a NaN x is x quieted, acc + sq keeps acc's NaN once acc is
+                # NaN (both rules prefer the first quiet NaN operand), and sqrt keeps a NaN; squares
+                # are never negative, so the fold is NaN exactly when some element is, and its
+                # result is the FIRST NaN element, quieted.  Fixed explicitly, whatever operand
+                # the hardware's loops prefer.
+                uint = _BITS[dtype]
+                first = flat[np.flatnonzero(np.isnan(flat))[:1]]
+                return (first.view(uint) | _QUIET[dtype]).view(dtype)[0]
+            return np.sqrt(total)[0]
+
+    @C.refines(C.clone_variable_refines)
+    @icontract.require(lambda new_id: _is_nat(new_id), "new_id is a Nat (int >= 0)", error=ArgumentTypeError)
+    def clone_variable(self, new_id: int) -> "Variable":
+        """Lean ``Runtime.Variable.cloneVariable``: new id, gradient cleared, rest kept."""
+        new_id = _check_nat(new_id, "clone_variable", "new_id")
+        return Variable._make(new_id, self.name, self.value, None, self.requires_grad)
+
+    @C.refines(C.detach_variable_refines)
+    def detach_variable(self) -> "Variable":
+        """Lean ``Runtime.Variable.detachVariable``: ``requires_grad := false``, gradient cleared."""
+        return Variable._make(self.id, self.name, self.value, None, False)
+
+    @C.refines(C.register_in_context_refines)
+    @icontract.require(lambda self, ctx: not isinstance(ctx, RuntimeContext) or dtype_agrees(ctx.dtype, self.value), "same dtype", error=ScalarTypeMismatchError)
+    @icontract.require(lambda ctx: isinstance(ctx, RuntimeContext), "ctx is a RuntimeContext", error=ArgumentTypeError)
+    def register_in_context(self, ctx: RuntimeContext) -> RuntimeContext:
+        """Lean ``Runtime.Variable.registerInContext``: ``registerVariable ctx v.name v.value``
+        (bumps ``next_id``; id, gradient and flag are not stored)."""
+        return _check_context(ctx, "register_in_context").register_variable(self.name, self.value)
+
+    @C.refines(C.get_from_context_refines)
+    @icontract.require(lambda self, ctx: not isinstance(ctx, RuntimeContext) or dtype_agrees(ctx.dtype, self.value), "same dtype", error=ScalarTypeMismatchError)
+    @icontract.require(lambda ctx: isinstance(ctx, RuntimeContext), "ctx is a RuntimeContext", error=ArgumentTypeError)
+    def get_from_context(self, ctx: RuntimeContext) -> Optional[np.ndarray]:
+        """Lean ``Runtime.Variable.getFromContext``: ``getVariable ctx v.name`` at the variable's shape."""
+        ctx = _check_context(ctx, "get_from_context")
+        check_same_dtype(ctx.dtype, self.value, "get_from_context", "the context")
+        return ctx.get_variable(self.name, self.shape)
+
+    @C.refines(C.register_gradient_in_context_refines)
+    @icontract.require(lambda self, ctx: not isinstance(ctx, RuntimeContext) or dtype_agrees(ctx.dtype, self.value), "same dtype", error=ScalarTypeMismatchError)
+    @icontract.require(lambda ctx: isinstance(ctx, RuntimeContext), "ctx is a RuntimeContext", error=ArgumentTypeError)
+    def register_gradient_in_context(self, ctx: RuntimeContext) -> RuntimeContext:
+        """Lean ``Runtime.Variable.registerGradientInContext``: no gradient → ``ctx`` unchanged;
+        else ``registerGradient ctx v.name g`` (``next_id`` unchanged)."""
+        ctx = _check_context(ctx, "register_gradient_in_context")
+        check_same_dtype(ctx.dtype, self.value, "register_gradient_in_context", "the context")
+        if self.gradient is None:
+            return ctx
+        return ctx.register_gradient(self.name, self.gradient)
+
+    @staticmethod
+    @C.refines(C.error_refines)
+    @icontract.require(lambda msg: is_name(msg), "msg is a str (Lean String)", error=NameTypeError)
+    @icontract.require(
+        lambda ctx, dtype: not isinstance(ctx, RuntimeContext) or ctx.dtype is not None or dtype is not None,
+        "the context has fixed its dtype, or dtype= is given",
+        error=ArgumentTypeError,
+    )
+    @icontract.require(
+        lambda ctx, dtype: not isinstance(ctx, RuntimeContext) or ctx.dtype is None or dtype is None or as_supported_dtype(dtype) is None or as_supported_dtype(dtype) is ctx.dtype,
+        "dtype agrees with the context's",
+        error=ScalarTypeMismatchError,
+    )
+    @icontract.require(lambda dtype: dtype is None or as_supported_dtype(dtype) is not None, "dtype is supported", error=ScalarTypeError)
+    @icontract.require(lambda ctx: isinstance(ctx, RuntimeContext), "ctx is a RuntimeContext", error=ArgumentTypeError)
+    def error(ctx: RuntimeContext, msg: str, dtype: Any = None) -> "Variable":
+        """Lean ``Runtime.Variable.error``: a scalar variable with ``id = ctx.next_id``,
+        ``name = msg``, value 0, no gradient, ``requires_grad = false``; ``ctx`` unchanged.
+        ``dtype`` is Lean's implicit ``α``, needed only while the context has not fixed one."""
+        ctx = _check_context(ctx, "error")
+        dtype = check_dtype(dtype, "error")
+        if ctx.dtype is not None and dtype is not None and dtype is not ctx.dtype:
+            raise ScalarTypeMismatchError(f"error: the context holds {ctx.dtype} values, given dtype={dtype}")
+        dtype = ctx.dtype if ctx.dtype is not None else dtype
+        if dtype is None:
+            raise ArgumentTypeError("error: the context has not fixed its dtype yet; pass dtype=")
+        return Variable._make(ctx.next_id, check_name(msg, "error"), freeze(np.zeros((), dtype)), None, False)
+
+    @C.refines(C.cast_shape_refines)
+    @icontract.require(lambda self, evidence: not isinstance(evidence, ShapeEq) or _is_evidence_for(evidence, self.shape), "evidence is about the variable's shape", error=CastEvidenceError)
+    @icontract.require(lambda evidence: isinstance(evidence, ShapeEq), "evidence is ShapeEq evidence", error=CastEvidenceError)
+    def cast_shape(self, evidence: ShapeEq) -> "Variable":
+        """Lean ``Runtime.Variable.castShape``: given evidence ``s₁ = s₂`` (``ShapeEq``, e.g.
+        from :func:`shape_eq`), the same variable at ``s₂`` — an identity at run time."""
+        if not isinstance(evidence, ShapeEq):
+            raise CastEvidenceError(f"cast_shape needs ShapeEq evidence, given {type(evidence).__name__}")
+        if not _is_evidence_for(evidence, self.shape):
+            raise CastEvidenceError(
+                f"cast_shape: the evidence is about shape {toList(evidence.lhs)}, the variable has shape {self.shape}"
+            )
+        return self  # ShapeEq can only relate equal shapes, so s₂ is this very shape
+
+
+def _unpickle(id: int, name: str, value: Any, gradient: Any, requires_grad: bool) -> Variable:
+    value = freeze(check_array(value, "unpickle"))
+    return Variable._make(id, name, value, None if gradient is None else freeze(check_array(gradient, "unpickle")), requires_grad)
