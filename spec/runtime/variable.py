@@ -210,6 +210,12 @@ def detachVariable(v: Variable) -> Variable:
     return Variable(v.id, v.name, v.value, None, False)
 
 
+def _same_alpha(ctx: Any, v: Variable, op: str) -> None:
+    """``ctx : RuntimeContext α`` and ``v : Variable α s`` share ``α`` — also on paths that store
+    nothing (Lean checks the types before any branch is taken)."""
+    _rt._alpha(_rt._ctx(ctx, op), v.value, op)
+
+
 def registerInContext(ctx: _rt.RuntimeContext, v: Variable) -> _rt.RuntimeContext:
     """Lean ``Runtime.Variable.registerInContext``: ``registerVariable ctx v.name v.value``."""
     v = _var(v, "registerInContext")
@@ -219,6 +225,7 @@ def registerInContext(ctx: _rt.RuntimeContext, v: Variable) -> _rt.RuntimeContex
 def getFromContext(ctx: _rt.RuntimeContext, v: Variable) -> Optional[Tensor]:
     """Lean ``Runtime.Variable.getFromContext``: ``getVariable ctx v.name`` at ``v``'s shape."""
     v = _var(v, "getFromContext")
+    _same_alpha(ctx, v, "getFromContext")
     return _rt.getVariable(ctx, v.name, v.s)
 
 
@@ -226,8 +233,9 @@ def registerGradientInContext(ctx: _rt.RuntimeContext, v: Variable) -> _rt.Runti
     """Lean ``Runtime.Variable.registerGradientInContext``: no gradient → ``ctx``; else
     ``registerGradient ctx v.name g``."""
     v = _var(v, "registerGradientInContext")
+    _same_alpha(ctx, v, "registerGradientInContext")
     if v.gradient is None:
-        return _rt._ctx(ctx, "registerGradientInContext")
+        return ctx
     return _rt.registerGradient(ctx, v.name, v.gradient)
 
 

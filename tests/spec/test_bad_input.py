@@ -74,6 +74,8 @@ BAD_INPUTS = [
     ("accumulateGradient with another shape", lambda: V.accumulateGradient(VAR, f64([1], [1.0])), E.ShapeMismatchError),
     ("accumulate into a gradient of another shape", lambda: V.accumulateGradient(V.setGradient(VAR, f64([2], [0.0, 0.0])), f64([0], [])), E.ShapeMismatchError),
     ("Variable with a mismatched gradient", lambda: V.Variable(0, "x", f64([2], [1.0, 2.0]), f64([], 1.0), True), E.ShapeMismatchError),
+    ("getFromContext with a variable of another α", lambda: V.getFromContext(CTX, V.createVariable(0, "x", T.ofNested(Rat, [2], [Fraction(1), Fraction(2)]))), E.ScalarTypeMismatchError),
+    ("registerGradientInContext without gradient, another α", lambda: V.registerGradientInContext(CTX, V.createVariable(0, "x", T.ofNested(Int, [], 1))), E.ScalarTypeMismatchError),
     ("setValue of another α", lambda: V.setValue(VAR, T.ofNested(Rat, [2], [Fraction(1), Fraction(2)])), E.ScalarTypeMismatchError),
     ("addSpec with another shape", lambda: T.addSpec(f64([2], [1.0, 2.0]), f64([1], [1.0])), E.ShapeMismatchError),
     # -- casts without valid evidence -------------------------------------------------------------------
