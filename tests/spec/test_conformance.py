@@ -20,7 +20,7 @@ from torchlean_runtime.spec.core.scalars import Float, IEEE32Exec
 from torchlean_runtime.spec.declarations import DECLARATIONS
 
 
-@pytest.mark.parametrize("case", CASES, ids=[f"{c.group}: {c.name}" for c in CASES])
+@pytest.mark.parametrize("case", CASES, ids=[f"{c.group}: {c.name} [{' '.join(c.lean)}]" for c in CASES])
 def test_case(case: Case) -> None:
     """The case's Lean definitions are named in ``case.lean``; its expected value in ``case.why``."""
     assert checkCase(case) is None, f"{case.lean}: {checkCase(case)} (why: {case.why})"
