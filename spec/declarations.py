@@ -27,6 +27,7 @@ __all__ = [
     "DECLARATIONS",
     "TRANSCRIBED_MODULES",
     "as_json",
+    "as_markdown",
     "resolve",
     "problems",
 ]
@@ -112,6 +113,21 @@ def as_json() -> str:
     """The table as JSON (pinned repo and commit, then one object per declaration)."""
     rows = [dict(asdict(d), source_url=d.source_url) for d in DECLARATIONS]
     return json.dumps({"lean_repo": LEAN_REPO, "lean_commit": LEAN_COMMIT, "declarations": rows}, indent=2)
+
+
+def as_markdown() -> str:
+    """The table as Markdown (the content of docs/naming.md, kept in sync by a test)."""
+    lines = [
+        "# Lean → Python naming table",
+        "",
+        f"Generated from `spec/declarations.py`; Lean source {LEAN_REPO} @ `{LEAN_COMMIT}`.",
+        "",
+        "| Lean declaration | kind | Lean source | Python transcription |",
+        "| --- | --- | --- | --- |",
+    ]
+    for d in DECLARATIONS:
+        lines.append(f"| `{d.lean_name}` | {d.kind} | [{d.lean_file}:{d.line}]({d.source_url}) | `{d.python_path}` |")
+    return "\n".join(lines) + "\n"
 
 
 def resolve(python_path: str) -> Any:

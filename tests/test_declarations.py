@@ -99,3 +99,12 @@ def test_coverage_obligation(monkeypatch) -> None:
     assert outcome.passed and outcome.detail == f"{len(DECLARATIONS)}/{len(DECLARATIONS)} declarations"
     monkeypatch.setattr(declarations, "DECLARATIONS", DECLARATIONS[:-1])
     assert not coverage.check_declaration_table().passed
+
+
+def test_docs_naming_table_is_generated_from_the_declarations() -> None:
+    import pathlib
+
+    from torchlean_runtime.spec.declarations import as_markdown
+
+    doc = pathlib.Path(__file__).resolve().parent.parent / "docs" / "naming.md"
+    assert doc.read_text(encoding="utf-8") == as_markdown(), "regenerate docs/naming.md from spec/declarations.as_markdown()"
