@@ -1,0 +1,883 @@
+"""The ``torchlean.runtime.v1`` trace format: the in-memory model, the operation table, and
+(de)serialisation.  The prose specification is ``docs/vectors.md``; the JSON Schema shipped as
+``schema_v1.json`` is rendered from :func:`schema_document` (a test keeps the two identical).
+
+A trace is a whole program: an ordered list of :class:`Step` objects, each calling one Lean
+declaration of ``NN.Runtime.Context`` / ``NN.Runtime.Variable`` (by its fully qualified Lean
+name) on arguments that are literals (names, ids, flags, shapes, tensors as bit patterns) or
+*handles* naming a context or variable bound by an earlier step.  Every step carries its
+expected :class:`Result`, or an :class:`ExpectedError` (a stable error code) for a call that
+Lean's type checker would reject.
+
+This module decodes documents that already passed the reader's limits and the schema
+(``reader.py``), but it re-checks every semantic rule itself (handles bound before use and of
+the right kind, bit-pattern widths, element counts), so :func:`from_document` is safe on any
+JSON value: it raises :class:`TraceFormatError` naming the source and the step.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Optional, Union
+
+from torchlean_runtime import __version__
+from torchlean_runtime.errors import ERROR_CLASSES, TraceFormatError
+from torchlean_runtime.spec import LEAN_COMMIT, LEAN_REPO, LEAN_VERSION
+from torchlean_runtime.spec.declarations import DECLARATIONS
+
+from .bits import DTYPES, ScalarBits, TensorBits, check_shape
+
+__all__ = [
+    "FORMAT",
+    "LEAN_SOURCE",
+    "SCALAR_TYPES",
+    "ERROR_CODES",
+    "HANDLE_PATTERN",
+    "Param",
+    "OpSignature",
+    "OPS",
+    "RESULT_KINDS",
+    "Result",
+    "ExpectedError",
+    "Step",
+    "Generator",
+    "Trace",
+    "to_document",
+    "from_document",
+    "dumps_trace",
+    "write_trace",
+    "schema_document",
+    "schema_text",
+]
+
+FORMAT = "torchlean.runtime.v1"
+
+#: The pinned Lean source every v1 trace is about.
+LEAN_SOURCE: dict[str, Any] = {
+    "repo": LEAN_REPO,
+    "commit": LEAN_COMMIT,
+    "lean_version": LEAN_VERSION,
+    "modules": ["NN.Runtime.Context", "NN.Runtime.Variable"],
+}
+
+#: The Lean scalar types a v1 trace can be about (``Rat`` has no numpy counterpart in the impl).
+SCALAR_TYPES: tuple[str, ...] = ("Float", "IEEE32Exec", "Int")
+
+#: Error codes a must-fail step may expect: the project's stable codes, minus the ones only the
+#: trace reader itself raises.
+ERROR_CODES: tuple[str, ...] = tuple(
+    cls.code for cls in ERROR_CLASSES if cls.code not in ("TLR_ERROR", "TLR_TRACE_FORMAT", "TLR_TRACE_LIMIT")
+)
+
+#: Handles: short identifiers (``c0``, ``ctx_after_register``, ``v1``).
+HANDLE_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,63}$"
+_HANDLE_RE = re.compile(HANDLE_PATTERN)
+
+#: Lean ``Nat`` arguments and results (ids, counts) are bounded by u64 in v1.
+NAT_MAX = (1 << 64) - 1
+
+# --- the operation table ------------------------------------------------------------------
+
+#: Argument kinds: handles (``context``, ``variable``) or literals.
+PARAM_KINDS = ("context", "variable", "string", "nat", "bool", "shape", "tensor")
+
+#: Result kinds and what their value is in memory.
+RESULT_KINDS: dict[str, str] = {
+    "context": "ContextState",
+    "variable": "VariableState",
+    "tensor": "TensorBits",
+    "option_tensor": "TensorBits or None",
+    "scalar": "ScalarBits",
+    "bool": "bool",
+    "nat": "int",
+    "string": "str",
+    "names": "tuple[str, ...]",
+}
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    kind: str
+    optional: bool = False  # a Lean default argument; absent → the Lean default is used
+
+
+@dataclass(frozen=True)
+class OpSignature:
+    """One Lean declaration as a trace operation: parameters, result kind, and the further
+    declarations a call exercises (the structures it builds or reads, the definitions it calls)."""
+
+    module: str
+    params: tuple[Param, ...]
+    result: str
+    exercises: tuple[str, ...] = ()
+
+
+_C, _V = "NN.Runtime.Context", "NN.Runtime.Variable"
+_CTX, _VAR = Param("ctx", "context"), Param("v", "variable")
+_NAME = Param("name", "string")
+_ANY, _RC, _VS = "Runtime.AnyTensor", "Runtime.RuntimeContext", "Runtime.Variable"
+
+OPS: dict[str, OpSignature] = {
+    # NN/Runtime/Context.lean
+    "Runtime.emptyContext": OpSignature(_C, (), "context", (_RC,)),
+    "Runtime.registerVariable": OpSignature(_C, (_CTX, _NAME, Param("value", "tensor")), "context", (_RC, _ANY)),
+    "Runtime.getVariable": OpSignature(_C, (_CTX, _NAME, Param("s", "shape")), "option_tensor", (_RC, _ANY)),
+    "Runtime.setVariable": OpSignature(_C, (_CTX, _NAME, Param("value", "tensor")), "context", (_RC, _ANY)),
+    "Runtime.registerGradient": OpSignature(_C, (_CTX, _NAME, Param("grad", "tensor")), "context", (_RC, _ANY)),
+    "Runtime.getGradient": OpSignature(_C, (_CTX, _NAME, Param("s", "shape")), "option_tensor", (_RC, _ANY)),
+    "Runtime.setGradient": OpSignature(_C, (_CTX, _NAME, Param("grad", "tensor")), "context", (_RC, _ANY)),
+    "Runtime.clearGradients": OpSignature(_C, (_CTX,), "context", (_RC,)),
+    "Runtime.hasVariable": OpSignature(_C, (_CTX, _NAME), "bool", (_RC,)),
+    "Runtime.variableNames": OpSignature(_C, (_CTX,), "names", (_RC,)),
+    "Runtime.gradientNames": OpSignature(_C, (_CTX,), "names", (_RC,)),
+    "Runtime.contextSize": OpSignature(_C, (_CTX,), "nat", (_RC,)),
+    "Runtime.gradientCount": OpSignature(_C, (_CTX,), "nat", (_RC,)),
+    "Runtime.isValidContext": OpSignature(_C, (_CTX,), "bool", (_RC, "Runtime.hasVariable")),
+    "Runtime.contextToString": OpSignature(_C, (_CTX,), "string", (_RC, _ANY)),
+    # NN/Runtime/Variable.lean
+    "Runtime.Variable.createVariable": OpSignature(
+        _V,
+        (Param("id", "nat"), _NAME, Param("value", "tensor"), Param("requires_grad", "bool", optional=True)),
+        "variable",
+        (_VS,),
+    ),
+    "Runtime.Variable.getValue": OpSignature(_V, (_VAR,), "tensor", (_VS,)),
+    "Runtime.Variable.setValue": OpSignature(_V, (_VAR, Param("new_value", "tensor")), "variable", (_VS,)),
+    "Runtime.Variable.getGradient": OpSignature(_V, (_VAR,), "option_tensor", (_VS,)),
+    "Runtime.Variable.setGradient": OpSignature(_V, (_VAR, Param("grad", "tensor")), "variable", (_VS,)),
+    "Runtime.Variable.clearGradient": OpSignature(_V, (_VAR,), "variable", (_VS,)),
+    "Runtime.Variable.checkRequiresGrad": OpSignature(_V, (_VAR,), "bool", (_VS,)),
+    "Runtime.Variable.accumulateGradient": OpSignature(
+        _V, (_VAR, Param("grad", "tensor")), "variable", (_VS, "Runtime.Variable.setGradient")
+    ),
+    "Runtime.Variable.variableToString": OpSignature(_V, (_VAR,), "string", (_VS,)),
+    "Runtime.Variable.variableEq": OpSignature(_V, (Param("v1", "variable"), Param("v2", "variable")), "bool", (_VS,)),
+    "Runtime.Variable.hasShape": OpSignature(_V, (_VAR, Param("expected_shape", "shape")), "bool", (_VS,)),
+    "Runtime.Variable.variableNorm": OpSignature(_V, (_VAR,), "scalar", (_VS,)),
+    "Runtime.Variable.cloneVariable": OpSignature(_V, (_VAR, Param("new_id", "nat")), "variable", (_VS,)),
+    "Runtime.Variable.detachVariable": OpSignature(_V, (_VAR,), "variable", (_VS,)),
+    "Runtime.Variable.registerInContext": OpSignature(
+        _V, (_CTX, _VAR), "context", (_VS, _RC, _ANY, "Runtime.registerVariable")
+    ),
+    "Runtime.Variable.getFromContext": OpSignature(
+        _V, (_CTX, _VAR), "option_tensor", (_VS, _RC, _ANY, "Runtime.getVariable")
+    ),
+    "Runtime.Variable.registerGradientInContext": OpSignature(
+        _V, (_CTX, _VAR), "context", (_VS, _RC, _ANY, "Runtime.registerGradient")
+    ),
+    "Runtime.Variable.error": OpSignature(_V, (_CTX, Param("msg", "string")), "variable", (_VS, _RC)),
+    # The Lean argument is a proof h : s₁ = s₂; a trace names s₂ and the executor must obtain
+    # the evidence by checking the shapes (unequal shapes: TLR_CAST_EVIDENCE).
+    "Runtime.Variable.castShape": OpSignature(_V, (_VAR, Param("s2", "shape")), "variable", (_VS,)),
+}
+
+#: Every Lean declaration of the two modules (from the spec's cross-reference table).
+LEAN_DECLARATIONS: tuple[str, ...] = tuple(d.lean_name for d in DECLARATIONS)
+
+# --- the model ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ContextState:
+    """A ``RuntimeContext α`` as data: both registries in list order (newest first) and ``next_id``."""
+
+    var_registry: tuple[tuple[str, TensorBits], ...]
+    gradients: tuple[tuple[str, TensorBits], ...]
+    next_id: int
+
+
+@dataclass(frozen=True)
+class VariableState:
+    """A ``Variable α s`` as data."""
+
+    id: int
+    name: str
+    value: TensorBits
+    gradient: Optional[TensorBits]
+    requires_grad: bool
+
+
+@dataclass(frozen=True)
+class Result:
+    """An expected (or observed) result: its kind (see :data:`RESULT_KINDS`) and value.
+
+    Equality is exact: bit patterns for tensors and scalars, list order for names and registries.
+    """
+
+    kind: str
+    value: Any
+
+    def __post_init__(self) -> None:
+        _check_result_value(self.kind, self.value)
+
+    def describe(self) -> str:
+        """Decoded and as bits, for divergence reports."""
+        return _describe(self.kind, self.value)
+
+
+@dataclass(frozen=True)
+class ExpectedError:
+    """A must-fail step: the stable error code (never the message text)."""
+
+    code: str
+
+    def __post_init__(self) -> None:
+        if self.code not in ERROR_CODES:
+            raise TraceFormatError(f"unknown error code {self.code!r}; expected one of {list(ERROR_CODES)}")
+
+    def describe(self) -> str:
+        return f"error {self.code}"
+
+
+ArgValue = Union[str, int, bool, tuple, TensorBits]
+
+
+@dataclass(frozen=True)
+class Step:
+    """One call.  ``args`` maps parameter names to literals or handle names (strings) — the
+    operation's signature says which.  ``bind`` names the returned context/variable for later
+    steps.  ``expect`` is ``None`` only while a trace is being built (the writer refuses it)."""
+
+    op: str
+    args: Mapping[str, ArgValue]
+    bind: Optional[str] = None
+    expect: Union[Result, ExpectedError, None] = None
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Generator:
+    """Who wrote the trace: tool name, its version, and the seed of a random program (if any)."""
+
+    name: str = "torchlean-runtime"
+    version: str = __version__
+    seed: Optional[int] = None
+
+
+@dataclass(frozen=True)
+class Trace:
+    """A whole ``torchlean.runtime.v1`` program over one Lean scalar type ``α``."""
+
+    scalar_type: str
+    steps: tuple[Step, ...]
+    generator: Generator = field(default_factory=Generator)
+    declaration: Optional[str] = None  # the declaration this trace is filed under
+    description: str = ""
+    tags: tuple[str, ...] = ()  # trap names, portability notes (``nan-propagation``)
+    lean: Mapping[str, Any] = field(default_factory=lambda: dict(LEAN_SOURCE))
+
+
+# --- result values ------------------------------------------------------------------------
+
+
+def _is_nat(x: Any) -> bool:
+    return type(x) is int and 0 <= x <= NAT_MAX
+
+
+def _check_result_value(kind: str, value: Any) -> None:
+    ok: bool
+    if kind == "context":
+        ok = (
+            isinstance(value, ContextState)
+            and _is_nat(value.next_id)
+            and all(
+                isinstance(n, str) and isinstance(t, TensorBits)
+                for reg in (value.var_registry, value.gradients)
+                for n, t in reg
+            )
+        )
+    elif kind == "variable":
+        ok = (
+            isinstance(value, VariableState)
+            and _is_nat(value.id)
+            and isinstance(value.name, str)
+            and isinstance(value.value, TensorBits)
+            and (value.gradient is None or isinstance(value.gradient, TensorBits))
+            and type(value.requires_grad) is bool
+        )
+    elif kind == "tensor":
+        ok = isinstance(value, TensorBits)
+    elif kind == "option_tensor":
+        ok = value is None or isinstance(value, TensorBits)
+    elif kind == "scalar":
+        ok = isinstance(value, ScalarBits)
+    elif kind == "bool":
+        ok = type(value) is bool
+    elif kind == "nat":
+        ok = _is_nat(value)
+    elif kind == "string":
+        ok = isinstance(value, str)
+    elif kind == "names":
+        ok = isinstance(value, tuple) and all(isinstance(n, str) for n in value)
+    else:
+        raise TraceFormatError(f"unknown result kind {kind!r}; expected one of {list(RESULT_KINDS)}")
+    if not ok:
+        raise TraceFormatError(f"a {kind} result must be a {RESULT_KINDS[kind]}, given {type(value).__name__}")
+
+
+def _describe(kind: str, value: Any) -> str:
+    if kind in ("tensor", "scalar"):
+        return f"{kind} {value.describe()}"
+    if kind == "option_tensor":
+        return "none" if value is None else f"some {value.describe()}"
+    if kind == "context":
+        def reg(entries: tuple) -> str:
+            return "[" + ", ".join(f"{n!r}: {t.describe()}" for n, t in entries) + "]"
+
+        return f"context next_id={value.next_id} var_registry={reg(value.var_registry)} gradients={reg(value.gradients)}"
+    if kind == "variable":
+        grad = "none" if value.gradient is None else value.gradient.describe()
+        return (
+            f"variable id={value.id} name={value.name!r} value={value.value.describe()} gradient={grad} "
+            f"requires_grad={str(value.requires_grad).lower()}"
+        )
+    if kind == "bool":
+        return str(value).lower()
+    if kind in ("string", "names"):
+        return f"{kind} {value!r}"
+    return f"{kind} {value}"
+
+
+# --- JSON encoding ------------------------------------------------------------------------
+
+
+def _tensor_doc(t: TensorBits) -> dict:
+    return {"shape": list(t.shape), "dtype": t.dtype, "bits": [str(b) for b in t.bits]}
+
+
+def _result_doc(r: Result) -> dict:
+    k, v = r.kind, r.value
+    if k == "context":
+        def reg(entries: tuple) -> list:
+            return [{"name": n, "value": _tensor_doc(t)} for n, t in entries]
+
+        return {"type": k, "var_registry": reg(v.var_registry), "gradients": reg(v.gradients), "next_id": v.next_id}
+    if k == "variable":
+        return {
+            "type": k,
+            "id": v.id,
+            "name": v.name,
+            "value": _tensor_doc(v.value),
+            "gradient": None if v.gradient is None else _tensor_doc(v.gradient),
+            "requires_grad": v.requires_grad,
+        }
+    if k == "tensor":
+        return {"type": k, "value": _tensor_doc(v)}
+    if k == "option_tensor":
+        return {"type": k, "value": None if v is None else _tensor_doc(v)}
+    if k == "scalar":
+        return {"type": k, "dtype": v.dtype, "bits": str(v.bits)}
+    if k == "names":
+        return {"type": k, "value": list(v)}
+    return {"type": k, "value": v}
+
+
+def _arg_doc(kind: str, value: Any) -> Any:
+    if kind == "tensor":
+        return _tensor_doc(value)
+    if kind == "shape":
+        return list(value)
+    return value
+
+
+def _step_doc(step: Step, index: int) -> dict:
+    sig = OPS.get(step.op)
+    if sig is None:
+        raise TraceFormatError(f"step {index}: unknown operation {step.op!r}")
+    kinds = {p.name: p.kind for p in sig.params}
+    unknown = set(step.args) - set(kinds)
+    if unknown:
+        raise TraceFormatError(f"step {index} ({step.op}): unknown arguments {sorted(unknown)}")
+    doc: dict[str, Any] = {
+        "op": step.op,
+        "args": {p.name: _arg_doc(p.kind, step.args[p.name]) for p in sig.params if p.name in step.args},
+    }
+    if step.bind is not None:
+        doc["bind"] = step.bind
+    if isinstance(step.expect, Result):
+        doc["expect"] = _result_doc(step.expect)
+    elif isinstance(step.expect, ExpectedError):
+        doc["expect_error"] = step.expect.code
+    else:
+        raise TraceFormatError(f"step {index} ({step.op}): no expected result — a trace is written only once every step has one")
+    if step.note:
+        doc["note"] = step.note
+    return doc
+
+
+def to_document(trace: Trace) -> dict:
+    """The JSON document of ``trace`` (validated: it decodes back to the same trace)."""
+    doc: dict[str, Any] = {
+        "format": FORMAT,
+        "lean": dict(trace.lean),
+        "scalar_type": trace.scalar_type,
+        "generator": {"name": trace.generator.name, "version": trace.generator.version, "seed": trace.generator.seed},
+    }
+    if trace.declaration is not None:
+        doc["declaration"] = trace.declaration
+    if trace.description:
+        doc["description"] = trace.description
+    if trace.tags:
+        doc["tags"] = list(trace.tags)
+    doc["steps"] = [_step_doc(s, i) for i, s in enumerate(trace.steps)]
+    return doc
+
+
+def dumps_trace(trace: Trace) -> str:
+    """Deterministic text: the header pretty-printed, one step per line, ASCII only, final newline.
+
+    The document is decoded again before it is returned, so nothing is written that the reader
+    would reject (except for size limits, which are the reader's business)."""
+    doc = to_document(trace)
+    from_document(doc, source="<writer>")  # never write what cannot be read back
+    enc = json.JSONEncoder(ensure_ascii=True, separators=(", ", ": "))
+    head = [f" {json.dumps(k)}: {enc.encode(v)}" for k, v in doc.items() if k != "steps"]
+    steps = [f"  {enc.encode(s)}" for s in doc["steps"]]
+    body = ' "steps": [\n' + ",\n".join(steps) + "\n ]" if steps else ' "steps": []'
+    return "{\n" + ",\n".join(head + [body]) + "\n}\n"
+
+
+def write_trace(trace: Trace, path: Union[str, os.PathLike]) -> None:
+    """Write ``trace`` to ``path`` (UTF-8/ASCII, ``\\n`` line ends, byte-for-byte deterministic)."""
+    text = dumps_trace(trace)
+    with open(path, "w", encoding="ascii", newline="\n") as fh:
+        fh.write(text)
+
+
+# --- decoding -----------------------------------------------------------------------------
+
+
+class _Where:
+    """Location of a decode error: the source and, inside steps, the step index and op."""
+
+    def __init__(self, source: str):
+        self.source = source
+        self.step: Optional[int] = None
+        self.op: Optional[str] = None
+
+    def fail(self, message: str) -> TraceFormatError:
+        where = self.source
+        if self.step is not None:
+            where += f": step {self.step}" + (f" ({self.op})" if self.op else "")
+        err = TraceFormatError(f"{where}: {message}")
+        err.source, err.step = self.source, self.step  # type: ignore[attr-defined]
+        return err
+
+
+def _obj(x: Any, keys: tuple[str, ...], optional: tuple[str, ...], what: str, w: _Where) -> dict:
+    if not isinstance(x, dict):
+        raise w.fail(f"{what} must be an object, given {type(x).__name__}")
+    missing = [k for k in keys if k not in x]
+    if missing:
+        raise w.fail(f"{what} lacks {missing}")
+    extra = sorted(set(x) - set(keys) - set(optional))
+    if extra:
+        raise w.fail(f"{what} has unknown keys {extra}")
+    return x
+
+
+def _string(x: Any, what: str, w: _Where) -> str:
+    if not isinstance(x, str):
+        raise w.fail(f"{what} must be a string, given {type(x).__name__}")
+    try:
+        x.encode("utf-8")
+    except UnicodeEncodeError:
+        raise w.fail(f"{what} is not valid Unicode (lone surrogate)") from None
+    return x
+
+
+def _nat(x: Any, what: str, w: _Where) -> int:
+    if type(x) is not int or not 0 <= x <= NAT_MAX:
+        raise w.fail(f"{what} must be an integer in 0 .. 2^64-1, given {x!r}")
+    return x
+
+
+def _bool(x: Any, what: str, w: _Where) -> bool:
+    if type(x) is not bool:
+        raise w.fail(f"{what} must be true or false, given {x!r}")
+    return x
+
+
+_DECIMAL = re.compile(r"0|[1-9][0-9]{0,19}")
+
+
+def _pattern(x: Any, what: str, w: _Where) -> int:
+    if not isinstance(x, str) or not _DECIMAL.fullmatch(x):
+        raise w.fail(f"{what} must be a bit pattern written as a decimal string without leading zeros, given {x!r}")
+    return int(x)
+
+
+def _shape(x: Any, what: str, w: _Where) -> tuple[int, ...]:
+    if not isinstance(x, list):
+        raise w.fail(f"{what} must be a list of dimensions, given {type(x).__name__}")
+    for i, d in enumerate(x):
+        if type(d) is not int or d < 0:
+            raise w.fail(f"{what}[{i}] must be a non-negative integer dimension, given {d!r}")
+    try:
+        return check_shape(x)
+    except TraceFormatError as e:
+        raise w.fail(f"{what}: {e.message}") from None
+
+
+def _tensor(x: Any, what: str, w: _Where) -> TensorBits:
+    d = _obj(x, ("shape", "dtype", "bits"), (), what, w)
+    shape = _shape(d["shape"], f"{what}.shape", w)
+    if d["dtype"] not in DTYPES:
+        raise w.fail(f"{what}.dtype must be one of {sorted(DTYPES)}, given {d['dtype']!r}")
+    if not isinstance(d["bits"], list):
+        raise w.fail(f"{what}.bits must be a list, given {type(d['bits']).__name__}")
+    bits = tuple(_pattern(b, f"{what}.bits[{i}]", w) for i, b in enumerate(d["bits"]))
+    try:
+        return TensorBits(shape, d["dtype"], bits)
+    except TraceFormatError as e:
+        raise w.fail(f"{what}: {e.message}") from None
+
+
+def _registry(x: Any, what: str, w: _Where) -> tuple[tuple[str, TensorBits], ...]:
+    if not isinstance(x, list):
+        raise w.fail(f"{what} must be a list, given {type(x).__name__}")
+    out = []
+    for i, e in enumerate(x):
+        e = _obj(e, ("name", "value"), (), f"{what}[{i}]", w)
+        out.append((_string(e["name"], f"{what}[{i}].name", w), _tensor(e["value"], f"{what}[{i}].value", w)))
+    return tuple(out)
+
+
+def _result(x: Any, kind: str, w: _Where) -> Result:
+    if not isinstance(x, dict) or "type" not in x:
+        raise w.fail("expect must be an object with a 'type'")
+    if x["type"] != kind:
+        raise w.fail(f"the operation returns a {kind}, but expect.type is {x['type']!r}")
+    if kind == "context":
+        d = _obj(x, ("type", "var_registry", "gradients", "next_id"), (), "expect", w)
+        value: Any = ContextState(
+            _registry(d["var_registry"], "expect.var_registry", w),
+            _registry(d["gradients"], "expect.gradients", w),
+            _nat(d["next_id"], "expect.next_id", w),
+        )
+    elif kind == "variable":
+        d = _obj(x, ("type", "id", "name", "value", "gradient", "requires_grad"), (), "expect", w)
+        value = VariableState(
+            _nat(d["id"], "expect.id", w),
+            _string(d["name"], "expect.name", w),
+            _tensor(d["value"], "expect.value", w),
+            None if d["gradient"] is None else _tensor(d["gradient"], "expect.gradient", w),
+            _bool(d["requires_grad"], "expect.requires_grad", w),
+        )
+        if value.gradient is not None and (value.gradient.shape, value.gradient.dtype) != (value.value.shape, value.value.dtype):
+            raise w.fail("expect.gradient must have the value's shape and dtype (a Variable α s fixes both)")
+    elif kind == "scalar":
+        d = _obj(x, ("type", "dtype", "bits"), (), "expect", w)
+        if d["dtype"] not in DTYPES:
+            raise w.fail(f"expect.dtype must be one of {sorted(DTYPES)}, given {d['dtype']!r}")
+        try:
+            value = ScalarBits(d["dtype"], _pattern(d["bits"], "expect.bits", w))
+        except TraceFormatError as e:
+            raise w.fail(f"expect: {e.message}") from None
+    else:
+        d = _obj(x, ("type", "value"), (), "expect", w)
+        v = d["value"]
+        if kind == "tensor":
+            value = _tensor(v, "expect.value", w)
+        elif kind == "option_tensor":
+            value = None if v is None else _tensor(v, "expect.value", w)
+        elif kind == "bool":
+            value = _bool(v, "expect.value", w)
+        elif kind == "nat":
+            value = _nat(v, "expect.value", w)
+        elif kind == "string":
+            value = _string(v, "expect.value", w)
+        elif kind == "names":
+            if not isinstance(v, list):
+                raise w.fail("expect.value must be a list of names")
+            value = tuple(_string(n, f"expect.value[{i}]", w) for i, n in enumerate(v))
+        else:  # pragma: no cover - OPS only uses the kinds above
+            raise w.fail(f"unknown result kind {kind!r}")
+    return Result(kind, value)
+
+
+def _decode_step(x: Any, w: _Where, bound: dict[str, str]) -> Step:
+    if not isinstance(x, dict):
+        raise w.fail(f"a step must be an object, given {type(x).__name__}")
+    op = x.get("op")
+    if not isinstance(op, str) or op not in OPS:
+        raise w.fail(f"unknown operation {op!r}")
+    w.op = op
+    sig = OPS[op]
+    d = _obj(x, ("op", "args"), ("bind", "expect", "expect_error", "note"), "the step", w)
+    if ("expect" in d) == ("expect_error" in d):
+        raise w.fail("a step has exactly one of 'expect' and 'expect_error'")
+    args_doc = _obj(
+        d["args"],
+        tuple(p.name for p in sig.params if not p.optional),
+        tuple(p.name for p in sig.params if p.optional),
+        "args",
+        w,
+    )
+    args: dict[str, Any] = {}
+    for p in sig.params:
+        if p.name not in args_doc:
+            continue
+        a, what = args_doc[p.name], f"args.{p.name}"
+        if p.kind in ("context", "variable"):
+            handle = _string(a, what, w)
+            if handle not in bound:
+                raise w.fail(f"{what}: handle {handle!r} is not bound by an earlier step")
+            if bound[handle] != p.kind:
+                raise w.fail(f"{what}: handle {handle!r} names a {bound[handle]}, the operation needs a {p.kind}")
+            args[p.name] = handle
+        elif p.kind == "string":
+            args[p.name] = _string(a, what, w)
+        elif p.kind == "nat":
+            args[p.name] = _nat(a, what, w)
+        elif p.kind == "bool":
+            args[p.name] = _bool(a, what, w)
+        elif p.kind == "shape":
+            args[p.name] = _shape(a, what, w)
+        else:
+            args[p.name] = _tensor(a, what, w)
+    expect: Union[Result, ExpectedError]
+    if "expect_error" in d:
+        code = d["expect_error"]
+        if code not in ERROR_CODES:
+            raise w.fail(f"expect_error must be one of the stable codes {list(ERROR_CODES)}, given {code!r}")
+        expect = ExpectedError(code)
+    else:
+        expect = _result(d["expect"], sig.result, w)
+    bind = d.get("bind")
+    if bind is not None:
+        if not isinstance(bind, str) or not _HANDLE_RE.match(bind):
+            raise w.fail(f"bind must match {HANDLE_PATTERN}, given {bind!r}")
+        if sig.result not in ("context", "variable"):
+            raise w.fail(f"bind: {op} returns a {sig.result}; only contexts and variables are bound")
+        if isinstance(expect, ExpectedError):
+            raise w.fail("bind: a must-fail step returns nothing to bind")
+        if bind in bound:
+            raise w.fail(f"bind: handle {bind!r} is already bound (handles are bound once)")
+        bound[bind] = sig.result
+    note = _string(d.get("note", ""), "note", w)
+    return Step(op, args, bind, expect, note)
+
+
+def from_document(doc: Any, source: str = "<document>") -> Trace:
+    """Decode a parsed JSON document into a :class:`Trace`, checking every rule of the format."""
+    w = _Where(source)
+    d = _obj(
+        doc,
+        ("format", "lean", "scalar_type", "generator", "steps"),
+        ("declaration", "description", "tags"),
+        "the document",
+        w,
+    )
+    if d["format"] != FORMAT:
+        raise w.fail(f"format must be {FORMAT!r}, given {d['format']!r}")
+    lean = _obj(d["lean"], tuple(LEAN_SOURCE), (), "lean", w)
+    for key in ("repo", "commit", "lean_version"):
+        _string(lean[key], f"lean.{key}", w)
+    if lean != LEAN_SOURCE:
+        raise w.fail(f"lean must pin {LEAN_SOURCE} (a v1 trace is about that source), given {lean}")
+    if d["scalar_type"] not in SCALAR_TYPES:
+        raise w.fail(f"scalar_type must be one of {list(SCALAR_TYPES)}, given {d['scalar_type']!r}")
+    g = _obj(d["generator"], ("name", "version"), ("seed",), "generator", w)
+    seed = g.get("seed")
+    if seed is not None:
+        seed = _nat(seed, "generator.seed", w)
+    generator = Generator(_string(g["name"], "generator.name", w), _string(g["version"], "generator.version", w), seed)
+    declaration = d.get("declaration")
+    if declaration is not None and declaration not in LEAN_DECLARATIONS:
+        raise w.fail(f"declaration must be a Lean declaration of the two modules, given {declaration!r}")
+    description = _string(d.get("description", ""), "description", w)
+    tags = d.get("tags", [])
+    if not isinstance(tags, list):
+        raise w.fail("tags must be a list of strings")
+    tags = tuple(_string(t, f"tags[{i}]", w) for i, t in enumerate(tags))
+    if not isinstance(d["steps"], list):
+        raise w.fail("steps must be a list")
+    bound: dict[str, str] = {}
+    steps = []
+    for i, s in enumerate(d["steps"]):
+        w.step, w.op = i, None
+        steps.append(_decode_step(s, w, bound))
+    return Trace(d["scalar_type"], tuple(steps), generator, declaration, description, tags, dict(lean))
+
+
+# --- the JSON Schema ----------------------------------------------------------------------
+
+
+def _param_schema(p: Param) -> dict:
+    return {
+        "context": {"$ref": "#/$defs/handle"},
+        "variable": {"$ref": "#/$defs/handle"},
+        "string": {"type": "string"},
+        "nat": {"$ref": "#/$defs/nat"},
+        "bool": {"type": "boolean"},
+        "shape": {"$ref": "#/$defs/shape"},
+        "tensor": {"$ref": "#/$defs/tensor"},
+    }[p.kind]
+
+
+def _value_result(kind: str, value: dict) -> dict:
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["type", "value"],
+        "properties": {"type": {"const": kind}, "value": value},
+    }
+
+
+def schema_document() -> dict:
+    """The JSON Schema (draft 2020-12) of ``torchlean.runtime.v1``, built from :data:`OPS`."""
+    entry = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["name", "value"],
+        "properties": {"name": {"type": "string"}, "value": {"$ref": "#/$defs/tensor"}},
+    }
+    defs: dict[str, Any] = {
+        "handle": {"type": "string", "pattern": HANDLE_PATTERN},
+        "nat": {"type": "integer", "minimum": 0, "maximum": NAT_MAX},
+        "bit_pattern": {
+            "description": "an unsigned IEEE-754 / two's-complement bit pattern as a decimal string",
+            "type": "string",
+            "pattern": r"^(0|[1-9][0-9]{0,19})$",
+        },
+        "dtype": {"enum": list(DTYPES)},
+        "shape": {"type": "array", "maxItems": 64, "items": {"type": "integer", "minimum": 0}},
+        "tensor": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["shape", "dtype", "bits"],
+            "properties": {
+                "shape": {"$ref": "#/$defs/shape"},
+                "dtype": {"$ref": "#/$defs/dtype"},
+                "bits": {"type": "array", "items": {"$ref": "#/$defs/bit_pattern"}},
+            },
+        },
+        "registry": {"type": "array", "items": entry},
+        "result_context": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["type", "var_registry", "gradients", "next_id"],
+            "properties": {
+                "type": {"const": "context"},
+                "var_registry": {"$ref": "#/$defs/registry"},
+                "gradients": {"$ref": "#/$defs/registry"},
+                "next_id": {"$ref": "#/$defs/nat"},
+            },
+        },
+        "result_variable": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["type", "id", "name", "value", "gradient", "requires_grad"],
+            "properties": {
+                "type": {"const": "variable"},
+                "id": {"$ref": "#/$defs/nat"},
+                "name": {"type": "string"},
+                "value": {"$ref": "#/$defs/tensor"},
+                "gradient": {"oneOf": [{"type": "null"}, {"$ref": "#/$defs/tensor"}]},
+                "requires_grad": {"type": "boolean"},
+            },
+        },
+        "result_tensor": _value_result("tensor", {"$ref": "#/$defs/tensor"}),
+        "result_option_tensor": _value_result("option_tensor", {"oneOf": [{"type": "null"}, {"$ref": "#/$defs/tensor"}]}),
+        "result_scalar": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["type", "dtype", "bits"],
+            "properties": {
+                "type": {"const": "scalar"},
+                "dtype": {"$ref": "#/$defs/dtype"},
+                "bits": {"$ref": "#/$defs/bit_pattern"},
+            },
+        },
+        "result_bool": _value_result("bool", {"type": "boolean"}),
+        "result_nat": _value_result("nat", {"$ref": "#/$defs/nat"}),
+        "result_string": _value_result("string", {"type": "string"}),
+        "result_names": _value_result("names", {"type": "array", "items": {"type": "string"}}),
+    }
+    per_op = []
+    for op, sig in OPS.items():
+        args = {
+            "type": "object",
+            "additionalProperties": False,
+            "required": [p.name for p in sig.params if not p.optional],
+            "properties": {p.name: _param_schema(p) for p in sig.params},
+        }
+        step_op: dict[str, Any] = {"properties": {"args": args, "expect": {"$ref": f"#/$defs/result_{sig.result}"}}}
+        if sig.result not in ("context", "variable"):
+            step_op["not"] = {"required": ["bind"]}
+        defs[f"step_{op}"] = step_op
+        per_op.append({"if": {"properties": {"op": {"const": op}}}, "then": {"$ref": f"#/$defs/step_{op}"}})
+    # step_base: what every step has; step_<op>: the arguments and result of one operation.
+    # (The reader validates step_base, then the one step_<op> the step names — the same verdict
+    # as the allOf below, without evaluating every if-clause for every step.)
+    defs["step_base"] = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["op", "args"],
+        "properties": {
+            "op": {"enum": list(OPS)},
+            "args": {"type": "object"},
+            "bind": {"$ref": "#/$defs/handle"},
+            "expect": {"type": "object"},
+            "expect_error": {"enum": list(ERROR_CODES)},
+            "note": {"type": "string"},
+        },
+        "oneOf": [
+            {"required": ["expect"], "not": {"required": ["expect_error"]}},
+            {"required": ["expect_error"], "not": {"anyOf": [{"required": ["expect"]}, {"required": ["bind"]}]}},
+        ],
+    }
+    defs["step"] = {"allOf": [{"$ref": "#/$defs/step_base"}, *per_op]}
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "urn:torchlean-runtime:schema:torchlean.runtime.v1",
+        "title": "torchlean.runtime.v1 conformance trace",
+        "description": (
+            "A program over TorchLean's NN.Runtime.Context / NN.Runtime.Variable with the expected result of "
+            "every step; tensors as IEEE-754 bit patterns.  Rules a schema cannot state (handles bound before "
+            "use, bit-pattern widths, element counts) are in docs/vectors.md and enforced by the reader."
+        ),
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["format", "lean", "scalar_type", "generator", "steps"],
+        "properties": {
+            "format": {"const": FORMAT},
+            "lean": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": list(LEAN_SOURCE),
+                "properties": {
+                    "repo": {"const": LEAN_SOURCE["repo"]},
+                    "commit": {"const": LEAN_SOURCE["commit"]},
+                    "lean_version": {"const": LEAN_SOURCE["lean_version"]},
+                    "modules": {"const": LEAN_SOURCE["modules"]},
+                },
+            },
+            "scalar_type": {"enum": list(SCALAR_TYPES)},
+            "generator": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["name", "version"],
+                "properties": {
+                    "name": {"type": "string"},
+                    "version": {"type": "string"},
+                    "seed": {"oneOf": [{"type": "null"}, {"$ref": "#/$defs/nat"}]},
+                },
+            },
+            "declaration": {"enum": list(LEAN_DECLARATIONS)},
+            "description": {"type": "string"},
+            "tags": {"type": "array", "items": {"type": "string"}},
+            "steps": {"type": "array", "items": {"$ref": "#/$defs/step"}},
+        },
+        "$defs": defs,
+    }
+
+
+def schema_text() -> str:
+    """The exact text of ``schema_v1.json`` (two-space indent, ASCII, final newline)."""
+    return json.dumps(schema_document(), indent=2, ensure_ascii=True) + "\n"

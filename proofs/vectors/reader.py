@@ -1,0 +1,290 @@
+"""The hardened reader of ``torchlean.runtime.v1`` files: limits first, schema second, decode third.
+
+Trace files come from other people's tools, so every file is hostile until proven otherwise:
+
+1. **limits** — the file size is checked before reading (at most ``max_file_bytes + 1`` bytes are
+   ever read); the JSON nesting depth is measured on the raw text before parsing (so the parser
+   cannot recurse without bound); the parser rejects duplicate keys, non-integer numbers
+   (every float in the format is a bit-pattern string), ``NaN``/``Infinity`` literals and
+   over-long integer literals; then the step count, per-tensor element count, total element
+   count and the dimensions of (possibly empty) tensors are bounded before anything is built;
+2. **schema** — the document is validated against the shipped JSON Schema ``schema_v1.json``
+   with the ``jsonschema`` library;
+3. **decode** — :func:`~.format.from_document` re-checks every rule, including those a schema
+   cannot state (handles bound before use and of the right kind, bit-pattern widths, element
+   counts), and builds the :class:`~.format.Trace`.
+
+Nothing is ever ``eval``-ed or unpickled.  Every rejection is a :class:`TraceLimitError` or a
+:class:`TraceFormatError` whose message names the file and, where there is one, the step.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass, fields, replace
+from functools import lru_cache
+from importlib import resources
+from typing import Any, Optional, Union
+
+import numpy as np
+
+from torchlean_runtime.errors import TraceFormatError, TraceLimitError
+
+from .format import Trace, from_document
+
+__all__ = ["ReaderLimits", "DEFAULT_LIMITS", "limits_from_env", "read_trace", "read_trace_bytes", "schema", "validator"]
+
+
+@dataclass(frozen=True)
+class ReaderLimits:
+    """Resource bounds applied before a trace is built.  Override per call, or for the CLI with
+    the environment variables ``TORCHLEAN_RT_TRACE_<FIELD IN UPPER CASE>``."""
+
+    #: the largest file read, in bytes
+    max_file_bytes: int = 16 * 1024 * 1024
+    #: the deepest nesting of JSON arrays/objects (a v1 trace needs 9)
+    max_depth: int = 32
+    #: the most steps in one trace
+    max_steps: int = 10_000
+    #: the most elements in one tensor (also the spec's default element cap)
+    max_tensor_elements: int = 1_000_000
+    #: the most tensor elements in one file, over all tensors
+    max_total_elements: int = 4_000_000
+    #: the largest product of a tensor's dimensions with zero dimensions counted as 1 — bounds
+    #: the declared extent of EMPTY tensors such as ``[0, 10^30]``, which hold no elements but
+    #: which no array library can represent
+    max_dims_product: int = 1 << 40
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            v = getattr(self, f.name)
+            if type(v) is not int or v < 0:
+                raise ValueError(f"ReaderLimits.{f.name} must be a non-negative int, given {v!r}")
+
+
+DEFAULT_LIMITS = ReaderLimits()
+
+
+def limits_from_env(environ: Optional[dict] = None) -> ReaderLimits:
+    """:data:`DEFAULT_LIMITS` overridden by ``TORCHLEAN_RT_TRACE_MAX_FILE_BYTES`` etc."""
+    env = os.environ if environ is None else environ
+    changes = {}
+    for f in fields(ReaderLimits):
+        raw = env.get(f"TORCHLEAN_RT_TRACE_{f.name.upper()}")
+        if raw is not None:
+            try:
+                changes[f.name] = int(raw)
+            except ValueError:
+                raise ValueError(f"TORCHLEAN_RT_TRACE_{f.name.upper()}={raw!r} is not an integer") from None
+    return replace(DEFAULT_LIMITS, **changes)
+
+
+# --- 1. limits ----------------------------------------------------------------------------
+
+_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_OPEN = np.frombuffer(b"[{", dtype=np.uint8)
+_CLOSE = np.frombuffer(b"]}", dtype=np.uint8)
+
+
+def _depth(data: bytes) -> int:
+    """The maximum nesting depth of ``[``/``{`` outside string literals (a linear scan in C).
+
+    On malformed text the count can only err upwards (an unterminated string's brackets are
+    counted), which at worst turns a format error into a limit error."""
+    raw = np.frombuffer(_STRING.sub(b"", data), dtype=np.uint8)
+    if raw.size == 0:
+        return 0
+    step = np.isin(raw, _OPEN).astype(np.int64) - np.isin(raw, _CLOSE).astype(np.int64)
+    return int(np.cumsum(step).max(initial=0))
+
+
+def _reject_constant(name: str) -> Any:
+    raise TraceFormatError(f"the literal {name} is not allowed (floats are bit-pattern strings in v1)")
+
+
+def _reject_float(text: str) -> Any:
+    raise TraceFormatError(f"the number {text[:40]} is not an integer (floats are bit-pattern strings, dimensions and ids are integers)")
+
+
+def _parse_int(text: str) -> int:
+    if len(text.lstrip("-")) > 20:
+        raise TraceFormatError(f"the integer literal {text[:40]}… has more than 20 digits")
+    return int(text)
+
+
+def _no_duplicates(pairs: list) -> dict:
+    out: dict = {}
+    for k, v in pairs:
+        if k in out:
+            raise TraceFormatError(f"duplicate key {k[:60]!r} in one object")
+        out[k] = v
+    return out
+
+
+def _parse(data: bytes, source: str, limits: ReaderLimits) -> Any:
+    if len(data) > limits.max_file_bytes:
+        raise TraceLimitError(f"{source}: larger than max_file_bytes={limits.max_file_bytes}")
+    depth = _depth(data)
+    if depth > limits.max_depth:
+        raise TraceLimitError(f"{source}: JSON nesting depth {depth} exceeds max_depth={limits.max_depth}")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise TraceFormatError(f"{source}: not UTF-8 ({exc.reason} at byte {exc.start})") from None
+    try:
+        return json.loads(
+            text,
+            object_pairs_hook=_no_duplicates,
+            parse_float=_reject_float,
+            parse_int=_parse_int,
+            parse_constant=_reject_constant,
+        )
+    except TraceFormatError as exc:
+        raise TraceFormatError(f"{source}: {exc.message}") from None
+    except RecursionError:  # unreachable after the depth check, kept as a last line of defence
+        raise TraceLimitError(f"{source}: JSON nesting too deep for the parser") from None
+    except ValueError as exc:  # json.JSONDecodeError and friends
+        raise TraceFormatError(f"{source}: not JSON: {str(exc)[:200]}") from None
+
+
+def _check_sizes(doc: Any, source: str, limits: ReaderLimits) -> None:
+    """Step count and tensor sizes, on the raw document, before schema validation and decoding.
+
+    An iterative walk (the depth is already bounded) in which every object with a ``bits`` list
+    or a ``shape`` list counts as a tensor."""
+    steps = doc.get("steps") if isinstance(doc, dict) else None
+    if isinstance(steps, list) and len(steps) > limits.max_steps:
+        raise TraceLimitError(f"{source}: {len(steps)} steps exceed max_steps={limits.max_steps}")
+    total = 0
+    stack: list[tuple[Any, Optional[int]]] = [(doc, None)]
+    while stack:
+        node, step = stack.pop()
+        if isinstance(node, list):
+            if node is steps:
+                stack.extend((child, i) for i, child in enumerate(node))
+            else:
+                stack.extend((child, step) for child in node)
+            continue
+        if not isinstance(node, dict):
+            continue
+        stack.extend((child, step) for child in node.values())
+        where = source if step is None else f"{source}: step {step}"
+        bits, shape = node.get("bits"), node.get("shape")
+        if isinstance(bits, list):
+            if len(bits) > limits.max_tensor_elements:
+                raise TraceLimitError(
+                    f"{where}: a tensor with {len(bits)} elements exceeds max_tensor_elements={limits.max_tensor_elements}"
+                )
+            total += len(bits)
+            if total > limits.max_total_elements:
+                raise TraceLimitError(f"{where}: more than max_total_elements={limits.max_total_elements} tensor elements in the file")
+        if isinstance(shape, list) and all(type(d) is int and d >= 0 for d in shape):
+            extent = 1
+            for d in shape:  # stops as soon as the bound is passed: no huge products are formed
+                extent *= max(d, 1)
+                if extent > limits.max_dims_product:
+                    raise TraceLimitError(f"{where}: the dimensions {shape[:8]} exceed max_dims_product={limits.max_dims_product}")
+            if 0 not in shape and extent > limits.max_tensor_elements:
+                raise TraceLimitError(f"{where}: a tensor of shape {shape[:8]} exceeds max_tensor_elements={limits.max_tensor_elements}")
+
+
+# --- 2. schema ----------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def schema() -> dict:
+    """The shipped JSON Schema (``schema_v1.json``, package data)."""
+    text = resources.files(__package__).joinpath("schema_v1.json").read_text(encoding="utf-8")
+    return json.loads(text)
+
+
+@lru_cache(maxsize=1)
+def validator() -> Any:
+    """A validator of the full shipped schema."""
+    import jsonschema
+
+    cls = jsonschema.validators.validator_for(schema())
+    cls.check_schema(schema())
+    return cls(schema())
+
+
+@lru_cache(maxsize=1)
+def _split_validators() -> tuple[Any, dict[str, Any]]:
+    """The shipped schema split for speed: the document with every step checked against
+    ``$defs/step_base`` only, plus one validator of ``$defs/step_<op>`` per operation.
+
+    ``$defs/step`` is ``allOf[step_base, if op = X then step_X, …]``; ``step_base`` requires ``op``
+    to be one of the operations, so exactly one if-clause applies to a valid step and checking
+    ``step_base`` and then that one ``step_<op>`` gives the full schema's verdict (a test checks
+    the two agree on the corpus and on fuzzed documents)."""
+    full = schema()
+    cls = type(validator())
+    defs = full["$defs"]
+    document = dict(full, **{"$defs": dict(defs, step={"$ref": "#/$defs/step_base"})})
+    per_op = {
+        key[len("step_"):]: cls({"$ref": f"#/$defs/{key}", "$defs": defs})
+        for key in defs
+        if key.startswith("step_") and key != "step_base"
+    }
+    return cls(document), per_op
+
+
+def _validate(doc: Any, source: str) -> None:
+    import jsonschema
+
+    document, per_op = _split_validators()
+    errors = document.iter_errors(doc)
+    error = jsonschema.exceptions.best_match(errors)
+    prefix: list = []
+    if error is None:
+        for i, step in enumerate(doc["steps"]):
+            error = jsonschema.exceptions.best_match(per_op[step["op"]].iter_errors(step))
+            if error is not None:
+                prefix = ["steps", i]
+                break
+    if error is None:
+        return
+    path = prefix + list(error.absolute_path)
+    where = source
+    if len(path) >= 2 and path[0] == "steps" and isinstance(path[1], int):
+        where += f": step {path[1]}"
+        step = doc["steps"][path[1]]
+        op = step.get("op") if isinstance(step, dict) else None
+        if isinstance(op, str):
+            where += f" ({op[:60]})"
+        path = path[2:]
+    at = "/".join(str(p) for p in path) or "(top level)"
+    message = error.message if len(error.message) <= 300 else error.message[:300] + "…"
+    err = TraceFormatError(f"{where}: schema: at {at}: {message}")
+    err.source = source  # type: ignore[attr-defined]
+    raise err
+
+
+# --- 3. decode, and the entry points ------------------------------------------------------
+
+
+def read_trace_bytes(data: bytes, source: str = "<bytes>", limits: ReaderLimits = DEFAULT_LIMITS) -> Trace:
+    """Read a trace from bytes: limits, schema, decode.  Only TraceLimitError/TraceFormatError escape."""
+    if not isinstance(data, (bytes, bytearray)):
+        raise TraceFormatError(f"{source}: expected bytes, given {type(data).__name__}")
+    doc = _parse(bytes(data), source, limits)
+    _check_sizes(doc, source, limits)
+    _validate(doc, source)
+    return from_document(doc, source)
+
+
+def read_trace(path: Union[str, os.PathLike], limits: Optional[ReaderLimits] = None) -> Trace:
+    """Read the trace file at ``path`` (at most ``max_file_bytes + 1`` bytes are read)."""
+    limits = limits_from_env() if limits is None else limits
+    source = os.fspath(path)
+    try:
+        size = os.stat(source).st_size
+        if size > limits.max_file_bytes:
+            raise TraceLimitError(f"{source}: {size} bytes exceed max_file_bytes={limits.max_file_bytes}")
+        with open(source, "rb") as fh:
+            data = fh.read(limits.max_file_bytes + 1)
+    except OSError as exc:
+        raise TraceFormatError(f"{source}: cannot be read: {exc.strerror or exc}") from None
+    return read_trace_bytes(data, source, limits)
