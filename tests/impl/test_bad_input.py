@@ -1,0 +1,137 @@
+"""Bad input gets the project's typed errors with stable codes — the same code with icontract's
+preconditions on (default) and stripped (``python -O``), where the plain checks answer."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from torchlean_runtime.errors import TorchLeanError
+from torchlean_runtime.impl import RuntimeContext, ShapeEq, Variable, shape_eq
+from torchlean_runtime.spec.core.shape import ofList
+
+
+def cases():
+    """(label, expected code, call) for every kind of bad input."""
+    f64 = RuntimeContext.empty().register_variable("w", np.ones(2))
+    empty = RuntimeContext.empty()
+    v = Variable.create(0, "w", np.ones(2))
+    vi = Variable.create(0, "i", np.ones(2, np.int64))
+    v32 = Variable.create(0, "w", np.ones(2, np.float32))
+    return [
+        ("name int", "TLR_NAME_TYPE", lambda: f64.register_variable(3, np.ones(1))),
+        ("name bytes", "TLR_NAME_TYPE", lambda: f64.get_variable(b"w", (2,))),
+        ("name None get_gradient", "TLR_NAME_TYPE", lambda: f64.get_gradient(None, (2,))),
+        ("name has_variable", "TLR_NAME_TYPE", lambda: f64.has_variable(1.5)),
+        ("name set_gradient", "TLR_NAME_TYPE", lambda: f64.set_gradient(["w"], np.ones(2))),
+        ("name create", "TLR_NAME_TYPE", lambda: Variable.create(0, 5, np.ones(1))),
+        ("name error msg", "TLR_NAME_TYPE", lambda: Variable.error(f64, 5)),
+        ("list value", "TLR_ARGUMENT_TYPE", lambda: f64.register_variable("a", [1.0, 2.0])),
+        ("float value", "TLR_ARGUMENT_TYPE", lambda: f64.set_variable("w", 1.0)),
+        ("masked array", "TLR_ARGUMENT_TYPE", lambda: empty.register_variable("a", np.ma.masked_array([1.0]))),
+        ("matrix", "TLR_ARGUMENT_TYPE", lambda: empty.register_variable("a", np.matrix([[1.0]]))),
+        ("int32 dtype", "TLR_SCALAR_TYPE", lambda: empty.register_variable("a", np.ones(2, np.int32))),
+        ("bool dtype", "TLR_SCALAR_TYPE", lambda: empty.register_gradient("a", np.ones(2, bool))),
+        ("float16 dtype", "TLR_SCALAR_TYPE", lambda: Variable.create(0, "a", np.ones(2, np.float16))),
+        ("object dtype", "TLR_SCALAR_TYPE", lambda: empty.register_variable("a", np.array([1.0], dtype=object))),
+        ("complex dtype", "TLR_SCALAR_TYPE", lambda: empty.register_variable("a", np.ones(1, complex))),
+        ("big-endian", "TLR_SCALAR_TYPE", lambda: empty.register_variable("a", np.ones(1, ">f8"))),
+        ("empty dtype", "TLR_SCALAR_TYPE", lambda: RuntimeContext.empty(np.int8)),
+        ("mix dtypes register", "TLR_SCALAR_MISMATCH", lambda: f64.register_variable("b", np.ones(1, np.float32))),
+        ("mix dtypes gradient", "TLR_SCALAR_MISMATCH", lambda: f64.register_gradient("w", np.ones(2, np.int64))),
+        ("mix dtypes set absent", "TLR_SCALAR_MISMATCH", lambda: f64.set_variable("zz", np.ones(2, np.float32))),
+        ("mix dtypes set_value", "TLR_SCALAR_MISMATCH", lambda: v.set_value(np.ones(2, np.float32))),
+        ("mix dtypes accumulate", "TLR_SCALAR_MISMATCH", lambda: v32.accumulate_gradient(np.ones(2))),
+        ("mix dtypes register_in_context", "TLR_SCALAR_MISMATCH", lambda: v32.register_in_context(f64)),
+        ("mix dtypes get_from_context", "TLR_SCALAR_MISMATCH", lambda: v32.get_from_context(f64)),
+        ("mix dtypes variable_eq", "TLR_SCALAR_MISMATCH", lambda: v.variable_eq(v32)),
+        ("mix dtypes error", "TLR_SCALAR_MISMATCH", lambda: Variable.error(f64, "e", dtype=np.float32)),
+        ("shape list", "TLR_INVALID_SHAPE", lambda: f64.get_variable("w", [2])),
+        ("shape negative", "TLR_INVALID_SHAPE", lambda: f64.get_variable("w", (-1,))),
+        ("shape float dim", "TLR_INVALID_SHAPE", lambda: f64.get_gradient("w", (2.0,))),
+        ("shape bool dim", "TLR_INVALID_SHAPE", lambda: f64.get_variable("w", (True,))),
+        ("shape int", "TLR_INVALID_SHAPE", lambda: v.has_shape(2)),
+        ("shape too deep", "TLR_INVALID_SHAPE", lambda: f64.get_variable("w", (1,) * 65)),
+        ("set_value shape", "TLR_SHAPE_MISMATCH", lambda: v.set_value(np.ones(3))),
+        ("set_gradient shape", "TLR_SHAPE_MISMATCH", lambda: v.set_gradient(np.ones((2, 1)))),
+        ("accumulate shape", "TLR_SHAPE_MISMATCH", lambda: v.accumulate_gradient(np.ones(()))),
+        ("variable_eq shape", "TLR_SHAPE_MISMATCH", lambda: v.variable_eq(Variable.create(0, "w", np.ones(3)))),
+        ("norm int", "TLR_NO_CONTEXT_INSTANCE", lambda: vi.variable_norm()),
+        ("accumulate int", "TLR_NO_CONTEXT_INSTANCE", lambda: vi.accumulate_gradient(np.ones(2, np.int64))),
+        ("cast no evidence", "TLR_CAST_EVIDENCE", lambda: v.cast_shape((2,))),
+        ("cast wrong evidence", "TLR_CAST_EVIDENCE", lambda: v.cast_shape(ShapeEq.refl(ofList([3])))),
+        ("evidence unequal", "TLR_CAST_EVIDENCE", lambda: shape_eq((2,), (3,))),
+        ("forged evidence", "TLR_CAST_EVIDENCE", lambda: ShapeEq(ofList([2]), ofList([3]))),
+        ("id negative", "TLR_ARGUMENT_TYPE", lambda: Variable.create(-1, "w", np.ones(1))),
+        ("id bool", "TLR_ARGUMENT_TYPE", lambda: Variable.create(True, "w", np.ones(1))),
+        ("id float", "TLR_ARGUMENT_TYPE", lambda: v.clone_variable(1.0)),
+        ("requires_grad int", "TLR_ARGUMENT_TYPE", lambda: Variable.create(0, "w", np.ones(1), requires_grad=1)),
+        ("ctx not a context", "TLR_ARGUMENT_TYPE", lambda: v.register_in_context("ctx")),
+        ("ctx spec context", "TLR_ARGUMENT_TYPE", lambda: v.get_from_context(object())),
+        ("variable_eq non-variable", "TLR_ARGUMENT_TYPE", lambda: v.variable_eq("w")),
+        ("error without dtype", "TLR_ARGUMENT_TYPE", lambda: Variable.error(empty, "e")),
+        ("error bad ctx", "TLR_ARGUMENT_TYPE", lambda: Variable.error(None, "e")),
+    ]
+
+
+def codes() -> dict[str, str]:
+    out = {}
+    for label, _, call in cases():
+        try:
+            call()
+            out[label] = "no error"
+        except TorchLeanError as exc:
+            out[label] = exc.code
+        except Exception as exc:  # an untyped error is a failure of the test below
+            out[label] = f"untyped {type(exc).__name__}: {exc}"
+    return out
+
+
+EXPECTED = {label: code for label, code, _ in cases()}
+
+
+@pytest.mark.filterwarnings("ignore::PendingDeprecationWarning")  # np.matrix, refused on purpose
+def test_every_bad_input_gets_its_code_with_contracts() -> None:
+    assert __debug__, "run the suite without -O; the -O run is the subprocess test below"
+    assert codes() == EXPECTED
+
+
+def test_every_bad_input_gets_the_same_code_under_python_O() -> None:
+    out = subprocess.run([sys.executable, "-O", __file__], capture_output=True, text=True, check=True)
+    got = json.loads(out.stdout)
+    assert got.pop("__debug__") is False
+    assert got == EXPECTED
+
+
+def test_contract_messages_name_the_condition() -> None:
+    with pytest.raises(TorchLeanError) as err:
+        Variable.create(0, "w", np.ones(2)).set_value(np.ones(3))
+    assert err.value.code == "TLR_SHAPE_MISMATCH"
+    assert "shape" in str(err.value)
+
+
+def test_failed_operations_leave_their_inputs_unchanged() -> None:
+    """Checks run before any state is built: after every failure, the inputs abstract as before."""
+    from torchlean_runtime.impl import to_spec
+
+    ctx = RuntimeContext.empty().register_variable("w", np.ones(2)).register_gradient("w", np.ones(2))
+    v = Variable.create(0, "w", np.ones(2)).set_gradient(np.ones(2))
+    before_ctx, before_v = to_spec(ctx), to_spec(v)
+    for call in (lambda: ctx.register_variable("x", np.ones(1, np.float32)), lambda: ctx.set_variable("w", [1.0]),
+                 lambda: v.accumulate_gradient(np.ones(3)), lambda: v.set_value(np.ones(1, np.int64))):
+        with pytest.raises(TorchLeanError):
+            call()
+    assert to_spec(ctx) == before_ctx and to_spec(v) == before_v
+
+
+if __name__ == "__main__":  # the -O subprocess above
+    import warnings
+
+    warnings.simplefilter("ignore", PendingDeprecationWarning)
+    result: dict = {"__debug__": __debug__}
+    result.update(codes())
+    print(json.dumps(result))
