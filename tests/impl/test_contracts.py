@@ -1,0 +1,106 @@
+"""The three checking modes (impl/contracts.py): icontract preconditions under ``__debug__`` and
+stripped by ``python -O``; refinement postconditions only with ``TORCHLEAN_RT_CHECK=refine``,
+where a wrong result raises RefinementError."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import icontract
+
+from torchlean_runtime.impl import RuntimeContext, Variable, contracts
+
+PUBLIC = [getattr(RuntimeContext, n) for n in ("register_variable", "get_variable", "set_variable", "register_gradient",
+                                                 "get_gradient", "set_gradient", "has_variable")]
+PUBLIC += [getattr(Variable, n) for n in ("set_value", "set_gradient", "accumulate_gradient", "cast_shape", "variable_norm")]
+
+
+def _run(code: str, *flags: str, refine: bool = False) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k != contracts.CHECK_ENV_VAR}
+    if refine:
+        env[contracts.CHECK_ENV_VAR] = "refine"
+    return subprocess.run([sys.executable, *flags, "-c", textwrap.dedent(code)], env=env, capture_output=True, text=True)
+
+
+def test_preconditions_are_on_by_default() -> None:
+    assert __debug__
+    for fn in PUBLIC:
+        assert icontract._checkers.find_checker(fn) is not None, fn.__qualname__
+        assert fn.__preconditions__, fn.__qualname__  # type: ignore[attr-defined]
+
+
+def test_python_O_strips_every_contract_wrapper() -> None:
+    out = _run(
+        """
+        import icontract
+        from torchlean_runtime.impl import RuntimeContext, Variable
+        names = [n for c in (RuntimeContext, Variable) for n, f in vars(c).items() if callable(getattr(f, '__func__', f))]
+        wrapped = [n for c in (RuntimeContext, Variable) for n in dir(c)
+                   if callable(getattr(c, n)) and icontract._checkers.find_checker(getattr(c, n)) is not None]
+        print(__debug__, len(names) > 20, wrapped)
+        """,
+        "-O",
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["False", "True", "[]"]
+
+
+def test_refinement_postconditions_are_off_by_default() -> None:
+    assert contracts.REFINE is (os.environ.get(contracts.CHECK_ENV_VAR, "").strip().lower() == "refine")
+    if not contracts.REFINE:
+        assert not getattr(RuntimeContext.get_variable, "__postconditions__", [])
+
+
+def test_checked_mode_runs_the_postconditions_and_they_pass_on_the_impl() -> None:
+    out = _run(
+        """
+        import numpy as np
+        from torchlean_runtime.impl import RuntimeContext, Variable, contracts, shape_eq
+        assert contracts.REFINE
+        assert RuntimeContext.get_variable.__postconditions__
+        ctx = RuntimeContext.empty().register_variable('w', np.array([1.0, -0.0])).register_variable('w', np.zeros((0, 3)))
+        ctx = ctx.set_variable('w', np.array([np.nan])).register_gradient('g', np.array([np.inf])).set_gradient('g', np.ones(2))
+        ctx.get_variable('w', (1,)); ctx.get_gradient('g', (2,)); ctx.has_variable('w'); ctx.variable_names()
+        ctx.gradient_names(); ctx.context_size(); ctx.gradient_count(); ctx.is_valid_context(); ctx.to_lean_string()
+        ctx.clear_gradients(); RuntimeContext.empty(np.float32)
+        v = Variable.create(0, 'w', np.array([3.0, 4.0], np.float32)).set_gradient(np.ones(2, np.float32))
+        v = v.accumulate_gradient(np.array([np.nan, np.inf], np.float32)).set_value(np.ones(2, np.float32))
+        v.variable_norm(); v.to_lean_string(); v.clone_variable(2).detach_variable().clear_gradient(); v.get_value()
+        v.get_gradient(); v.check_requires_grad(); v.variable_eq(v); v.has_shape((2,)); v.cast_shape(shape_eq((2,), (2,)))
+        c32 = v.register_in_context(RuntimeContext.empty()); v.get_from_context(c32); v.register_gradient_in_context(c32)
+        Variable.error(c32, 'oops')
+        print('ok')
+        """,
+        refine=True,
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "ok"
+
+
+def test_checked_mode_catches_a_wrong_result() -> None:
+    """A registry whose set_all forgets shadowed entries is caught by set_variable's postcondition."""
+    out = _run(
+        """
+        import numpy as np
+        from torchlean_runtime.errors import RefinementError
+        from torchlean_runtime.impl import RuntimeContext, registry
+        def set_newest_only(self, name, shape, array):
+            ids = self.by_name.get(name)
+            if ids is None:
+                return self
+            entries = self.entries.set(ids[0], registry.Entry(name, shape, array))
+            return registry.Registry._make(self.order, entries, self.by_name, self.length, self.next_entry_id)
+        registry.Registry.set_all = set_newest_only
+        ctx = RuntimeContext.empty().register_variable('w', np.ones(1)).register_variable('w', np.ones(2))
+        try:
+            ctx.set_variable('w', np.zeros(3))
+        except RefinementError as exc:
+            print(exc.code)
+        """,
+        refine=True,
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "TLR_REFINEMENT"
