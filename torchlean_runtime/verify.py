@@ -25,6 +25,7 @@ PROVIDERS: list[str] = [
     "torchlean_runtime.proofs.coverage:obligations",
     "torchlean_runtime.proofs.conformance:obligations",
     "torchlean_runtime.proofs.differential.agreement:obligations",
+    "torchlean_runtime.proofs.vectors.replay:obligations",
 ]
 
 

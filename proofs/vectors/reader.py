@@ -40,18 +40,24 @@ __all__ = ["ReaderLimits", "DEFAULT_LIMITS", "limits_from_env", "read_trace", "r
 @dataclass(frozen=True)
 class ReaderLimits:
     """Resource bounds applied before a trace is built.  Override per call, or for the CLI with
-    the environment variables ``TORCHLEAN_RT_TRACE_<FIELD IN UPPER CASE>``."""
+    the environment variables ``TORCHLEAN_RT_TRACE_<FIELD IN UPPER CASE>``.
+
+    With the defaults, reading one file costs well under 200 MB of memory in the worst case
+    (a file of tiny JSON values: about 70 bytes of Python objects per value)."""
 
     #: the largest file read, in bytes
-    max_file_bytes: int = 16 * 1024 * 1024
-    #: the deepest nesting of JSON arrays/objects (a v1 trace needs 9)
+    max_file_bytes: int = 8 * 1024 * 1024
+    #: the deepest nesting of JSON arrays/objects (a v1 trace needs 8)
     max_depth: int = 32
+    #: the most JSON values (array items and object members), counted on the raw text before
+    #: parsing — this is what bounds the parser's memory
+    max_json_values: int = 2_000_000
     #: the most steps in one trace
     max_steps: int = 10_000
-    #: the most elements in one tensor (also the spec's default element cap)
+    #: the most elements in one tensor (the spec's default element cap)
     max_tensor_elements: int = 1_000_000
     #: the most tensor elements in one file, over all tensors
-    max_total_elements: int = 4_000_000
+    max_total_elements: int = 1_000_000
     #: the largest product of a tensor's dimensions with zero dimensions counted as 1 — bounds
     #: the declared extent of EMPTY tensors such as ``[0, 10^30]``, which hold no elements but
     #: which no array library can represent
@@ -88,16 +94,24 @@ _OPEN = np.frombuffer(b"[{", dtype=np.uint8)
 _CLOSE = np.frombuffer(b"]}", dtype=np.uint8)
 
 
-def _depth(data: bytes) -> int:
-    """The maximum nesting depth of ``[``/``{`` outside string literals (a linear scan in C).
+_COMMA = ord(",")
 
-    On malformed text the count can only err upwards (an unterminated string's brackets are
-    counted), which at worst turns a format error into a limit error."""
+
+def _structure(data: bytes) -> tuple[int, int]:
+    """(maximum nesting depth, number of JSON values) of the raw text, in C-speed passes.
+
+    String literals are removed first, then ``[``/``{`` and ``]``/``}`` are counted as +1/-1;
+    values ≤ commas + containers + 1.  On malformed text the counts can only err upwards (an
+    unterminated string's brackets are counted), which at worst turns a format error into a
+    limit error."""
     raw = np.frombuffer(_STRING.sub(b"", data), dtype=np.uint8)
     if raw.size == 0:
-        return 0
-    step = np.isin(raw, _OPEN).astype(np.int64) - np.isin(raw, _CLOSE).astype(np.int64)
-    return int(np.cumsum(step).max(initial=0))
+        return 0, 1
+    opens = np.isin(raw, _OPEN)
+    step = opens.astype(np.int8) - np.isin(raw, _CLOSE).astype(np.int8)
+    depth = int(np.cumsum(step, dtype=np.int32).max(initial=0))
+    values = int(np.count_nonzero(raw == _COMMA)) + int(np.count_nonzero(opens)) + 1
+    return depth, values
 
 
 def _reject_constant(name: str) -> Any:
@@ -126,9 +140,11 @@ def _no_duplicates(pairs: list) -> dict:
 def _parse(data: bytes, source: str, limits: ReaderLimits) -> Any:
     if len(data) > limits.max_file_bytes:
         raise TraceLimitError(f"{source}: larger than max_file_bytes={limits.max_file_bytes}")
-    depth = _depth(data)
+    depth, values = _structure(data)
     if depth > limits.max_depth:
         raise TraceLimitError(f"{source}: JSON nesting depth {depth} exceeds max_depth={limits.max_depth}")
+    if values > limits.max_json_values:
+        raise TraceLimitError(f"{source}: about {values} JSON values exceed max_json_values={limits.max_json_values}")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -181,13 +197,21 @@ def _check_sizes(doc: Any, source: str, limits: ReaderLimits) -> None:
             if total > limits.max_total_elements:
                 raise TraceLimitError(f"{where}: more than max_total_elements={limits.max_total_elements} tensor elements in the file")
         if isinstance(shape, list) and all(type(d) is int and d >= 0 for d in shape):
-            extent = 1
-            for d in shape:  # stops as soon as the bound is passed: no huge products are formed
+            # The nested form of a tensor has one container per index of the dimensions before
+            # the first zero ([10^6, 10^6, 0] holds no element but 10^12 empty rows), so that
+            # product is bounded like an element count; the extent with zeros counted as 1 is
+            # bounded so that array libraries can represent the shape at all.
+            extent, nested = 1, 1
+            for d in shape:  # stops as soon as a bound is passed: no huge products are formed
                 extent *= max(d, 1)
                 if extent > limits.max_dims_product:
                     raise TraceLimitError(f"{where}: the dimensions {shape[:8]} exceed max_dims_product={limits.max_dims_product}")
-            if 0 not in shape and extent > limits.max_tensor_elements:
-                raise TraceLimitError(f"{where}: a tensor of shape {shape[:8]} exceeds max_tensor_elements={limits.max_tensor_elements}")
+                nested = nested * d if nested else 0
+                if nested > limits.max_tensor_elements:
+                    raise TraceLimitError(
+                        f"{where}: a tensor of shape {shape[:8]} exceeds max_tensor_elements={limits.max_tensor_elements}"
+                        " (counting the rows of dimensions before a zero)"
+                    )
 
 
 # --- 2. schema ----------------------------------------------------------------------------
