@@ -29,13 +29,7 @@ from typing import Any, Optional
 import icontract
 import numpy as np
 
-from torchlean_runtime.errors import (
-    ArgumentTypeError,
-    InvalidShapeError,
-    NameTypeError,
-    ScalarTypeError,
-    ScalarTypeMismatchError,
-)
+from torchlean_runtime.errors import ArgumentTypeError
 
 from . import contracts as C
 from .arrays import (
@@ -59,10 +53,26 @@ __all__ = ["RuntimeContext"]
 
 _set = object.__setattr__
 
-# icontract evaluates the preconditions of a function bottom-up (the one nearest the ``def``
-# first); each method lists them so that they fire in the order of the plain checks in its body.
-# The value predicates are total and mutually exclusive (a non-array fails only ``is_array``), so
-# a violation raises the same typed error with or without ``-O``.
+# Each public method has ONE icontract precondition: a total predicate stating the facts Lean's
+# types guarantee, whose error factory (contracts.violation) re-runs the method's plain check to
+# raise exactly the error the plain check raises under -O.
+
+
+def _storable(dtype: Optional[np.dtype], name: Any, value: Any) -> bool:
+    """Precondition of storing ``value`` under ``name`` in a context over ``dtype``."""
+    return is_name(name) and is_array(value) and has_supported_dtype(value) and dtype_agrees(dtype, value)
+
+
+def _check_store(dtype: Optional[np.dtype], name: Any, value: Any, op: str, what: str = "value"):
+    """The plain checks of storing ``value``: (name, array, the context's dtype afterwards)."""
+    name = check_name(name, op)
+    arr = check_array(value, op, what)
+    return name, arr, check_same_dtype(dtype, arr, op, "the context")
+
+
+def _check_query(name: Any, shape: Any, op: str) -> None:
+    check_name(name, op)
+    check_shape(shape, op)
 
 
 def _entries_to_string(registry: Registry) -> str:
@@ -126,7 +136,7 @@ class RuntimeContext:
     @icontract.require(
         lambda dtype: dtype is None or as_supported_dtype(dtype) is not None,
         "dtype is None or one of float64, float32, int64",
-        error=ScalarTypeError,
+        error=lambda dtype: C.violation(lambda: check_dtype(dtype, "empty")),
     )
     def empty(dtype: Any = None) -> "RuntimeContext":
         """Lean ``Runtime.emptyContext``: both registries empty, ``next_id = 0``.  ``dtype`` is
@@ -134,21 +144,23 @@ class RuntimeContext:
         return _EMPTY if dtype is None else RuntimeContext._make(EMPTY, EMPTY, 0, check_dtype(dtype, "empty"))
 
     @C.refines(C.register_variable_refines)
-    @icontract.require(lambda self, value: dtype_agrees(self.dtype, value), "value has the context's dtype", error=ScalarTypeMismatchError)
-    @icontract.require(lambda value: has_supported_dtype(value), "value has dtype float64, float32 or int64", error=ScalarTypeError)
-    @icontract.require(lambda value: is_array(value), "value is a numpy array", error=ArgumentTypeError)
-    @icontract.require(lambda name: is_name(name), "name is a str (Lean String)", error=NameTypeError)
+    @icontract.require(
+        lambda self, name, value: _storable(self.dtype, name, value),
+        "name is a str; value is a numpy array of dtype float64/float32/int64, the context's dtype once fixed",
+        error=lambda self, name, value: C.violation(lambda: _check_store(self.dtype, name, value, "register_variable")),
+    )
     def register_variable(self, name: str, value: np.ndarray) -> "RuntimeContext":
         """Lean ``Runtime.registerVariable``: prepend ``(name, value)``; ``next_id + 1``."""
-        name = check_name(name, "register_variable")
-        arr = check_array(value, "register_variable")
-        dtype = check_same_dtype(self.dtype, arr, "register_variable", "the context")
+        name, arr, dtype = _check_store(self.dtype, name, value, "register_variable")
         arr = freeze(arr)
         return RuntimeContext._make(self._variables.register(name, arr.shape, arr), self._gradients, self.next_id + 1, dtype)
 
     @C.refines(C.get_variable_refines)
-    @icontract.require(lambda shape: is_shape(shape), "shape is a tuple of non-negative ints", error=InvalidShapeError)
-    @icontract.require(lambda name: is_name(name), "name is a str (Lean String)", error=NameTypeError)
+    @icontract.require(
+        lambda name, shape: is_name(name) and is_shape(shape),
+        "name is a str; shape is a tuple of non-negative ints",
+        error=lambda name, shape: C.violation(lambda: _check_query(name, shape, "get_variable")),
+    )
     def get_variable(self, name: str, shape: tuple[int, ...]) -> Optional[np.ndarray]:
         """Lean ``Runtime.getVariable`` at ``shape``: the newest entry named ``name`` if its
         shape is ``shape``, else ``None``.  The array is read-only."""
@@ -157,37 +169,38 @@ class RuntimeContext:
         return self._variables.lookup(name, check_shape(shape, "get_variable"))
 
     @C.refines(C.set_variable_refines)
-    @icontract.require(lambda self, value: dtype_agrees(self.dtype, value), "value has the context's dtype", error=ScalarTypeMismatchError)
-    @icontract.require(lambda value: has_supported_dtype(value), "value has dtype float64, float32 or int64", error=ScalarTypeError)
-    @icontract.require(lambda value: is_array(value), "value is a numpy array", error=ArgumentTypeError)
-    @icontract.require(lambda name: is_name(name), "name is a str (Lean String)", error=NameTypeError)
+    @icontract.require(
+        lambda self, name, value: _storable(self.dtype, name, value),
+        "name is a str; value is a numpy array of dtype float64/float32/int64, the context's dtype once fixed",
+        error=lambda self, name, value: C.violation(lambda: _check_store(self.dtype, name, value, "set_variable")),
+    )
     def set_variable(self, name: str, value: np.ndarray) -> "RuntimeContext":
         """Lean ``Runtime.setVariable``: every entry named ``name`` becomes ``value`` (at
         ``value``'s shape); an absent name changes no entry; ``next_id`` unchanged."""
-        name = check_name(name, "set_variable")
-        arr = check_array(value, "set_variable")
-        dtype = check_same_dtype(self.dtype, arr, "set_variable", "the context")
+        name, arr, dtype = _check_store(self.dtype, name, value, "set_variable")
         if not self._variables.has(name):
             return self if dtype is self.dtype else RuntimeContext._make(self._variables, self._gradients, self.next_id, dtype)
         arr = freeze(arr)
         return RuntimeContext._make(self._variables.set_all(name, arr.shape, arr), self._gradients, self.next_id, dtype)
 
     @C.refines(C.register_gradient_refines)
-    @icontract.require(lambda self, grad: dtype_agrees(self.dtype, grad), "grad has the context's dtype", error=ScalarTypeMismatchError)
-    @icontract.require(lambda grad: has_supported_dtype(grad), "grad has dtype float64, float32 or int64", error=ScalarTypeError)
-    @icontract.require(lambda grad: is_array(grad), "grad is a numpy array", error=ArgumentTypeError)
-    @icontract.require(lambda name: is_name(name), "name is a str (Lean String)", error=NameTypeError)
+    @icontract.require(
+        lambda self, name, grad: _storable(self.dtype, name, grad),
+        "name is a str; grad is a numpy array of dtype float64/float32/int64, the context's dtype once fixed",
+        error=lambda self, name, grad: C.violation(lambda: _check_store(self.dtype, name, grad, "register_gradient", "grad")),
+    )
     def register_gradient(self, name: str, grad: np.ndarray) -> "RuntimeContext":
         """Lean ``Runtime.registerGradient``: prepend ``(name, grad)``; ``next_id`` NOT changed."""
-        name = check_name(name, "register_gradient")
-        arr = check_array(grad, "register_gradient", "grad")
-        dtype = check_same_dtype(self.dtype, arr, "register_gradient", "the context")
+        name, arr, dtype = _check_store(self.dtype, name, grad, "register_gradient", "grad")
         arr = freeze(arr)
         return RuntimeContext._make(self._variables, self._gradients.register(name, arr.shape, arr), self.next_id, dtype)
 
     @C.refines(C.get_gradient_refines)
-    @icontract.require(lambda shape: is_shape(shape), "shape is a tuple of non-negative ints", error=InvalidShapeError)
-    @icontract.require(lambda name: is_name(name), "name is a str (Lean String)", error=NameTypeError)
+    @icontract.require(
+        lambda name, shape: is_name(name) and is_shape(shape),
+        "name is a str; shape is a tuple of non-negative ints",
+        error=lambda name, shape: C.violation(lambda: _check_query(name, shape, "get_gradient")),
+    )
     def get_gradient(self, name: str, shape: tuple[int, ...]) -> Optional[np.ndarray]:
         """Lean ``Runtime.getGradient``: as :meth:`get_variable` on the gradients."""
         if type(name) is not str:
@@ -195,15 +208,14 @@ class RuntimeContext:
         return self._gradients.lookup(name, check_shape(shape, "get_gradient"))
 
     @C.refines(C.set_gradient_refines)
-    @icontract.require(lambda self, grad: dtype_agrees(self.dtype, grad), "grad has the context's dtype", error=ScalarTypeMismatchError)
-    @icontract.require(lambda grad: has_supported_dtype(grad), "grad has dtype float64, float32 or int64", error=ScalarTypeError)
-    @icontract.require(lambda grad: is_array(grad), "grad is a numpy array", error=ArgumentTypeError)
-    @icontract.require(lambda name: is_name(name), "name is a str (Lean String)", error=NameTypeError)
+    @icontract.require(
+        lambda self, name, grad: _storable(self.dtype, name, grad),
+        "name is a str; grad is a numpy array of dtype float64/float32/int64, the context's dtype once fixed",
+        error=lambda self, name, grad: C.violation(lambda: _check_store(self.dtype, name, grad, "set_gradient", "grad")),
+    )
     def set_gradient(self, name: str, grad: np.ndarray) -> "RuntimeContext":
         """Lean ``Runtime.setGradient``: as :meth:`set_variable` on the gradients."""
-        name = check_name(name, "set_gradient")
-        arr = check_array(grad, "set_gradient", "grad")
-        dtype = check_same_dtype(self.dtype, arr, "set_gradient", "the context")
+        name, arr, dtype = _check_store(self.dtype, name, grad, "set_gradient", "grad")
         if not self._gradients.has(name):
             return self if dtype is self.dtype else RuntimeContext._make(self._variables, self._gradients, self.next_id, dtype)
         arr = freeze(arr)
@@ -215,7 +227,11 @@ class RuntimeContext:
         return RuntimeContext._make(self._variables, EMPTY, self.next_id, self.dtype)
 
     @C.refines(C.has_variable_refines)
-    @icontract.require(lambda name: is_name(name), "name is a str (Lean String)", error=NameTypeError)
+    @icontract.require(
+        lambda name: is_name(name),
+        "name is a str (Lean String)",
+        error=lambda name: C.violation(lambda: check_name(name, "has_variable")),
+    )
     def has_variable(self, name: str) -> bool:
         """Lean ``Runtime.hasVariable``: some entry has this name (shape ignored)."""
         if type(name) is not str:

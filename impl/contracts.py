@@ -7,11 +7,13 @@ Three layers of checking, from always-on to opt-in:
    dtypes agree where Lean's types say so.  They protect the registry from bad input and raise
    the project's typed errors before any state is built.
 2. **icontract preconditions** (on each public method in ``context.py`` / ``variable.py``): the
-   facts Lean's type checker guarantees, stated as contracts.  Following icontract's own
-   convention they are enabled under ``__debug__`` — the default "contract-checked import" —
-   and stripped entirely by ``python -O`` (no wrapper, no cost).  Every one names its error
-   class, so a violation raises the same typed error (same stable ``code``) as the plain check
-   behind it; no bare ``icontract.ViolationError`` escapes.
+   facts Lean's type checker guarantees, stated as one total predicate per operation.  Following
+   icontract's own convention they are enabled under ``__debug__`` — the default
+   "contract-checked import" — and stripped entirely by ``python -O`` (no wrapper, no cost).
+   Their error factory is :func:`violation`, so a violation raises exactly the typed error (same
+   class, stable ``code`` and message) that the plain check behind it raises under ``-O``; no
+   bare ``icontract.ViolationError`` escapes.  (One predicate per operation rather than one per
+   fact: each icontract condition costs about a microsecond per call.)
 3. **Refinement postconditions** ``to_spec(result) == spec_op(to_spec(inputs))`` (this module),
    one per public operation.  They cost what the spec costs (O(n) per call), so they run only
    in *checked mode*: set the environment variable ``TORCHLEAN_RT_CHECK=refine`` before the
@@ -30,13 +32,13 @@ from typing import Any, Callable
 
 import icontract
 
-from torchlean_runtime.errors import RefinementError
+from torchlean_runtime.errors import ContractViolationError, RefinementError, TorchLeanError
 from torchlean_runtime.spec.core.list import ofIterable
 from torchlean_runtime.spec.core.shape import ofList
 from torchlean_runtime.spec.runtime import context as S
 from torchlean_runtime.spec.runtime import variable as V
 
-__all__ = ["CHECK_ENV_VAR", "REFINE", "refines"]
+__all__ = ["CHECK_ENV_VAR", "REFINE", "refines", "violation"]
 
 #: The environment variable that selects checked mode (value ``refine``).
 CHECK_ENV_VAR = "TORCHLEAN_RT_CHECK"
@@ -49,6 +51,17 @@ def refines(condition: Callable[..., bool]) -> Callable:
     return icontract.ensure(
         condition, "the result abstracts to the spec's result (checked mode)", enabled=REFINE, error=RefinementError
     )
+
+
+def violation(plain_check: Callable[[], object]) -> BaseException:
+    """icontract error factory: the typed error that the operation's plain check raises for the
+    same arguments — so a precondition violation has the same class, code and message with
+    contracts on as the plain check gives under ``-O``."""
+    try:
+        plain_check()
+    except TorchLeanError as exc:
+        return exc
+    return ContractViolationError("a precondition failed although the plain checks accept the arguments")
 
 
 def _abs(x: Any) -> Any:

@@ -20,16 +20,7 @@ from typing import Any, Optional
 import icontract
 import numpy as np
 
-from torchlean_runtime.errors import (
-    ArgumentTypeError,
-    CastEvidenceError,
-    InvalidShapeError,
-    NameTypeError,
-    NoContextInstanceError,
-    ScalarTypeError,
-    ScalarTypeMismatchError,
-    ShapeMismatchError,
-)
+from torchlean_runtime.errors import ArgumentTypeError, CastEvidenceError, ScalarTypeMismatchError
 from torchlean_runtime.spec.core.scalars import F32_CANONICAL_NAN, F32_QUIET_BIT, F64_QUIET_BIT
 from torchlean_runtime.spec.core.shape import ShapeEq, ofList, toList
 
@@ -129,13 +120,86 @@ def _check_context(ctx: Any, op: str) -> RuntimeContext:
     return ctx
 
 
+# Each public method has ONE icontract precondition: a total predicate stating the facts Lean's
+# types guarantee, whose error factory (contracts.violation) re-runs the method's plain check
+# (the ``_check_*`` function its body calls) to raise exactly the error of the -O path.
+
+
+def _creatable(id: Any, name: Any, value: Any, requires_grad: Any) -> bool:
+    return _is_nat(id) and is_name(name) and is_array(value) and has_supported_dtype(value) and type(requires_grad) is bool
+
+
+def _check_create(id: Any, name: Any, value: Any, requires_grad: Any) -> tuple:
+    return (_check_nat(id, "create", "id"), check_name(name, "create"), check_array(value, "create"),
+            _check_bool(requires_grad, "create"))
+
+
+def _fits(v: "Variable", x: Any) -> bool:
+    """``x : Tensor α s`` for the variable's ``α`` (dtype) and ``s`` (shape)."""
+    return is_array(x) and has_supported_dtype(x) and dtype_agrees(v.dtype, x) and np.shape(x) == v.shape
+
+
+def _check_fits(v: "Variable", x: Any, op: str, what: str) -> np.ndarray:
+    arr = check_array(x, op, what)
+    check_same_dtype(v.dtype, arr, op, "the variable")
+    check_same_shape(v.shape, arr, op)
+    return arr
+
+
+def _check_accumulate(v: "Variable", grad: Any) -> np.ndarray:
+    check_context_instance(v.dtype, "accumulate_gradient")  # Lean needs Context α first
+    return _check_fits(v, grad, "accumulate_gradient", "grad")
+
+
+def _check_other(v: "Variable", other: Any) -> None:
+    if not isinstance(other, Variable):
+        raise ArgumentTypeError(f"variable_eq expects a Variable, given {type(other).__name__}")
+    _check_fits(v, other.value, "variable_eq", "the other variable's value")
+
+
+def _same_context_type(v: "Variable", ctx: Any) -> bool:
+    return isinstance(ctx, RuntimeContext) and dtype_agrees(ctx.dtype, v.value)
+
+
+def _check_context_of(v: "Variable", ctx: Any, op: str) -> RuntimeContext:
+    """``ctx : RuntimeContext α`` for the variable's ``α`` (also on paths that store nothing)."""
+    ctx = _check_context(ctx, op)
+    check_same_dtype(ctx.dtype, v.value, op, "the context")
+    return ctx
+
+
+def _error_args_ok(ctx: Any, msg: Any, dtype: Any) -> bool:
+    if not isinstance(ctx, RuntimeContext) or (dtype is not None and as_supported_dtype(dtype) is None):
+        return False
+    wanted = as_supported_dtype(dtype)
+    if ctx.dtype is not None and wanted is not None and wanted is not ctx.dtype:
+        return False
+    return (ctx.dtype is not None or wanted is not None) and is_name(msg)
+
+
+def _check_error_args(ctx: Any, msg: Any, dtype: Any) -> tuple:
+    """(ctx, msg, dtype) in the spec's order of checks: context, scalar type, agreement, name."""
+    ctx = _check_context(ctx, "error")
+    dtype = check_dtype(dtype, "error")
+    if ctx.dtype is not None and dtype is not None and dtype is not ctx.dtype:
+        raise ScalarTypeMismatchError(f"error: the context holds {ctx.dtype} values, given dtype={dtype}")
+    dtype = ctx.dtype if ctx.dtype is not None else dtype
+    if dtype is None:
+        raise ArgumentTypeError("error: the context has not fixed its dtype yet; pass dtype=")
+    return ctx, check_name(msg, "error"), dtype
+
+
 def _is_evidence_for(evidence: Any, shape: tuple[int, ...]) -> bool:
     return isinstance(evidence, ShapeEq) and toList(evidence.lhs) == shape
 
 
-def _fits(v: "Variable", value: Any) -> tuple[bool, bool]:
-    """(dtype agrees, shape agrees) for an array argument of a Variable operation."""
-    return dtype_agrees(v.dtype, value), not is_array(value) or not has_supported_dtype(value) or np.shape(value) == v.shape
+def _check_evidence(v: "Variable", evidence: Any) -> None:
+    if not isinstance(evidence, ShapeEq):
+        raise CastEvidenceError(f"cast_shape needs ShapeEq evidence, given {type(evidence).__name__}")
+    if not _is_evidence_for(evidence, v.shape):
+        raise CastEvidenceError(
+            f"cast_shape: the evidence is about shape {toList(evidence.lhs)}, the variable has shape {v.shape}"
+        )
 
 
 class Variable:
@@ -197,17 +261,15 @@ class Variable:
 
     @staticmethod
     @C.refines(C.create_refines)
-    @icontract.require(lambda requires_grad: type(requires_grad) is bool, "requires_grad is a bool", error=ArgumentTypeError)
-    @icontract.require(lambda value: has_supported_dtype(value), "value has dtype float64, float32 or int64", error=ScalarTypeError)
-    @icontract.require(lambda value: is_array(value), "value is a numpy array", error=ArgumentTypeError)
-    @icontract.require(lambda name: is_name(name), "name is a str (Lean String)", error=NameTypeError)
-    @icontract.require(lambda id: _is_nat(id), "id is a Nat (int >= 0)", error=ArgumentTypeError)
+    @icontract.require(
+        _creatable,
+        "id is a Nat; name is a str; value is a numpy array of dtype float64/float32/int64; requires_grad is a bool",
+        error=lambda id, name, value, requires_grad: C.violation(lambda: _check_create(id, name, value, requires_grad)),
+    )
     def create(id: int, name: str, value: np.ndarray, requires_grad: bool = True) -> "Variable":
         """Lean ``Runtime.Variable.createVariable``: no gradient; ``requires_grad`` defaults to true."""
-        id = _check_nat(id, "create", "id")
-        name = check_name(name, "create")
-        arr = freeze(check_array(value, "create"))
-        return Variable._make(id, name, arr, None, _check_bool(requires_grad, "create"))
+        id, name, arr, requires_grad = _check_create(id, name, value, requires_grad)
+        return Variable._make(id, name, freeze(arr), None, requires_grad)
 
     @C.refines(C.get_value_refines)
     def get_value(self) -> np.ndarray:
@@ -215,15 +277,14 @@ class Variable:
         return self.value
 
     @C.refines(C.set_value_refines)
-    @icontract.require(lambda self, new_value: _fits(self, new_value)[1], "new_value has the variable's shape", error=ShapeMismatchError)
-    @icontract.require(lambda self, new_value: _fits(self, new_value)[0], "new_value has the variable's dtype", error=ScalarTypeMismatchError)
-    @icontract.require(lambda new_value: has_supported_dtype(new_value), "new_value has a supported dtype", error=ScalarTypeError)
-    @icontract.require(lambda new_value: is_array(new_value), "new_value is a numpy array", error=ArgumentTypeError)
+    @icontract.require(
+        lambda self, new_value: _fits(self, new_value),
+        "new_value is an array of the variable's dtype and shape (Lean: Tensor α s)",
+        error=lambda self, new_value: C.violation(lambda: _check_fits(self, new_value, "set_value", "new_value")),
+    )
     def set_value(self, new_value: np.ndarray) -> "Variable":
         """Lean ``Runtime.Variable.setValue``: same shape and dtype required."""
-        arr = check_array(new_value, "set_value", "new_value")
-        check_same_dtype(self.dtype, arr, "set_value", "the variable")
-        check_same_shape(self.shape, arr, "set_value")
+        arr = _check_fits(self, new_value, "set_value", "new_value")
         return self._with(freeze(arr), self.gradient)
 
     @C.refines(C.variable_get_gradient_refines)
@@ -232,15 +293,14 @@ class Variable:
         return self.gradient
 
     @C.refines(C.variable_set_gradient_refines)
-    @icontract.require(lambda self, grad: _fits(self, grad)[1], "grad has the variable's shape", error=ShapeMismatchError)
-    @icontract.require(lambda self, grad: _fits(self, grad)[0], "grad has the variable's dtype", error=ScalarTypeMismatchError)
-    @icontract.require(lambda grad: has_supported_dtype(grad), "grad has a supported dtype", error=ScalarTypeError)
-    @icontract.require(lambda grad: is_array(grad), "grad is a numpy array", error=ArgumentTypeError)
+    @icontract.require(
+        lambda self, grad: _fits(self, grad),
+        "grad is an array of the variable's dtype and shape (Lean: Tensor α s)",
+        error=lambda self, grad: C.violation(lambda: _check_fits(self, grad, "set_gradient", "grad")),
+    )
     def set_gradient(self, grad: np.ndarray) -> "Variable":
         """Lean ``Runtime.Variable.setGradient``: ``gradient := some grad`` (``requires_grad`` ignored)."""
-        arr = check_array(grad, "set_gradient", "grad")
-        check_same_dtype(self.dtype, arr, "set_gradient", "the variable")
-        check_same_shape(self.shape, arr, "set_gradient")
+        arr = _check_fits(self, grad, "set_gradient", "grad")
         return self._with(self.value, freeze(arr))
 
     @C.refines(C.clear_gradient_refines)
@@ -254,20 +314,15 @@ class Variable:
         return self.requires_grad
 
     @C.refines(C.accumulate_gradient_refines)
-    @icontract.require(lambda self, grad: _fits(self, grad)[1], "grad has the variable's shape", error=ShapeMismatchError)
-    @icontract.require(lambda self, grad: _fits(self, grad)[0], "grad has the variable's dtype", error=ScalarTypeMismatchError)
-    @icontract.require(lambda grad: has_supported_dtype(grad), "grad has a supported dtype", error=ScalarTypeError)
-    @icontract.require(lambda grad: is_array(grad), "grad is a numpy array", error=ArgumentTypeError)
     @icontract.require(
-        lambda self: has_context_instance(self.dtype), "the dtype has a Lean Context instance (float64/float32)", error=NoContextInstanceError
+        lambda self, grad: has_context_instance(self.dtype) and _fits(self, grad),
+        "the dtype has a Lean Context instance (float64/float32); grad is an array of the variable's dtype and shape",
+        error=lambda self, grad: C.violation(lambda: _check_accumulate(self, grad)),
     )
     def accumulate_gradient(self, grad: np.ndarray) -> "Variable":
         """Lean ``Runtime.Variable.accumulateGradient``: no gradient → ``grad``; else the
         elementwise IEEE sum ``existing + grad`` (existing first), in the variable's dtype."""
-        check_context_instance(self.dtype, "accumulate_gradient")
-        arr = check_array(grad, "accumulate_gradient", "grad")
-        check_same_dtype(self.dtype, arr, "accumulate_gradient", "the variable")
-        check_same_shape(self.shape, arr, "accumulate_gradient")
+        arr = _check_accumulate(self, grad)
         if self.gradient is None:
             return self._with(self.value, freeze(arr))
         out = new_buffer(self.shape, self.dtype)
@@ -284,27 +339,32 @@ class Variable:
         return f"Variable({self.name}, id={self.id}, value={pretty(self.value)}, grad={grad}, requires_grad={flag})"
 
     @C.refines(C.variable_eq_refines)
-    @icontract.require(lambda self, other: not isinstance(other, Variable) or other.shape == self.shape, "same shape", error=ShapeMismatchError)
-    @icontract.require(lambda self, other: not isinstance(other, Variable) or other.dtype is self.dtype, "same dtype", error=ScalarTypeMismatchError)
-    @icontract.require(lambda other: isinstance(other, Variable), "other is a Variable", error=ArgumentTypeError)
+    @icontract.require(
+        lambda self, other: isinstance(other, Variable) and _fits(self, other.value),
+        "other is a Variable of the same dtype and shape (Lean: both Variable α s)",
+        error=lambda self, other: C.violation(lambda: _check_other(self, other)),
+    )
     def variable_eq(self, other: "Variable") -> bool:
         """Lean ``Runtime.Variable.variableEq``: equal ids and names (values, gradients and flags
         ignored).  Lean's signature gives both variables one ``α`` and ``s``."""
-        if not isinstance(other, Variable):
-            raise ArgumentTypeError(f"variable_eq expects a Variable, given {type(other).__name__}")
-        check_same_dtype(self.dtype, other.value, "variable_eq", "the variable")
-        check_same_shape(self.shape, other.value, "variable_eq")
+        _check_other(self, other)
         return self.id == other.id and self.name == other.name
 
     @C.refines(C.has_shape_refines)
-    @icontract.require(lambda shape: is_shape(shape), "shape is a tuple of non-negative ints", error=InvalidShapeError)
+    @icontract.require(
+        lambda shape: is_shape(shape),
+        "shape is a tuple of non-negative ints",
+        error=lambda shape: C.violation(lambda: check_shape(shape, "has_shape")),
+    )
     def has_shape(self, shape: tuple[int, ...]) -> bool:
         """Lean ``Runtime.Variable.hasShape``: ``Shape.areEqual`` of the two shapes."""
         return self.shape == check_shape(shape, "has_shape")
 
     @C.refines(C.variable_norm_refines)
     @icontract.require(
-        lambda self: has_context_instance(self.dtype), "the dtype has a Lean Context instance (float64/float32)", error=NoContextInstanceError
+        lambda self: has_context_instance(self.dtype),
+        "the dtype has a Lean Context instance (float64/float32)",
+        error=lambda self: C.violation(lambda: check_context_instance(self.dtype, "variable_norm")),
     )
     def variable_norm(self) -> np.floating:
         """Lean ``Runtime.Variable.variableNorm``: ``sqrt (sumSpec (mulSpec value value))``.
@@ -339,7 +399,11 @@ class Variable:
             return np.sqrt(total)[0]
 
     @C.refines(C.clone_variable_refines)
-    @icontract.require(lambda new_id: _is_nat(new_id), "new_id is a Nat (int >= 0)", error=ArgumentTypeError)
+    @icontract.require(
+        lambda new_id: _is_nat(new_id),
+        "new_id is a Nat (int >= 0)",
+        error=lambda new_id: C.violation(lambda: _check_nat(new_id, "clone_variable", "new_id")),
+    )
     def clone_variable(self, new_id: int) -> "Variable":
         """Lean ``Runtime.Variable.cloneVariable``: new id, gradient cleared, rest kept."""
         new_id = _check_nat(new_id, "clone_variable", "new_id")
@@ -351,74 +415,65 @@ class Variable:
         return Variable._make(self.id, self.name, self.value, None, False)
 
     @C.refines(C.register_in_context_refines)
-    @icontract.require(lambda self, ctx: not isinstance(ctx, RuntimeContext) or dtype_agrees(ctx.dtype, self.value), "same dtype", error=ScalarTypeMismatchError)
-    @icontract.require(lambda ctx: isinstance(ctx, RuntimeContext), "ctx is a RuntimeContext", error=ArgumentTypeError)
+    @icontract.require(
+        lambda self, ctx: _same_context_type(self, ctx),
+        "ctx is a RuntimeContext over the variable's dtype (Lean: one α)",
+        error=lambda self, ctx: C.violation(lambda: _check_context_of(self, ctx, "register_in_context")),
+    )
     def register_in_context(self, ctx: RuntimeContext) -> RuntimeContext:
         """Lean ``Runtime.Variable.registerInContext``: ``registerVariable ctx v.name v.value``
         (bumps ``next_id``; id, gradient and flag are not stored)."""
-        return _check_context(ctx, "register_in_context").register_variable(self.name, self.value)
+        return _check_context_of(self, ctx, "register_in_context").register_variable(self.name, self.value)
 
     @C.refines(C.get_from_context_refines)
-    @icontract.require(lambda self, ctx: not isinstance(ctx, RuntimeContext) or dtype_agrees(ctx.dtype, self.value), "same dtype", error=ScalarTypeMismatchError)
-    @icontract.require(lambda ctx: isinstance(ctx, RuntimeContext), "ctx is a RuntimeContext", error=ArgumentTypeError)
+    @icontract.require(
+        lambda self, ctx: _same_context_type(self, ctx),
+        "ctx is a RuntimeContext over the variable's dtype (Lean: one α)",
+        error=lambda self, ctx: C.violation(lambda: _check_context_of(self, ctx, "get_from_context")),
+    )
     def get_from_context(self, ctx: RuntimeContext) -> Optional[np.ndarray]:
         """Lean ``Runtime.Variable.getFromContext``: ``getVariable ctx v.name`` at the variable's shape."""
-        ctx = _check_context(ctx, "get_from_context")
-        check_same_dtype(ctx.dtype, self.value, "get_from_context", "the context")
-        return ctx.get_variable(self.name, self.shape)
+        return _check_context_of(self, ctx, "get_from_context").get_variable(self.name, self.shape)
 
     @C.refines(C.register_gradient_in_context_refines)
-    @icontract.require(lambda self, ctx: not isinstance(ctx, RuntimeContext) or dtype_agrees(ctx.dtype, self.value), "same dtype", error=ScalarTypeMismatchError)
-    @icontract.require(lambda ctx: isinstance(ctx, RuntimeContext), "ctx is a RuntimeContext", error=ArgumentTypeError)
+    @icontract.require(
+        lambda self, ctx: _same_context_type(self, ctx),
+        "ctx is a RuntimeContext over the variable's dtype (Lean: one α)",
+        error=lambda self, ctx: C.violation(lambda: _check_context_of(self, ctx, "register_gradient_in_context")),
+    )
     def register_gradient_in_context(self, ctx: RuntimeContext) -> RuntimeContext:
         """Lean ``Runtime.Variable.registerGradientInContext``: no gradient → ``ctx`` unchanged;
         else ``registerGradient ctx v.name g`` (``next_id`` unchanged)."""
-        ctx = _check_context(ctx, "register_gradient_in_context")
-        check_same_dtype(ctx.dtype, self.value, "register_gradient_in_context", "the context")
+        ctx = _check_context_of(self, ctx, "register_gradient_in_context")
         if self.gradient is None:
             return ctx
         return ctx.register_gradient(self.name, self.gradient)
 
     @staticmethod
     @C.refines(C.error_refines)
-    @icontract.require(lambda msg: is_name(msg), "msg is a str (Lean String)", error=NameTypeError)
     @icontract.require(
-        lambda ctx, dtype: not isinstance(ctx, RuntimeContext) or ctx.dtype is not None or dtype is not None,
-        "the context has fixed its dtype, or dtype= is given",
-        error=ArgumentTypeError,
+        _error_args_ok,
+        "ctx is a RuntimeContext; msg is a str; dtype (Lean's implicit α) is supported, agrees with the context's, "
+        "and is given while the context has fixed none",
+        error=lambda ctx, msg, dtype: C.violation(lambda: _check_error_args(ctx, msg, dtype)),
     )
-    @icontract.require(
-        lambda ctx, dtype: not isinstance(ctx, RuntimeContext) or ctx.dtype is None or dtype is None or as_supported_dtype(dtype) is None or as_supported_dtype(dtype) is ctx.dtype,
-        "dtype agrees with the context's",
-        error=ScalarTypeMismatchError,
-    )
-    @icontract.require(lambda dtype: dtype is None or as_supported_dtype(dtype) is not None, "dtype is supported", error=ScalarTypeError)
-    @icontract.require(lambda ctx: isinstance(ctx, RuntimeContext), "ctx is a RuntimeContext", error=ArgumentTypeError)
     def error(ctx: RuntimeContext, msg: str, dtype: Any = None) -> "Variable":
         """Lean ``Runtime.Variable.error``: a scalar variable with ``id = ctx.next_id``,
         ``name = msg``, value 0, no gradient, ``requires_grad = false``; ``ctx`` unchanged.
         ``dtype`` is Lean's implicit ``α``, needed only while the context has not fixed one."""
-        ctx = _check_context(ctx, "error")
-        dtype = check_dtype(dtype, "error")
-        if ctx.dtype is not None and dtype is not None and dtype is not ctx.dtype:
-            raise ScalarTypeMismatchError(f"error: the context holds {ctx.dtype} values, given dtype={dtype}")
-        dtype = ctx.dtype if ctx.dtype is not None else dtype
-        if dtype is None:
-            raise ArgumentTypeError("error: the context has not fixed its dtype yet; pass dtype=")
-        return Variable._make(ctx.next_id, check_name(msg, "error"), freeze(np.zeros((), dtype)), None, False)
+        ctx, msg, dtype = _check_error_args(ctx, msg, dtype)
+        return Variable._make(ctx.next_id, msg, freeze(np.zeros((), dtype)), None, False)
 
     @C.refines(C.cast_shape_refines)
-    @icontract.require(lambda self, evidence: not isinstance(evidence, ShapeEq) or _is_evidence_for(evidence, self.shape), "evidence is about the variable's shape", error=CastEvidenceError)
-    @icontract.require(lambda evidence: isinstance(evidence, ShapeEq), "evidence is ShapeEq evidence", error=CastEvidenceError)
+    @icontract.require(
+        lambda self, evidence: _is_evidence_for(evidence, self.shape),
+        "evidence is ShapeEq evidence about the variable's shape",
+        error=lambda self, evidence: C.violation(lambda: _check_evidence(self, evidence)),
+    )
     def cast_shape(self, evidence: ShapeEq) -> "Variable":
         """Lean ``Runtime.Variable.castShape``: given evidence ``s₁ = s₂`` (``ShapeEq``, e.g.
         from :func:`shape_eq`), the same variable at ``s₂`` — an identity at run time."""
-        if not isinstance(evidence, ShapeEq):
-            raise CastEvidenceError(f"cast_shape needs ShapeEq evidence, given {type(evidence).__name__}")
-        if not _is_evidence_for(evidence, self.shape):
-            raise CastEvidenceError(
-                f"cast_shape: the evidence is about shape {toList(evidence.lhs)}, the variable has shape {self.shape}"
-            )
+        _check_evidence(self, evidence)
         return self  # ShapeEq can only relate equal shapes, so s₂ is this very shape
 
 
