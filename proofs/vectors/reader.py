@@ -28,8 +28,6 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any, Optional, Union
 
-import numpy as np
-
 from torchlean_runtime.errors import TraceFormatError, TraceLimitError
 
 from .format import Trace, from_document
@@ -49,8 +47,9 @@ class ReaderLimits:
     max_file_bytes: int = 8 * 1024 * 1024
     #: the deepest nesting of JSON arrays/objects (a v1 trace needs 8)
     max_depth: int = 32
-    #: the most JSON values (array items and object members), counted on the raw text before
-    #: parsing — this is what bounds the parser's memory
+    #: the most JSON values, counted on the raw text before parsing as commas + opening
+    #: brackets + 1 (an upper bound on array items, object members and containers, at most
+    #: twice the true number) — this is what bounds the parser's memory
     max_json_values: int = 2_000_000
     #: the most steps in one trace
     max_steps: int = 10_000
@@ -89,29 +88,30 @@ def limits_from_env(environ: Optional[dict] = None) -> ReaderLimits:
 
 # --- 1. limits ----------------------------------------------------------------------------
 
-_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
-_OPEN = np.frombuffer(b"[{", dtype=np.uint8)
-_CLOSE = np.frombuffer(b"]}", dtype=np.uint8)
-
-
-_COMMA = ord(",")
+# a string literal (skipped whole) or one bracket
+_TOKEN = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]', re.DOTALL)
+_OPENING = (ord("["), ord("{"))
 
 
 def _structure(data: bytes) -> tuple[int, int]:
-    """(maximum nesting depth, number of JSON values) of the raw text, in C-speed passes.
+    """(maximum nesting depth, number of JSON values) of the raw text, in constant memory.
 
-    String literals are removed first, then ``[``/``{`` and ``]``/``}`` are counted as +1/-1;
-    values ≤ commas + containers + 1.  On malformed text the counts can only err upwards (an
-    unterminated string's brackets are counted), which at worst turns a format error into a
-    limit error."""
-    raw = np.frombuffer(_STRING.sub(b"", data), dtype=np.uint8)
-    if raw.size == 0:
-        return 0, 1
-    opens = np.isin(raw, _OPEN)
-    step = opens.astype(np.int8) - np.isin(raw, _CLOSE).astype(np.int8)
-    depth = int(np.cumsum(step, dtype=np.int32).max(initial=0))
-    values = int(np.count_nonzero(raw == _COMMA)) + int(np.count_nonzero(opens)) + 1
-    return depth, values
+    The depth is tracked over brackets outside string literals (strings are matched whole by
+    one regular expression).  The value count is commas + opening brackets + 1 over the whole
+    text, strings included (see ``ReaderLimits.max_json_values``): an upper bound.  On
+    malformed text both can only err upwards (an unterminated string's brackets are counted),
+    which at worst turns a format error into a limit error."""
+    values = data.count(b",") + data.count(b"[") + data.count(b"{") + 1
+    depth = deepest = 0
+    for token in _TOKEN.finditer(data):
+        first = token.group()[0]
+        if first in _OPENING:
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+        elif first != 0x22:  # a closing bracket (0x22 is the quote of a skipped string)
+            depth -= 1
+    return deepest, values
 
 
 def _reject_constant(name: str) -> Any:
@@ -168,50 +168,53 @@ def _parse(data: bytes, source: str, limits: ReaderLimits) -> Any:
 def _check_sizes(doc: Any, source: str, limits: ReaderLimits) -> None:
     """Step count and tensor sizes, on the raw document, before schema validation and decoding.
 
-    An iterative walk (the depth is already bounded) in which every object with a ``bits`` list
-    or a ``shape`` list counts as a tensor."""
+    Every object with a ``bits`` list or a ``shape`` list counts as a tensor.  The walk is
+    iterative (the depth is already bounded) and its stack holds only non-empty containers."""
     steps = doc.get("steps") if isinstance(doc, dict) else None
     if isinstance(steps, list) and len(steps) > limits.max_steps:
         raise TraceLimitError(f"{source}: {len(steps)} steps exceed max_steps={limits.max_steps}")
     total = 0
-    stack: list[tuple[Any, Optional[int]]] = [(doc, None)]
-    while stack:
-        node, step = stack.pop()
-        if isinstance(node, list):
-            if node is steps:
-                stack.extend((child, i) for i, child in enumerate(node))
-            else:
-                stack.extend((child, step) for child in node)
-            continue
-        if not isinstance(node, dict):
-            continue
-        stack.extend((child, step) for child in node.values())
+    roots: list[tuple[Any, Optional[int]]] = [(doc, None)]
+    if isinstance(steps, list):
+        roots += [(s, i) for i, s in enumerate(steps)]
+    for root, step in roots:
         where = source if step is None else f"{source}: step {step}"
-        bits, shape = node.get("bits"), node.get("shape")
-        if isinstance(bits, list):
-            if len(bits) > limits.max_tensor_elements:
-                raise TraceLimitError(
-                    f"{where}: a tensor with {len(bits)} elements exceeds max_tensor_elements={limits.max_tensor_elements}"
-                )
-            total += len(bits)
-            if total > limits.max_total_elements:
-                raise TraceLimitError(f"{where}: more than max_total_elements={limits.max_total_elements} tensor elements in the file")
-        if isinstance(shape, list) and all(type(d) is int and d >= 0 for d in shape):
-            # The nested form of a tensor has one container per index of the dimensions before
-            # the first zero ([10^6, 10^6, 0] holds no element but 10^12 empty rows), so that
-            # product is bounded like an element count; the extent with zeros counted as 1 is
-            # bounded so that array libraries can represent the shape at all.
-            extent, nested = 1, 1
-            for d in shape:  # stops as soon as a bound is passed: no huge products are formed
-                extent *= max(d, 1)
-                if extent > limits.max_dims_product:
-                    raise TraceLimitError(f"{where}: the dimensions {shape[:8]} exceed max_dims_product={limits.max_dims_product}")
-                nested = nested * d if nested else 0
-                if nested > limits.max_tensor_elements:
+        stack = [root]
+        while stack:
+            node = stack.pop()
+            children = node if isinstance(node, list) else node.values() if isinstance(node, dict) else ()
+            stack.extend(c for c in children if isinstance(c, (list, dict)) and c and c is not steps)
+            if not isinstance(node, dict):
+                continue
+            bits, shape = node.get("bits"), node.get("shape")
+            if isinstance(bits, list):
+                if len(bits) > limits.max_tensor_elements:
                     raise TraceLimitError(
-                        f"{where}: a tensor of shape {shape[:8]} exceeds max_tensor_elements={limits.max_tensor_elements}"
-                        " (counting the rows of dimensions before a zero)"
+                        f"{where}: a tensor with {len(bits)} elements exceeds max_tensor_elements={limits.max_tensor_elements}"
                     )
+                total += len(bits)
+                if total > limits.max_total_elements:
+                    raise TraceLimitError(f"{where}: more than max_total_elements={limits.max_total_elements} tensor elements in the file")
+            if isinstance(shape, list) and all(type(d) is int and d >= 0 for d in shape):
+                _check_shape_extent(shape, where, limits)
+
+
+def _check_shape_extent(shape: list, where: str, limits: ReaderLimits) -> None:
+    """The nested form of a tensor has one container per index of the dimensions before the
+    first zero ([10^6, 10^6, 0] holds no element but 10^12 empty rows), so that product is
+    bounded like an element count; the extent with zeros counted as 1 is bounded so that array
+    libraries can represent the shape at all.  Stops as soon as a bound is passed."""
+    extent, nested = 1, 1
+    for d in shape:
+        extent *= max(d, 1)
+        if extent > limits.max_dims_product:
+            raise TraceLimitError(f"{where}: the dimensions {shape[:8]} exceed max_dims_product={limits.max_dims_product}")
+        nested = nested * d if nested else 0
+        if nested > limits.max_tensor_elements:
+            raise TraceLimitError(
+                f"{where}: a tensor of shape {shape[:8]} exceeds max_tensor_elements={limits.max_tensor_elements}"
+                " (counting the rows of dimensions before a zero)"
+            )
 
 
 # --- 2. schema ----------------------------------------------------------------------------
