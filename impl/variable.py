@@ -77,11 +77,14 @@ def _fix_sum_nans(out: np.ndarray, a: np.ndarray, b: np.ndarray, dtype: np.dtype
     * IEEE32Exec (spec ``_f32_choose_nan2``): signalling NaN in ``a``, signalling in ``b``, NaN in
       ``a``, NaN in ``b`` — quieted; an invalid sum of non-NaNs is the canonical NaN 0x7FC00000.
 
-    Costs one ``isnan`` pass when no NaN occurs; the fix-up itself touches only NaN positions.
+    When no NaN occurs this costs one summation (a NaN anywhere makes the sum NaN; a false
+    alarm from inf - inf inside the sum only sends us down the exact path); the fix-up itself
+    touches only NaN positions.
     """
-    nan = np.isnan(out)
-    if not nan.any():
+    total = np.add.reduce(out, axis=None)
+    if total == total:  # not NaN (a scalar comparison is far cheaper than np.isnan on a scalar)
         return
+    nan = np.isnan(out)
     uint, quiet = _BITS[dtype], _QUIET[dtype]
     a_at, b_at = a[nan], b[nan]
     bits_a, bits_b = a_at.view(uint), b_at.view(uint)
@@ -325,11 +328,12 @@ class Variable:
         arr = _check_accumulate(self, grad)
         if self.gradient is None:
             return self._with(self.value, freeze(arr))
-        out = new_buffer(self.shape, self.dtype)
+        owner = new_buffer(self.shape, self.dtype)
+        out = owner.view(np.ndarray)  # a ufunc writes into a plain ndarray faster than into the subclass
         with np.errstate(all="ignore"):  # IEEE results (inf, NaN) are the answer, not an error
             np.add(self.gradient, arr, out=out)
-        _fix_sum_nans(out, self.gradient, arr, self.dtype)
-        return self._with(self.value, seal(out))
+            _fix_sum_nans(out, self.gradient, arr, self.dtype)
+        return self._with(self.value, seal(owner))
 
     @C.refines(C.variable_to_string_refines)
     def to_lean_string(self) -> str:
@@ -387,7 +391,7 @@ class Variable:
                 np.add(total, squares[:1], out=squares[:1])  # running total first, as the fold adds
                 np.add.accumulate(squares, out=squares)
                 total[0] = squares[-1]
-            if np.isnan(total[0]):
+            if total[0] != total[0]:  # NaN
                 # In the spec, x*x of a NaN x is x quieted, acc + sq keeps acc's NaN once acc is
                 # NaN (both rules prefer the first quiet NaN operand), and sqrt keeps a NaN; squares
                 # are never negative, so the fold is NaN exactly when some element is, and its
