@@ -28,7 +28,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from torchlean_runtime.errors import TraceFormatError, TraceLimitError
 from torchlean_runtime.report import Outcome

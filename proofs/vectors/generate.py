@@ -33,7 +33,6 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import shutil
 import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -43,9 +42,9 @@ import numpy as np
 
 from torchlean_runtime.spec.core.tensor import Tensor, elements
 
-from .bits import DTYPE_OF_SCALAR_TYPE, DTYPES, SCALAR_TYPE_OF_DTYPE, TensorBits
+from .bits import DTYPES, SCALAR_TYPE_OF_DTYPE, TensorBits
 from .execute import Crash, ObservedError, Session, SpecAdapter
-from .format import LEAN_DECLARATIONS, OPS, ExpectedError, Generator, Result, Step, Trace, write_trace
+from .format import LEAN_DECLARATIONS, OPS, ExpectedError, Generator, Step, Trace, write_trace
 
 __all__ = [
     "TRAPS",

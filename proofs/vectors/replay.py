@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Iterable, Optional, Sequence
@@ -29,8 +27,9 @@ from typing import Any, Iterable, Optional, Sequence
 from torchlean_runtime.errors import TraceFormatError, TraceLimitError
 from torchlean_runtime.report import Obligation, Outcome
 
-from .execute import Crash, ImplUnavailable, ObservedError, Session, adapter_for, matches
-from .format import ContextState, ExpectedError, Result, Trace, VariableState
+from .bits import TensorBits, describe_element
+from .execute import ImplUnavailable, Session, adapter_for, matches
+from .format import ContextState, Result, Trace, VariableState
 from .reader import ReaderLimits, read_trace
 
 __all__ = [
@@ -88,11 +87,23 @@ def _clip(text: str, limit: int = 1500) -> str:
     return text if len(text) <= limit else text[:limit] + f" … ({len(text) - limit} more characters)"
 
 
+def _tensor_difference(e: TensorBits, a: TensorBits) -> str:
+    if (e.shape, e.dtype) != (a.shape, a.dtype):
+        return f"{a.dtype}{list(a.shape)}, expected {e.dtype}{list(e.shape)}"
+    i = next(i for i, (x, y) in enumerate(zip(e.bits, a.bits)) if x != y)
+    return (
+        f"element {i} (row-major) is {describe_element(a.dtype, a.bits[i])} = bits {a.bits[i]}, "
+        f"expected {describe_element(e.dtype, e.bits[i])} = bits {e.bits[i]}"
+    )
+
+
 def _first_difference(expected: Any, actual: Any) -> str:
-    """Point at the first differing component of two context/variable results."""
+    """Point at the first differing component of two results of the same kind."""
     if not (isinstance(expected, Result) and isinstance(actual, Result) and expected.kind == actual.kind):
         return ""
     e, a = expected.value, actual.value
+    if isinstance(e, TensorBits) and isinstance(a, TensorBits):
+        return _tensor_difference(e, a)
     if isinstance(e, ContextState):
         for field in ("var_registry", "gradients"):
             er, ar = getattr(e, field), getattr(a, field)
@@ -102,13 +113,15 @@ def _first_difference(expected: Any, actual: Any) -> str:
                 if en != an:
                     return f"{field}[{i}] is named {an!r}, expected {en!r}"
                 if et != at:
-                    return f"{field}[{i}] ({en!r}) is {at.describe()}, expected {et.describe()}"
+                    return f"{field}[{i}] ({en!r}): {_tensor_difference(et, at)}"
         if e.next_id != a.next_id:
             return f"next_id is {a.next_id}, expected {e.next_id}"
     if isinstance(e, VariableState):
         for field in ("id", "name", "value", "gradient", "requires_grad"):
             ev, av = getattr(e, field), getattr(a, field)
             if ev != av:
+                if isinstance(ev, TensorBits) and isinstance(av, TensorBits):
+                    return f"{field}: {_tensor_difference(ev, av)}"
                 show = (lambda x: x.describe() if hasattr(x, "describe") else repr(x))
                 return f"{field} is {show(av)}, expected {show(ev)}"
     return ""

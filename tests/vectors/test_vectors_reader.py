@@ -7,7 +7,6 @@ import copy
 import json
 from pathlib import Path
 
-import jsonschema
 import pytest
 from hypothesis import HealthCheck, given, settings
 
