@@ -3,8 +3,9 @@
 Trace files come from other people's tools, so every file is hostile until proven otherwise:
 
 1. **limits** — the file size is checked before reading (at most ``max_file_bytes + 1`` bytes are
-   ever read); the JSON nesting depth is measured on the raw text before parsing (so the parser
-   cannot recurse without bound); the parser rejects duplicate keys, non-integer numbers
+   ever read); the JSON nesting depth and the number of JSON values are measured on the raw
+   text before parsing (so the parser can neither recurse nor allocate without bound; see
+   ``docs/vectors.md`` for the measured worst case); the parser rejects duplicate keys, non-integer numbers
    (every float in the format is a bit-pattern string), ``NaN``/``Infinity`` literals and
    over-long integer literals; then the step count, per-tensor element count, total element
    count and the dimensions of (possibly empty) tensors are bounded before anything is built;
@@ -41,7 +42,7 @@ class ReaderLimits:
     the environment variables ``TORCHLEAN_RT_TRACE_<FIELD IN UPPER CASE>``.
 
     With the defaults, reading one file costs well under 200 MB of memory in the worst case
-    (a file of tiny JSON values: about 70 bytes of Python objects per value)."""
+    (a file of tiny JSON values; measured by tests/vectors/test_vectors_reader.py)."""
 
     #: the largest file read, in bytes
     max_file_bytes: int = 8 * 1024 * 1024

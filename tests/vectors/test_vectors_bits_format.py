@@ -213,3 +213,31 @@ def test_writer_refuses_steps_without_expectations_and_unknown_things(tmp_path):
         F.ExpectedError("TLR_MADE_UP")
     with pytest.raises(TraceFormatError, match="must be a bool"):
         F.Result("bool", 1)
+
+
+# --- docs/vectors.md is the prose spec of exactly this format -----------------------------
+
+
+def _docs() -> str:
+    from pathlib import Path
+
+    return (Path(__file__).resolve().parents[2] / "docs" / "vectors.md").read_text(encoding="utf-8")
+
+
+def test_docs_list_every_operation_with_its_signature():
+    text = _docs()
+    for op, sig in F.OPS.items():
+        params = ", ".join(f"{p.name}: {p.kind}" + (" (optional)" if p.optional else "") for p in sig.params)
+        assert f"| `{op}` | {params or '—'} | {sig.result} |" in text, op
+
+
+def test_docs_list_every_error_code_and_limit():
+    from torchlean_runtime.proofs.vectors.reader import ReaderLimits
+    from dataclasses import fields
+
+    text = _docs()
+    for code in F.ERROR_CODES:
+        assert f"| `{code}` |" in text, code
+    for f in fields(ReaderLimits):
+        assert f"| `{f.name}` |" in text, f.name
+    assert "The expected result of every step in the corpus is what the executable spec" in text
