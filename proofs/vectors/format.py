@@ -378,8 +378,14 @@ def _result_doc(r: Result) -> dict:
 
 def _arg_doc(kind: str, value: Any) -> Any:
     if kind == "tensor":
+        if not isinstance(value, TensorBits):
+            raise TraceFormatError(
+                f"a tensor argument must be TensorBits (TensorBits.from_array / from_spec), given {type(value).__name__}"
+            )
         return _tensor_doc(value)
     if kind == "shape":
+        if not isinstance(value, (tuple, list)):
+            raise TraceFormatError(f"a shape argument must be a tuple of dimensions, given {type(value).__name__}")
         return list(value)
     return value
 

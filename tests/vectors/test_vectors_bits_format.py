@@ -241,3 +241,10 @@ def test_docs_list_every_error_code_and_limit():
     for f in fields(ReaderLimits):
         assert f"| `{f.name}` |" in text, f.name
     assert "The expected result of every step in the corpus is what the executable spec" in text
+
+
+def test_writer_names_wrong_argument_types():
+    step = F.Step("Runtime.Variable.createVariable", {"id": 0, "name": "w", "value": np.zeros(2)}, "v0",
+                  F.Result("nat", 0))
+    with pytest.raises(TraceFormatError, match="must be TensorBits"):
+        F.dumps_trace(F.Trace("Float", (step,)))
