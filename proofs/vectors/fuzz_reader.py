@@ -137,22 +137,24 @@ def _mutated_document():
                 break
             container, key = draw(st.sampled_from(nodes))
             action = draw(st.sampled_from(("replace", "interesting", "delete", "insert", "duplicate", "swap-steps")))
+            # every inserted value is a fresh copy: strategy elements (INTERESTING) must never be
+            # mutated by a later action, or hypothesis sees different data on replay
             if action == "replace":
-                container[key] = draw(_json_values())
+                container[key] = copy.deepcopy(draw(_json_values()))
             elif action == "interesting":
                 container[key] = copy.deepcopy(draw(st.sampled_from(INTERESTING)))
             elif action == "delete":
                 del container[key]
             elif action == "insert":
                 if isinstance(container, dict):
-                    container[draw(st.sampled_from(("extra", "op", "bind", "expect", "expect_error", "note", "bits", "shape", "type")))] = draw(_json_values())
+                    container[draw(st.sampled_from(("extra", "op", "bind", "expect", "expect_error", "note", "bits", "shape", "type")))] = copy.deepcopy(draw(_json_values()))
                 else:
-                    container.insert(key, draw(_json_values()))
+                    container.insert(key, copy.deepcopy(draw(_json_values())))
             elif action == "duplicate":
                 if isinstance(container, list):
                     container.insert(key, copy.deepcopy(container[key]))
                 else:
-                    container[key] = [container[key], container[key]]
+                    container[key] = [container[key], copy.deepcopy(container[key])]
             elif action == "swap-steps" and isinstance(doc, dict) and isinstance(doc.get("steps"), list) and len(doc["steps"]) > 1:
                 i = draw(st.integers(0, len(doc["steps"]) - 2))
                 doc["steps"][i], doc["steps"][i + 1] = doc["steps"][i + 1], doc["steps"][i]
@@ -304,7 +306,10 @@ def fuzz_reader(seconds: float, seed: int = 0, limits: ReaderLimits = DEFAULT_LI
             stats.slowest = max(stats.slowest, time.perf_counter() - t0)
             stats.documents += 1
 
-        campaign()
+        try:
+            campaign()
+        except Exception as exc:  # the harness itself failed: report it, never pass silently
+            stats.findings.append(f"fuzz harness error: {type(exc).__name__}: {str(exc)[:500]}")
         batch += 1
     stats.seconds = time.monotonic() - start
     stats.rss_growth_mb = _rss_mb() - rss0
