@@ -24,6 +24,7 @@ __all__ = ["PROVIDERS", "collect", "run_obligation", "run"]
 PROVIDERS: list[str] = [
     "torchlean_runtime.proofs.coverage:obligations",
     "torchlean_runtime.proofs.conformance:obligations",
+    "torchlean_runtime.proofs.z3.obligations:obligations",
     "torchlean_runtime.proofs.differential.agreement:obligations",
     "torchlean_runtime.proofs.vectors.replay:obligations",
 ]

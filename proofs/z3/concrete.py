@@ -1,0 +1,285 @@
+"""Concrete terms: Python values ↔ closed Z3 terms of the models, and evaluation.
+
+This is how the models are checked against the code: build the Z3 term for a concrete
+input, let Z3 evaluate the model's definition on it (``z3.simplify`` unfolds recursive
+functions on constructor terms), read the result back as a Python value and compare it
+with what the Python spec / impl returns.
+
+Tensor values are opaque ids in the models; the caller says which id a value gets
+(``value_id``), e.g. with a :class:`ValueIds` table.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Callable, Hashable, Optional
+
+import z3
+
+from torchlean_runtime.spec.core.shape import Dim, Shape as PyShape, dim as py_dim, ofList, scalar as py_scalar
+
+from .index_model import IdList, ImplEntry, IndexRegistry, OptIds, OptImplEntry
+from .model import AnyTensor, Ctx, Entry, NatList, Registry, Shape
+
+__all__ = [
+    "evaluate",
+    "name_term",
+    "name_value",
+    "shape_term",
+    "shape_value",
+    "natlist_term",
+    "natlist_value",
+    "int_value",
+    "bool_value",
+    "ValueIds",
+    "registry_term",
+    "registry_value",
+    "context_term",
+    "context_value",
+    "opt_tensor_value",
+    "namelist_value",
+    "idlist_term",
+    "idlist_value",
+    "index_registry_term",
+    "index_state",
+]
+
+
+def evaluate(term: z3.ExprRef) -> z3.ExprRef:
+    """Z3's value of a closed term (recursive definitions unfolded)."""
+    return z3.simplify(term)
+
+
+def _ctor(term: z3.ExprRef) -> str:
+    if not z3.is_app(term):
+        raise ValueError(f"not a constructor term: {term}")
+    return term.decl().name()
+
+
+# --- scalars --------------------------------------------------------------------------------------
+
+
+def int_value(term: z3.ExprRef) -> int:
+    v = evaluate(term)
+    if not z3.is_int_value(v):
+        raise ValueError(f"not an integer value: {v}")
+    return v.as_long()
+
+
+def bool_value(term: z3.ExprRef) -> bool:
+    v = evaluate(term)
+    if z3.is_true(v):
+        return True
+    if z3.is_false(v):
+        return False
+    raise ValueError(f"not a Boolean value: {v}")
+
+
+def name_term(name: str) -> z3.ExprRef:
+    """A Lean ``String`` as a Z3 string, code point by code point (Z3 reads ``\\u{..}``
+    escapes inside string literals, so every character is written as one)."""
+    return z3.StringVal("".join("\\u{%x}" % ord(ch) for ch in name))
+
+
+_ESCAPE = re.compile(r"\\u\{([0-9a-fA-F]+)\}")
+
+
+def name_value(term: z3.ExprRef) -> str:
+    v = evaluate(term)
+    if not z3.is_string_value(v):
+        raise ValueError(f"not a string value: {v}")
+    return _ESCAPE.sub(lambda mt: chr(int(mt.group(1), 16)), v.as_string())
+
+
+# --- shapes and lists ------------------------------------------------------------------------------
+
+
+def shape_term(s: PyShape) -> z3.ExprRef:
+    dims = []
+    while isinstance(s, Dim):
+        dims.append(s.n)
+        s = s.rest
+    term = Shape.scalar
+    for n in reversed(dims):
+        term = Shape.dim(z3.IntVal(n), term)
+    return term
+
+
+def shape_value(term: z3.ExprRef) -> PyShape:
+    v = evaluate(term)
+    dims = []
+    while _ctor(v) == "dim":
+        dims.append(int_value(v.arg(0)))
+        v = v.arg(1)
+    if _ctor(v) != "scalar":
+        raise ValueError(f"not a Shape value: {v}")
+    out: PyShape = py_scalar
+    for n in reversed(dims):
+        out = py_dim(n, out)
+    return out
+
+
+def natlist_term(items) -> z3.ExprRef:
+    term = NatList.nnil
+    for n in reversed(list(items)):
+        term = NatList.ncons(z3.IntVal(n), term)
+    return term
+
+
+def natlist_value(term: z3.ExprRef) -> tuple[int, ...]:
+    v, out = evaluate(term), []
+    while _ctor(v) == "ncons":
+        out.append(int_value(v.arg(0)))
+        v = v.arg(1)
+    return tuple(out)
+
+
+def namelist_value(term: z3.ExprRef) -> list[str]:
+    v, out = evaluate(term), []
+    while _ctor(v) == "scons":
+        out.append(name_value(v.arg(0)))
+        v = v.arg(1)
+    if _ctor(v) != "snil":
+        raise ValueError(f"not a List String value: {v}")
+    return out
+
+
+# --- registries and contexts -----------------------------------------------------------------------
+
+
+class ValueIds:
+    """Opaque ids for tensor values: ``key(value)`` decides which values share an id."""
+
+    def __init__(self, key=lambda v: v):
+        self._key = key
+        self._ids: dict[Hashable, int] = {}
+        self._values: dict[int, Any] = {}
+
+    def id_of(self, value: Any) -> int:
+        key = self._key(value)
+        if key not in self._ids:
+            self._ids[key] = len(self._ids)
+            self._values[self._ids[key]] = value
+        return self._ids[key]
+
+    def value_of(self, vid: int) -> Any:
+        return self._values[vid]
+
+
+def _entry_term(name: str, s: PyShape, vid: int) -> z3.ExprRef:
+    return Entry.entry(name_term(name), AnyTensor.anyTensor(shape_term(s), z3.IntVal(vid)))
+
+
+def registry_term(entries, value_id: Callable[[Any], int]) -> z3.ExprRef:
+    """A spec registry (iterable of ``(name, AnyTensor)``, list order) as a ``Registry`` term."""
+    term = Registry.rnil
+    for name, any_tensor in reversed(list(entries)):
+        term = Registry.rcons(_entry_term(name, any_tensor.s, value_id(any_tensor.t)), term)
+    return term
+
+
+def registry_value(term: z3.ExprRef) -> list[tuple[str, PyShape, int]]:
+    """A ``Registry`` value as ``[(name, shape, value id), ...]`` in list order."""
+    v, out = evaluate(term), []
+    while _ctor(v) == "rcons":
+        entry = v.arg(0)
+        at = entry.arg(1)
+        out.append((name_value(entry.arg(0)), shape_value(at.arg(0)), int_value(at.arg(1))))
+        v = v.arg(1)
+    if _ctor(v) != "rnil":
+        raise ValueError(f"not a Registry value: {v}")
+    return out
+
+
+def context_term(ctx, value_id: Callable[[Any], int]) -> z3.ExprRef:
+    """A spec ``RuntimeContext`` as a ``Ctx`` term (``alpha`` is not modelled)."""
+    return Ctx.mkContext(
+        registry_term(ctx.var_registry, value_id), registry_term(ctx.gradients, value_id), z3.IntVal(ctx.next_id)
+    )
+
+
+def context_value(term: z3.ExprRef) -> tuple[list, list, int]:
+    v = evaluate(term)
+    if _ctor(v) != "mkContext":
+        raise ValueError(f"not a Ctx value: {v}")
+    return registry_value(v.arg(0)), registry_value(v.arg(1)), int_value(v.arg(2))
+
+
+def opt_tensor_value(term: z3.ExprRef) -> Optional[int]:
+    """``none`` → ``None``; ``some t`` → the value id ``t``."""
+    v = evaluate(term)
+    if _ctor(v) == "noTensor":
+        return None
+    if _ctor(v) == "someTensor":
+        return int_value(v.arg(0))
+    raise ValueError(f"not an OptTensor value: {v}")
+
+
+# --- the index model -------------------------------------------------------------------------------
+
+
+def idlist_term(items) -> z3.ExprRef:
+    term = IdList.inil
+    for k in reversed(list(items)):
+        term = IdList.icons(z3.IntVal(k), term)
+    return term
+
+
+def idlist_value(term: z3.ExprRef) -> list[int]:
+    v, out = evaluate(term), []
+    while _ctor(v) == "icons":
+        out.append(int_value(v.arg(0)))
+        v = v.arg(1)
+    if _ctor(v) != "inil":
+        raise ValueError(f"not an IdList value: {v}")
+    return out
+
+
+def index_registry_term(reg, value_id: Callable[[Any], int]) -> z3.ExprRef:
+    """An impl ``Registry`` (impl/registry.py) as an ``IndexRegistry`` term, field by field."""
+    def cons_ids(cells) -> list[int]:
+        out = []
+        while cells is not None:
+            head, cells = cells
+            out.append(head)
+        return out
+
+    entries = z3.K(z3.IntSort(), OptImplEntry.absentEntry)
+    for eid, entry in reg.entries.items():
+        value = OptImplEntry.presentEntry(
+            ImplEntry.implEntry(name_term(entry.name), shape_term(ofList(entry.shape)), z3.IntVal(value_id(entry.array)))
+        )
+        entries = z3.Store(entries, z3.IntVal(eid), value)
+    by_name = z3.K(z3.StringSort(), OptIds.absentName)
+    for name, cells in reg.by_name.items():
+        by_name = z3.Store(by_name, name_term(name), OptIds.presentIds(idlist_term(cons_ids(cells))))
+    return IndexRegistry.mkRegistry(
+        idlist_term(cons_ids(reg.order)), entries, by_name, z3.IntVal(reg.length), z3.IntVal(reg.next_entry_id)
+    )
+
+
+def index_state(term: z3.ExprRef, eids, names) -> dict:
+    """The observable state of an ``IndexRegistry`` term: ``order``, ``entries`` at the ids
+    ``eids`` (``None`` = no key), ``by_name`` at ``names`` (``None`` = no key),
+    ``length``, ``next_entry_id``."""
+    v = evaluate(term)
+    order_t, entries_t, by_name_t, length_t, next_t = (IndexRegistry.accessor(0, j)(v) for j in range(5))
+    entries = {}
+    for eid in eids:
+        slot = evaluate(entries_t[z3.IntVal(eid)])
+        if _ctor(slot) == "absentEntry":
+            entries[eid] = None
+        else:
+            e = slot.arg(0)
+            entries[eid] = (name_value(e.arg(0)), shape_value(e.arg(1)), int_value(e.arg(2)))
+    by_name = {}
+    for name in names:
+        slot = evaluate(by_name_t[name_term(name)])
+        by_name[name] = None if _ctor(slot) == "absentName" else idlist_value(slot.arg(0))
+    return {
+        "order": idlist_value(order_t),
+        "entries": entries,
+        "by_name": by_name,
+        "length": int_value(length_t),
+        "next_entry_id": int_value(next_t),
+    }
