@@ -75,9 +75,16 @@ def bool_value(term: z3.ExprRef) -> bool:
     raise ValueError(f"not a Boolean value: {v}")
 
 
+#: Z3's largest character code (its strings cover U+0000..U+2FFFF only).
+MAX_Z3_CHAR = 0x2FFFF
+
+
 def name_term(name: str) -> z3.ExprRef:
     """A Lean ``String`` as a Z3 string, code point by code point (Z3 reads ``\\u{..}``
-    escapes inside string literals, so every character is written as one)."""
+    escapes inside string literals, so every character is written as one).  Names with a
+    character above U+2FFFF have no Z3 string and are refused."""
+    if any(ord(ch) > MAX_Z3_CHAR for ch in name):
+        raise ValueError(f"{name!r} has a character above U+2FFFF, outside Z3's string alphabet")
     return z3.StringVal("".join("\\u{%x}" % ord(ch) for ch in name))
 
 

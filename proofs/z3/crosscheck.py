@@ -7,8 +7,9 @@ disagreement — the check that keeps the models from drifting from the spec and
   contextSize, gradientCount, isValidContext).
 * :func:`index_mismatches` — index model (index_model.py) vs impl/registry.py: after every
   step the impl's fields (order, entries, by_name, length, next_entry_id), lookup / has /
-  names / count, the abstraction ``toSpec`` against the impl's ``items()``; at the end I1 ∧
-  I2 in the model against the impl's own invariant check.
+  names / count / all_names_in (against the previous step's registry), the abstraction
+  ``toSpec`` against the impl's ``items()``; at the end I1 ∧ I2 in the model against the
+  impl's own invariant check.
 
 A tensor value is "the tensor filled with the number ``seed``"; its model id is ``seed``.
 Used by tests/proofs/test_z3_crossvalidate.py (hypothesis) and by the ``sampled``
@@ -43,6 +44,7 @@ __all__ = [
     "filled_tensor",
     "context_mismatches",
     "index_mismatches",
+    "holds_in_model",
     "invariant_holds_in_model",
     "random_ops",
     "random_probes",
@@ -177,15 +179,21 @@ def _impl_state(reg, arrays: _Arrays, eids, names) -> dict:
             "next_entry_id": reg.next_entry_id}
 
 
-def invariant_holds_in_model(X: IndexModel, term: z3.ExprRef, timeout_ms: int = 10_000) -> bool:
-    """I1 ∧ I2 of a concrete model state (quantified, so decided by a solver call)."""
+def holds_in_model(formula: z3.BoolRef, timeout_ms: int = 10_000) -> bool:
+    """The truth value of a closed formula about concrete terms that ``simplify`` cannot
+    evaluate (a quantifier): ``¬formula`` unsat → true, sat → false."""
     solver = z3.Solver()
     solver.set(timeout=timeout_ms)
-    solver.add(z3.Not(X.invariant(term)))
+    solver.add(z3.Not(formula))
     answer = solver.check()
     if answer == z3.unknown:
-        raise RuntimeError(f"I1 ∧ I2 undecided on a concrete state: {solver.reason_unknown()}")
+        raise RuntimeError(f"undecided on concrete terms: {solver.reason_unknown()}")
     return answer == z3.unsat
+
+
+def invariant_holds_in_model(X: IndexModel, term: z3.ExprRef) -> bool:
+    """I1 ∧ I2 of a concrete model state."""
+    return holds_in_model(X.invariant(term))
 
 
 def index_mismatches(X: IndexModel, ops, probes, check_invariant: bool = True) -> list[str]:
@@ -195,6 +203,7 @@ def index_mismatches(X: IndexModel, ops, probes, check_invariant: bool = True) -
     reg = impl_registry.EMPTY
     term = C.evaluate(C.index_registry_term(reg, arrays.seed))
     for op in ops:
+        previous_reg, previous_term = reg, term
         if op[0] == "clear":
             reg, term = impl_registry.EMPTY, X.clear(term)
         else:
@@ -222,6 +231,9 @@ def index_mismatches(X: IndexModel, ops, probes, check_invariant: bool = True) -
             out.append(f"{step}: names")
         if C.int_value(X.count(term)) != reg.count():
             out.append(f"{step}: count")
+        for a, b, ta, tb in ((reg, previous_reg, term, previous_term), (previous_reg, reg, previous_term, term)):
+            if holds_in_model(X.all_names_in(ta, tb)) != a.all_names_in(b):
+                out.append(f"{step}: all_names_in (this step vs the previous one)")
         items = [(e.name, S.ofList(e.shape), arrays.seed(e.array)) for e in reg.items()]
         if C.registry_value(X.toSpec(term)) != items:
             out.append(f"{step}: toSpec model {C.registry_value(X.toSpec(term))} impl items {items}")

@@ -11,9 +11,14 @@ the hypothesis (induction "generalizing y").  Every query carries a timeout; ``u
 
 Guards against vacuous proofs: for every case, the assumptions of that case (induction
 hypotheses and the claim's own hypotheses, lemmas left out — a proved lemma is true in
-every model, so it cannot change satisfiability) are checked ``sat``; so are the claim's
-hypotheses on their own.  A canary is a false claim the model must refute: its negation
-must come back ``sat``.
+every model, so it cannot change satisfiability) are checked ``sat``, unless the case is
+declared impossible (``vacuous=``), which is then checked ``unsat``; the claim's hypotheses
+on their own are checked ``sat`` too.  A canary is a false claim the model must refute: its
+negation must come back ``sat``.
+
+:func:`direct` proves a claim in one query, without induction; inductive facts come in as
+proved lemmas (assumed as universally quantified axioms) or as explicit instances of them
+(``Proof.at``), which spares Z3 a quantifier-instantiation search it may not finish.
 """
 
 from __future__ import annotations
@@ -54,6 +59,7 @@ class Query:
     status: str  # "sat" / "unsat" / "unknown"
     seconds: float
     reason: str = ""  # Z3's reason_unknown, when unknown
+    role: str = "proof"  # "proof" (a case or claim), "non-vacuity", "canary" or "witness"
 
     @property
     def ok(self) -> bool:
@@ -117,7 +123,7 @@ def solver_seed(seed: int) -> Iterator[None]:
         _seed[0] = previous
 
 
-def run_query(label: str, formulas: Iterable[z3.BoolRef], expected: str, timeout_ms: int) -> Query:
+def run_query(label: str, formulas: Iterable[z3.BoolRef], expected: str, timeout_ms: int, role: str = "proof") -> Query:
     """Check ``formulas`` with a fresh solver and a timeout; ``expected`` is the answer that counts."""
     solver = z3.Solver()
     solver.set(timeout=int(timeout_ms), random_seed=_seed[0])
@@ -127,7 +133,7 @@ def run_query(label: str, formulas: Iterable[z3.BoolRef], expected: str, timeout
     seconds = time.perf_counter() - start
     status = str(answer)
     reason = solver.reason_unknown() if answer == z3.unknown else ""
-    return Query(label, expected, status, seconds, reason)
+    return Query(label, expected, status, seconds, reason, role)
 
 
 # --- free constants (a lemma must be closed, a claim must name all its variables) ----------
@@ -224,7 +230,7 @@ def induction(
         raise ValueError(f"{name}: vacuous cases {sorted(set(vacuous) - names)} are not constructors of {sort}")
     queries: list[Query] = []
     if hyps:
-        queries.append(run_query("hypotheses satisfiable", list(hyps), "sat", timeout_ms))
+        queries.append(run_query("hypotheses satisfiable", list(hyps), "sat", timeout_ms, "non-vacuity"))
     for i in range(sort.num_constructors()):
         ctor = sort.constructor(i)
         fields = [z3.FreshConst(ctor.domain(j), prefix=sort.accessor(i, j).name()) for j in range(ctor.arity())]
@@ -242,9 +248,10 @@ def induction(
         queries.append(run_query(label, [*axioms, *ihs, *case_hyps, z3.Not(case_goal)], "unsat", timeout_ms))
         if ctor.name() in vacuous:
             queries.append(run_query(f"{label}: assumptions impossible (declared vacuous)", [*ihs, *case_hyps],
-                                     "unsat", timeout_ms))
+                                     "unsat", timeout_ms, "non-vacuity"))
         elif ihs or case_hyps:
-            queries.append(run_query(f"{label}: assumptions satisfiable", [*ihs, *case_hyps], "sat", timeout_ms))
+            queries.append(run_query(f"{label}: assumptions satisfiable", [*ihs, *case_hyps], "sat", timeout_ms,
+                                     "non-vacuity"))
     return Proof(name, scheme_of(on, generalizing), formula, tuple(queries), tuple(lemmas))
 
 
@@ -264,7 +271,7 @@ def direct(
     formula = _forall(variables, _implies(hyps, goal))
     queries = []
     if hyps:
-        queries.append(run_query("hypotheses satisfiable", list(hyps), "sat", timeout_ms))
+        queries.append(run_query("hypotheses satisfiable", list(hyps), "sat", timeout_ms, "non-vacuity"))
     axioms = [lemma.formula for lemma in lemmas] + [proof.at(*terms) for proof, terms in instances]
     _check_closed(name, variables, *axioms)
     lemmas = [*lemmas, *(proof for proof, _ in instances if all(proof is not l for l in lemmas))]
@@ -277,9 +284,9 @@ def direct(
 
 def canary(name: str, false_claim: z3.BoolRef, hyps: Sequence[z3.BoolRef] = (), timeout_ms: int = DEFAULT_TIMEOUT_MS) -> Query:
     """A false claim the model must refute: ``hyps ∧ ¬false_claim`` must be ``sat``."""
-    return run_query(f"canary: {name}", [*hyps, z3.Not(false_claim)], "sat", timeout_ms)
+    return run_query(f"canary: {name}", [*hyps, z3.Not(false_claim)], "sat", timeout_ms, "canary")
 
 
 def witness(name: str, formulas: Sequence[z3.BoolRef], timeout_ms: int = DEFAULT_TIMEOUT_MS) -> Query:
     """A situation that must exist (e.g. a documented Lean behaviour): ``formulas`` must be ``sat``."""
-    return run_query(f"witness: {name}", list(formulas), "sat", timeout_ms)
+    return run_query(f"witness: {name}", list(formulas), "sat", timeout_ms, "witness")

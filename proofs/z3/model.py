@@ -10,7 +10,10 @@ What is modelled and how (the abstractions, said once):
 
 * ``Nat`` (dimensions, ``next_id``, lengths) is Z3 ``Int``.  Facts are proved for every
   integer, so they hold in particular for the naturals.
-* A Lean ``String`` (a registry name) is a Z3 ``String``; only equality is used.
+* A Lean ``String`` (a registry name) is a Z3 ``String``.  Only equality of names is ever
+  used, so the facts hold for any names with decidable equality (Python ``str`` included,
+  also beyond Z3's character range U+0000..U+2FFFF, which only limits the concrete
+  cross-checks).
 * A tensor value is an opaque id (``Val`` = ``Int``): the registry functions never look
   inside a tensor, they only store, compare by identity and return it.  The shape a tensor
   is indexed by is kept next to it, as in ``AnyTensor`` (``⟨s, t⟩``).  The scalar type ``α``

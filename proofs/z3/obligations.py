@@ -952,14 +952,21 @@ def judge(ob: Z3Obligation, ev: Evidence) -> Outcome:
     if not ev.canaries:
         problems.append("no canary")
     qs = ev.queries()
-    n_unsat = sum(1 for _, q in qs if q.expected == "unsat")
-    n_sat = len(qs) - n_unsat
+    n_proof = sum(1 for _, q in qs if q.role == "proof")
+    n_lemmas = len({id(lemma) for p in ev.proofs for lemma in _all_lemmas(p)})
     slowest = max((q.seconds for _, q in qs), default=0.0)
-    summary = (f"{len(ev.proofs)} facts, {n_unsat} unsat proof queries, {n_sat} sat checks "
-               f"(non-vacuity, {len(ev.canaries)} canaries, {len(ev.witnesses)} witnesses); slowest query {slowest:.2f}s")
+    summary = (f"{len(ev.proofs)} fact(s) + {n_lemmas} lemma(s); {n_proof} proof queries unsat; "
+               f"{len(qs) - n_proof} other checks as expected (non-vacuity, {len(ev.canaries)} canaries sat, "
+               f"{len(ev.witnesses)} witnesses sat); slowest query {slowest:.2f}s")
     if problems:
         return Outcome(False, f"{len(problems)} problem(s): " + " | ".join(problems[:5]) + f" — {summary}")
     return Outcome(True, summary)
+
+
+def _all_lemmas(p: ind.Proof):
+    for lemma in p.lemmas:
+        yield lemma
+        yield from _all_lemmas(lemma)
 
 
 def run(name: str, quick: bool) -> Outcome:

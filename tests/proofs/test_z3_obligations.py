@@ -50,6 +50,18 @@ def test_every_proof_query_is_unsat_and_every_check_sat(evidences):
             assert q.status != "unknown"
 
 
+def test_every_proof_has_proof_queries_and_hypotheses_are_checked(evidences):
+    for name, ev in evidences.items():
+        for where, q in ev.queries():
+            assert q.role in ("proof", "non-vacuity", "canary", "witness"), (name, where)
+        for proof in ev.proofs:
+            roles = [q.role for q in proof.queries]
+            assert "proof" in roles, (name, proof.name)
+            body = proof.formula.body() if z3.is_quantifier(proof.formula) else proof.formula
+            if z3.is_implies(body):  # a claim with hypotheses: they were checked satisfiable
+                assert "non-vacuity" in roles, (name, proof.name)
+
+
 def test_every_canary_comes_back_sat(evidences):
     for name, ev in evidences.items():
         assert ev.canaries, name
@@ -170,7 +182,7 @@ def test_vacuous_hypotheses_are_caught():
     l = z3.Const("l", NatList)
     contradictory = [NatList.is_nnil(l), NatList.is_ncons(l)]
     inductive = ind.induction("l = [] ∧ l ≠ [] → False", on=l, hyps=contradictory, goal=z3.BoolVal(False), timeout_ms=T)
-    assert all(q.status == "unsat" for q in inductive.queries if not q.label.endswith("satisfiable"))
+    assert all(q.status == "unsat" for q in inductive.queries if q.role == "proof")
     assert not inductive.proved  # every case is vacuous, none declared so
 
 
