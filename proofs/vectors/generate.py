@@ -15,14 +15,17 @@ Portability: an expected bit pattern must not depend on behaviour that IEEE 754 
 leaves to the platform.  :func:`nonportable_reason` refuses such steps (hand-written cases then
 fail to generate; random programs skip the step):
 
-* binary32 arithmetic on a NaN (how TorchLean's IEEE32Exec chooses NaN results is still being
-  researched, see docs/vectors.md);
 * binary64 arithmetic whose operands hold two different NaNs (which payload wins depends on
   how the compiler ordered the operands — CPython and numpy already disagree), a signalling
   NaN, or an invalid operation such as ``inf + -inf`` (the default NaN differs between x86-64
   and AArch64).
   Binary64 arithmetic on one quiet NaN is allowed, and the case must carry the tag
   ``nan-propagation`` (payload propagation is IEEE 754's recommendation, not a requirement).
+
+Binary32 arithmetic is always portable: TorchLean's IEEE32Exec (NN/Floats/IEEEExec/Exec32.lean)
+defines every NaN result bit for bit (a NaN operand is returned quieted, signalling NaNs first,
+then x before y; an invalid operation gives the canonical NaN 0x7FC00000), and the spec
+implements exactly that (spec/core/scalars.py).
 
 Generation is deterministic: the same code writes the same bytes (no clocks, no hash order, a
 seeded ``random.Random`` for the random programs).
@@ -75,6 +78,7 @@ TRAPS: dict[str, str] = {
     "norm-overflow": "variableNorm overflows to inf where hypot would not",
     "norm-fold-order": "variableNorm is a flat left fold from 0 (np.sum / fsum / pairwise differ)",
     "float32-rounding": "IEEE32Exec rounds every result to binary32",
+    "ieee32-nan-rules": "IEEE32Exec's own NaN results: operand NaN quieted (signalling first, x before y), invalid operation → 0x7FC00000",
     "float64": "traces over Lean Float",
     "float32": "traces over TorchLean IEEE32Exec",
     "int": "traces over Lean Int (no Context instance)",
@@ -150,15 +154,15 @@ def _nan_bits(alpha_name: str, x: Any) -> Optional[int]:
 
 
 def _arith_problem(alpha_name: str, pairs: Iterator[tuple[Any, Any]], adds: bool) -> Optional[str]:
+    if alpha_name == "IEEE32Exec":
+        return None  # Exec32 defines every NaN result bit for bit (see the module docstring)
     propagates = False
     for a, b in pairs:
         na, nb = _nan_bits(alpha_name, a), _nan_bits(alpha_name, b)
         if adds and na is None and nb is None and np.isinf(a) and np.isinf(b) and (a > 0) != (b > 0):
-            return "inf + -inf (the NaN of an invalid operation differs between platforms and TorchLean's IEEE32Exec)"
+            return "inf + -inf (the NaN of an invalid operation differs between platforms)"
         if na is None and nb is None:
             continue
-        if alpha_name == "IEEE32Exec":
-            return "binary32 arithmetic on a NaN (TorchLean's IEEE32Exec NaN results are under research)"
         if len({na, nb} - {None}) > 1:
             return "binary64 arithmetic on two different NaNs (the payload chosen depends on operand order in compiled code)"
         if any((n >> 51) & 1 == 0 for n in (na, nb) if n is not None):
@@ -187,7 +191,7 @@ def nonportable_reason(op: str, args: dict[str, Any]) -> Optional[str]:
         if squares not in (None, "nan-propagation"):
             return squares
         distinct = {_nan_bits(v.alpha.name, x) for x in xs} - {None}
-        if len(distinct) > 1:
+        if v.alpha.name == "Float" and len(distinct) > 1:
             return "binary64 arithmetic on two different NaNs (the payload chosen depends on operand order in compiled code)"
         return squares
     return None
@@ -805,6 +809,15 @@ def _(c: Case) -> None:
     c("Variable.getGradient", v=v2)
 
 
+@case("Variable.accumulateGradient", "ieee32-nan-rules", ("float32",), "IEEE32Exec NaN rules (Exec32.lean): a NaN operand is returned quieted, a signalling NaN before a quiet one, x before y; inf + -inf is the canonical NaN 0x7FC00000", ("nan-payloads", "ieee32-nan-rules", "infinities"))
+def _(c: Case) -> None:
+    k = c.k
+    v0 = c("Variable.createVariable", id=1, name="w", value=k.t([0, 0, 0, 0, 0]))
+    v1 = c("Variable.setGradient", v=v0, grad=k.raw((5,), (k.NAN_A, k.NAN_A, k.INF, k.value(1), k.SNAN)))
+    v2 = c("Variable.accumulateGradient", v=v1, grad=k.raw((5,), (k.NAN_B, k.SNAN, k.NEG_INF, k.NAN_B, k.value(2))))
+    c("Variable.getGradient", v=v2)
+
+
 @case("Variable.accumulateGradient", "no-context-instance", ("int64",), "Int has no Context instance: accumulateGradient and variableNorm do not type-check", ("must-fail",))
 def _(c: Case) -> None:
     k = c.k
@@ -895,6 +908,14 @@ def _(c: Case) -> None:
 def _(c: Case) -> None:
     k = c.k
     for i, bits in enumerate(((k.NAN_A, k.value(2)), (k.value(2), k.NAN_B, k.value(3)), (k.NAN_A, k.NAN_A))):
+        v = c("Variable.createVariable", id=i, name="n", value=k.raw((len(bits),), bits))
+        c("Variable.variableNorm", v=v)
+
+
+@case("Variable.variableNorm", "ieee32-nan-rules", ("float32",), "IEEE32Exec: the first NaN in row-major order survives x*x, the fold and sqrt, quieted (Exec32's chooseNaN2 keeps the running total's NaN)", ("nan-payloads", "ieee32-nan-rules"))
+def _(c: Case) -> None:
+    k = c.k
+    for i, bits in enumerate(((k.value(2), k.NAN_B, k.NAN_A), (k.SNAN, k.value(3)), (k.NAN_A, k.SNAN))):
         v = c("Variable.createVariable", id=i, name="n", value=k.raw((len(bits),), bits))
         c("Variable.variableNorm", v=v)
 
@@ -1012,8 +1033,7 @@ def _value_pool(k: Kit) -> list[int]:
     if k.dtype == "int64":
         return [0, 1, 2, (1 << 64) - 1, (1 << 64) - 7, k.MIN, k.MAX]
     pool = [0, k.NEG_ZERO, k.value(1), k.value(-2), k.value(0.5), k.INF, k.NEG_INF, k.MIN_SUB, k.MAX, k.value(3)]
-    if k.dtype == "float64":
-        pool.append(k.NAN_A)  # binary32 NaNs stay out of random programs (arithmetic on them is avoided)
+    pool.append(k.NAN_A)  # binary64: one NaN payload (portable); binary32: Exec32 defines every NaN
     return pool
 
 
