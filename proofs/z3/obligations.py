@@ -9,9 +9,11 @@ when every proof query is ``unsat``, every non-vacuity check, canary and witness
 actually used are exactly the ones its claim names.  ``unknown`` (a timeout included) is a
 failure.
 
-What ``proved`` means here: true for ALL inputs of the Z3 model.  The model is checked
-against the Python spec and the impl on many concrete inputs
-(``tests/proofs/test_z3_crossvalidate.py``), not derived from them.
+What ``proved`` means here: true for ALL inputs of the Z3 model.  The model is a hand
+transcription, checked against the Python spec and the impl on many concrete inputs
+(``tests/proofs/test_z3_crossvalidate.py``, and the ``sampled`` obligations
+``z3.model.matches-spec`` / ``z3.index-model.matches-impl`` listed here), not derived
+from the code.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ import z3
 from torchlean_runtime.report import Obligation, Outcome
 
 from . import induction as ind
-from .index_model import INDEX, EntriesSort, IdList, ImplEntry, IndexModel, IndexRegistry, OptIds, OptImplEntry
+from .index_model import INDEX, EntriesSort, IdList, ImplEntry, IndexModel, IndexRegistry, OptImplEntry
 from .model import (
     SPEC,
     AnyTensor,
@@ -48,7 +50,7 @@ __all__ = ["Z3Obligation", "Evidence", "OBLIGATIONS", "evidence", "run", "obliga
 
 s, s1, s2, s3 = z3.Consts("s s1 s2 s3", Shape)
 l = z3.Const("l", NatList)
-a, b_ = z3.Ints("a b")
+d1, d2 = z3.Ints("d1 d2")  # dimensions
 r, g, vr = z3.Consts("r g vars", Registry)
 c = z3.Const("ctx", Ctx)
 n, m = z3.Consts("name other", Str)
@@ -82,8 +84,8 @@ class Evidence:
 
     def queries(self) -> list[tuple[str, ind.Query]]:
         out = []
-        for p in self.proofs:
-            out.extend(p.all_queries())
+        for proof in self.proofs:
+            out.extend(proof.all_queries())
         out.extend(("canary", cn.query) for cn in self.canaries)
         out.extend(("witness", w) for w in self.witnesses)
         return out
@@ -92,13 +94,13 @@ class Evidence:
         """Short names of the schemes used, lemmas included."""
         found: set[str] = set()
 
-        def visit(p: ind.Proof) -> None:
-            found.add(short_scheme(p.scheme))
-            for lemma in p.lemmas:
+        def visit(proof: ind.Proof) -> None:
+            found.add(short_scheme(proof.scheme))
+            for lemma in proof.lemmas:
                 visit(lemma)
 
-        for p in self.proofs:
-            visit(p)
+        for proof in self.proofs:
+            visit(proof)
         return found
 
 
@@ -372,7 +374,7 @@ def _areEqual_iff_eq(L: Lemmas, M: SpecModel, X: IndexModel, T: int) -> Evidence
 
 
 def _ofList_toList(L: Lemmas, M: SpecModel, X: IndexModel, T: int) -> Evidence:
-    two = NatList.ncons(a, NatList.ncons(b_, NatList.nnil))
+    two = NatList.ncons(d1, NatList.ncons(d2, NatList.nnil))
     return Evidence(
         [
             ind.induction("toList (ofList l) = l", on=l, goal=M.toList(M.ofList(l)) == l, timeout_ms=T),
@@ -381,12 +383,12 @@ def _ofList_toList(L: Lemmas, M: SpecModel, X: IndexModel, T: int) -> Evidence:
         ],
         [
             _canary(["Shape.ofList"], "ofList puts the innermost dimension first",
-                    M.ofList(two) == Shape.dim(b_, Shape.dim(a, Shape.scalar)), T),
+                    M.ofList(two) == Shape.dim(d2, Shape.dim(d1, Shape.scalar)), T),
             _canary(["Shape.toList"], "toList lists the innermost dimension first",
-                    M.toList(Shape.dim(a, Shape.dim(b_, Shape.scalar))) == NatList.ncons(b_, NatList.ncons(a, NatList.nnil)),
+                    M.toList(Shape.dim(d1, Shape.dim(d2, Shape.scalar))) == NatList.ncons(d2, NatList.ncons(d1, NatList.nnil)),
                     T),
             _canary(["Shape.rank"], "rank is the element count", M.rank(s) == M.size(s), T),
-            _canary(["List.length(Nat)"], "length ignores the head", M.natLength(NatList.ncons(a, l)) == M.natLength(l), T),
+            _canary(["List.length(Nat)"], "length ignores the head", M.natLength(NatList.ncons(d1, l)) == M.natLength(l), T),
         ],
         [],
     )
@@ -397,7 +399,7 @@ def _size_product(L: Lemmas, M: SpecModel, X: IndexModel, T: int) -> Evidence:
         [ind.induction("size (ofList l) = prod l", on=l, goal=M.size(M.ofList(l)) == M.prod(l), timeout_ms=T)],
         [
             _canary(["Shape.size"], "a zero dimension does not change the size", M.size(Shape.dim(0, s)) == M.size(s), T),
-            _canary(["List.prod"], "prod adds", M.prod(NatList.ncons(a, l)) == a + M.prod(l), T),
+            _canary(["List.prod"], "prod adds", M.prod(NatList.ncons(d1, l)) == d1 + M.prod(l), T),
         ],
         [],
     )
@@ -953,7 +955,7 @@ def judge(ob: Z3Obligation, ev: Evidence) -> Outcome:
         problems.append("no canary")
     qs = ev.queries()
     n_proof = sum(1 for _, q in qs if q.role == "proof")
-    n_lemmas = len({id(lemma) for p in ev.proofs for lemma in _all_lemmas(p)})
+    n_lemmas = len({id(lemma) for proof in ev.proofs for lemma in _all_lemmas(proof)})
     slowest = max((q.seconds for _, q in qs), default=0.0)
     summary = (f"{len(ev.proofs)} fact(s) + {n_lemmas} lemma(s); {n_proof} proof queries unsat; "
                f"{len(qs) - n_proof} other checks as expected (non-vacuity, {len(ev.canaries)} canaries sat, "
@@ -963,8 +965,8 @@ def judge(ob: Z3Obligation, ev: Evidence) -> Outcome:
     return Outcome(True, summary)
 
 
-def _all_lemmas(p: ind.Proof):
-    for lemma in p.lemmas:
+def _all_lemmas(proof: ind.Proof):
+    for lemma in proof.lemmas:
         yield lemma
         yield from _all_lemmas(lemma)
 
