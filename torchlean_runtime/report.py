@@ -94,18 +94,26 @@ class Report:
         verdict = "PASS" if self.ok else "FAIL"
         return f"{verdict}: {len(self.results)} checks — " + ", ".join(parts + [f"{len(self.failed)} failed"]) + f" ({total:.1f}s of check time)"
 
-    def table(self, width: int = 60) -> str:
-        head = ("check", "method", "label", "result", "time")
+    def table(self, detail_width: int = 72) -> str:
+        """One row per check: check, method, assurance label, result, time, and the detail
+        (the numbers behind the label: cases, paths, bounds).  Failures show their detail in
+        full on the next line."""
+        head = ("check", "method", "label", "result", "time", "detail")
+
+        def clip(text: str) -> str:
+            text = " ".join(text.split())
+            return text if len(text) <= detail_width else text[: detail_width - 1] + "…"
+
         rows = [
-            (r.name, r.method, r.label, "pass" if r.passed else "FAIL", f"{r.seconds:.2f}s")
+            (r.name, r.method, r.label, "pass" if r.passed else "FAIL", f"{r.seconds:.2f}s", clip(r.detail))
             for r in self.results
         ]
-        widths = [max(len(h), *(len(row[i]) for row in rows)) if rows else len(h) for i, h in enumerate(head)]
+        widths = [max([len(h)] + [len(row[i]) for row in rows]) for i, h in enumerate(head)]
         fmt = "  ".join("{:<%d}" % w for w in widths)
-        lines = [fmt.format(*head), fmt.format(*("-" * w for w in widths))]
+        lines = [fmt.format(*head).rstrip(), fmt.format(*("-" * w for w in widths))]
         for r, row in zip(self.results, rows):
-            lines.append(fmt.format(*row))
-            if not r.passed and r.detail:
+            lines.append(fmt.format(*row).rstrip())
+            if not r.passed and r.detail and clip(r.detail) != r.detail:
                 lines.append("    ↳ " + r.detail)
         return "\n".join(lines)
 
