@@ -1,0 +1,543 @@
+"""The catalogue of semantic mutants of the impl, each a plausible bug applied by monkeypatching.
+
+A mutant is applied *in the current process* by :func:`apply`, which swaps attributes of the
+impl's classes, modules or tables for buggy versions and returns an ``undo`` that puts the very
+same objects back.  No impl file is copied or edited.  Buggy methods mostly wrap the original
+(icontract-checked) method and distort its result, so input checking — and hence the typed
+errors for bad input — stays as it is and only the intended semantics change.
+
+Mutants are applied from the environment variable :data:`ENV_VAR` by the pytest plugin
+(``pytest_plugin.py``), by the method runner (``runner.py``) and by the ``sitecustomize`` that
+the kill matrix puts on ``PYTHONPATH`` for methods that start their own Python subprocesses
+(CrossHair).  :func:`apply_from_env` is idempotent, so a process reached by two of these
+mechanisms is mutated once.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+from typing import Any, Callable, Optional
+
+import icontract
+import numpy as np
+
+from torchlean_runtime.impl import arrays as impl_arrays
+from torchlean_runtime.impl import context as impl_context
+from torchlean_runtime.impl import variable as impl_variable
+from torchlean_runtime.impl.arrays import FLOAT32, FLOAT64, check_array, check_context_instance, freeze
+from torchlean_runtime.impl.context import RuntimeContext
+from torchlean_runtime.impl.registry import EMPTY, Entry, Registry, _iter_cons
+from torchlean_runtime.impl.variable import Variable
+
+__all__ = ["ENV_VAR", "Mutant", "MUTANTS", "BY_NAME", "SITECUSTOMIZE", "apply", "apply_from_env", "active", "replacements",
+           "write_sitecustomize"]
+
+#: The environment variable naming the mutant a fresh process must apply (empty: none).
+ENV_VAR = "TORCHLEAN_RT_MUTANT"
+
+# A replacement is (owner, key, new): owner a class or module (attribute ``key``) or a dict
+# (item ``key``).
+Replacement = tuple[Any, str, Any]
+
+
+@dataclass(frozen=True)
+class Mutant:
+    """One plausible bug.  ``layer`` says where it lives: ``registry`` / ``context`` are the
+    pure-Python bookkeeping layer (what CrossHair can explore symbolically), ``variable`` /
+    ``arrays`` involve numpy arithmetic, copying or printing."""
+
+    name: str
+    bug: str
+    layer: str
+    build: Callable[[], list[Replacement]]
+
+    @property
+    def symbolic(self) -> bool:
+        return self.layer in ("registry", "context")
+
+
+def _raw(owner: Any, key: str) -> Any:
+    """The stored object (for a class: from its ``__dict__``, so a staticmethod stays one)."""
+    if isinstance(owner, dict):
+        return owner[key]
+    if isinstance(owner, type):
+        return owner.__dict__[key]
+    return getattr(owner, key)
+
+
+def _store(owner: Any, key: str, value: Any) -> None:
+    if isinstance(owner, dict):
+        owner[key] = value
+    else:
+        setattr(owner, key, value)  # type.__setattr__ for classes: the impl's immutability is per instance
+
+
+def _like(original: Any, new: Any) -> Any:
+    """``new`` dressed as the method it replaces: same name, and — when the original is
+    icontract-checked — a checker with the original's very contracts, so the mutant differs
+    in its semantics only (preconditions, their typed errors and the checked-mode refinement
+    postconditions all still apply)."""
+    static = isinstance(new, staticmethod)
+    fn = new.__func__ if static else new
+    old_fn = original.__func__ if isinstance(original, staticmethod) else original
+    fn.__name__, fn.__qualname__, fn.__doc__ = old_fn.__name__, old_fn.__qualname__, old_fn.__doc__
+    checker = icontract._checkers.find_checker(old_fn)
+    if checker is not None:
+        wrapped = icontract._checkers.decorate_with_checker(fn)
+        wrapped.__preconditions__.extend(list(group) for group in checker.__preconditions__)
+        wrapped.__postcondition_snapshots__.extend(checker.__postcondition_snapshots__)
+        wrapped.__postconditions__.extend(checker.__postconditions__)
+        fn = wrapped
+    return staticmethod(fn) if static else fn
+
+
+def _method(cls: type, name: str) -> Callable:
+    """The original function of a method (the icontract wrapper, contracts included)."""
+    raw = cls.__dict__[name]
+    return raw.__func__ if isinstance(raw, staticmethod) else raw
+
+
+# --- registry layer (impl/registry.py) ------------------------------------------------------------
+
+
+def _lookup_past_first_match() -> list[Replacement]:
+    def lookup(self: Registry, name: str, shape: tuple) -> Optional[np.ndarray]:
+        for eid in _iter_cons(self.by_name.get(name)):  # BUG: keeps looking past the newest entry
+            entry = self.entries[eid]
+            if entry.shape == shape:
+                return entry.array
+        return None
+
+    return [(Registry, "lookup", lookup)]
+
+
+def _lookup_compares_element_count() -> list[Replacement]:
+    def lookup(self: Registry, name: str, shape: tuple) -> Optional[np.ndarray]:
+        ids = self.by_name.get(name)
+        if ids is None:
+            return None
+        entry = self.entries[ids[0]]
+        return entry.array if math.prod(entry.shape) == math.prod(shape) else None  # BUG: (2,3) "is" (3,2)
+
+    return [(Registry, "lookup", lookup)]
+
+
+def _last_write_wins() -> list[Replacement]:
+    register, set_all = _method(Registry, "register"), _method(Registry, "set_all")
+
+    def dict_register(self: Registry, name: str, shape: tuple, array: np.ndarray) -> Registry:
+        # BUG: a dict keyed by name — re-registering overwrites instead of shadowing
+        return set_all(self, name, shape, array) if name in self.by_name else register(self, name, shape, array)
+
+    return [(Registry, "register", dict_register)]
+
+
+def _set_updates_newest_only() -> list[Replacement]:
+    def set_all(self: Registry, name: str, shape: tuple, array: np.ndarray) -> Registry:
+        ids = self.by_name.get(name)
+        if ids is None:
+            return self
+        # BUG: only the newest entry is replaced; shadowed duplicates keep their old values
+        entries = self.entries.set(ids[0], Entry(name, shape, array))
+        return Registry._make(self.order, entries, self.by_name, self.length, self.next_entry_id)
+
+    return [(Registry, "set_all", set_all)]
+
+
+def _set_keeps_old_shape() -> list[Replacement]:
+    def set_all(self: Registry, name: str, shape: tuple, array: np.ndarray) -> Registry:
+        ids = self.by_name.get(name)
+        if ids is None:
+            return self
+        with self.entries.mutate() as entries:
+            for eid in _iter_cons(ids):
+                entries[eid] = Entry(name, entries[eid].shape, array)  # BUG: the stored shape is not updated
+            new_entries = entries.finish()
+        return Registry._make(self.order, new_entries, self.by_name, self.length, self.next_entry_id)
+
+    return [(Registry, "set_all", set_all)]
+
+
+def _names_deduplicated() -> list[Replacement]:
+    names = _method(Registry, "names")
+
+    def deduplicated(self: Registry) -> list[str]:
+        return list(dict.fromkeys(names(self)))  # BUG: shadowed duplicates dropped
+
+    return [(Registry, "names", deduplicated)]
+
+
+def _names_oldest_first() -> list[Replacement]:
+    names = _method(Registry, "names")
+
+    def oldest_first(self: Registry) -> list[str]:
+        return names(self)[::-1]  # BUG: insertion order, as a Python list.append would give
+
+    return [(Registry, "names", oldest_first)]
+
+
+def _empty_name_is_absent() -> list[Replacement]:
+    def has(self: Registry, name: str) -> bool:
+        return bool(name) and name in self.by_name  # BUG: truthiness test — "" is never present
+
+    return [(Registry, "has", has)]
+
+
+# --- context layer (impl/context.py) --------------------------------------------------------------
+
+
+def _set_inserts_absent_name() -> list[Replacement]:
+    set_variable, set_gradient = _method(RuntimeContext, "set_variable"), _method(RuntimeContext, "set_gradient")
+
+    def upsert_variable(self: RuntimeContext, name: str, value: np.ndarray) -> RuntimeContext:
+        result = set_variable(self, name, value)  # validates, fixes the dtype
+        if self._variables.has(name):
+            return result
+        arr = freeze(check_array(value, "set_variable"))  # BUG: an absent name is inserted (upsert)
+        return RuntimeContext._make(result._variables.register(name, arr.shape, arr), result._gradients,
+                                    result.next_id, result.dtype)
+
+    def upsert_gradient(self: RuntimeContext, name: str, grad: np.ndarray) -> RuntimeContext:
+        result = set_gradient(self, name, grad)
+        if self._gradients.has(name):
+            return result
+        arr = freeze(check_array(grad, "set_gradient"))
+        return RuntimeContext._make(result._variables, result._gradients.register(name, arr.shape, arr),
+                                    result.next_id, result.dtype)
+
+    return [(RuntimeContext, "set_variable", upsert_variable), (RuntimeContext, "set_gradient", upsert_gradient)]
+
+
+def _register_gradient_bumps_next_id() -> list[Replacement]:
+    register_gradient = _method(RuntimeContext, "register_gradient")
+
+    def bumping(self: RuntimeContext, name: str, grad: np.ndarray) -> RuntimeContext:
+        r = register_gradient(self, name, grad)
+        return RuntimeContext._make(r._variables, r._gradients, r.next_id + 1, r.dtype)  # BUG: like registerVariable
+
+    return [(RuntimeContext, "register_gradient", bumping)]
+
+
+def _clear_gradients_clears_variables() -> list[Replacement]:
+    def clear_everything(self: RuntimeContext) -> RuntimeContext:
+        return RuntimeContext._make(EMPTY, EMPTY, self.next_id, self.dtype)  # BUG: variables dropped as well
+
+    return [(RuntimeContext, "clear_gradients", clear_everything)]
+
+
+def _context_size_counts_unique() -> list[Replacement]:
+    def unique_count(self: RuntimeContext) -> int:
+        return len(self._variables.by_name)  # BUG: distinct names, not entries
+
+    return [(RuntimeContext, "context_size", unique_count)]
+
+
+def _gradient_count_counts_unique() -> list[Replacement]:
+    def unique_count(self: RuntimeContext) -> int:
+        return len(self._gradients.by_name)  # BUG: distinct names, not entries
+
+    return [(RuntimeContext, "gradient_count", unique_count)]
+
+
+def _is_valid_compares_shapes() -> list[Replacement]:
+    def is_valid(self: RuntimeContext) -> bool:
+        # BUG: a gradient also needs the (newest) variable of its name to have its shape
+        return all(self._variables.lookup(e.name, e.shape) is not None for e in self._gradients.items())
+
+    return [(RuntimeContext, "is_valid_context", is_valid)]
+
+
+def _get_gradient_reads_variables() -> list[Replacement]:
+    get_variable = _method(RuntimeContext, "get_variable")
+
+    def get_gradient(self: RuntimeContext, name: str, shape: tuple) -> Optional[np.ndarray]:
+        return get_variable(self, name, shape)  # BUG: copy-paste — looks in the variable registry
+
+    return [(RuntimeContext, "get_gradient", get_gradient)]
+
+
+# --- variable layer (impl/variable.py) ------------------------------------------------------------
+
+
+def _norm_via_np_sum() -> list[Replacement]:
+    def norm(self: Variable) -> np.floating:
+        check_context_instance(self.dtype, "variable_norm")
+        with np.errstate(all="ignore"):
+            return np.sqrt(np.sum(self.value * self.value, dtype=self.dtype))  # BUG: pairwise summation
+
+    return [(Variable, "variable_norm", norm)]
+
+
+def _norm_via_linalg_norm() -> list[Replacement]:
+    def norm(self: Variable) -> np.floating:
+        check_context_instance(self.dtype, "variable_norm")
+        with np.errstate(all="ignore"):
+            return self.dtype.type(np.linalg.norm(self.value.reshape(-1)))  # BUG: BLAS dot / scaled norm
+
+    return [(Variable, "variable_norm", norm)]
+
+
+def _norm_float32_in_float64() -> list[Replacement]:
+    norm = _method(Variable, "variable_norm")
+
+    def widened(self: Variable) -> np.floating:
+        if self.dtype is not FLOAT32:
+            return norm(self)
+        wide = Variable._make(self.id, self.name, freeze(self.value.astype(FLOAT64)), None, self.requires_grad)
+        return np.float32(norm(wide))  # BUG: float32 folded in binary64, rounded once at the end
+
+    return [(Variable, "variable_norm", widened)]
+
+
+def _accumulate_wrong_order() -> list[Replacement]:
+    accumulate = _method(Variable, "accumulate_gradient")
+
+    def swapped(self: Variable, grad: np.ndarray) -> Variable:
+        if self.gradient is None:
+            return accumulate(self, grad)
+        arr = impl_variable._check_accumulate(self, grad)  # the typed errors of bad input, unchanged
+        owner = impl_arrays.new_buffer(self.shape, self.dtype)
+        out = owner.view(np.ndarray)
+        with np.errstate(all="ignore"):
+            np.add(arr, self.gradient, out=out)  # BUG: grad + existing (NaN choice prefers the new gradient)
+            impl_variable._fix_sum_nans(out, arr, self.gradient, self.dtype)
+        return self._with(self.value, impl_arrays.seal(owner))
+
+    return [(Variable, "accumulate_gradient", swapped)]
+
+
+def _accumulate_overwrites() -> list[Replacement]:
+    accumulate = _method(Variable, "accumulate_gradient")
+
+    def overwrite(self: Variable, grad: np.ndarray) -> Variable:
+        if self.gradient is None:
+            return accumulate(self, grad)
+        return self.set_gradient(grad)  # BUG: the existing gradient is replaced, not added to
+
+    return [(Variable, "accumulate_gradient", overwrite)]
+
+
+def _clone_keeps_gradient() -> list[Replacement]:
+    clone = _method(Variable, "clone_variable")
+
+    def keeping(self: Variable, new_id: int) -> Variable:
+        r = clone(self, new_id)
+        return Variable._make(r.id, r.name, r.value, self.gradient, r.requires_grad)  # BUG: PyTorch-like clone
+
+    return [(Variable, "clone_variable", keeping)]
+
+
+def _detach_keeps_requires_grad() -> list[Replacement]:
+    detach = _method(Variable, "detach_variable")
+
+    def keeping(self: Variable) -> Variable:
+        r = detach(self)
+        return Variable._make(r.id, r.name, r.value, None, self.requires_grad)  # BUG: flag not cleared
+
+    return [(Variable, "detach_variable", keeping)]
+
+
+def _error_bumps_next_id() -> list[Replacement]:
+    error = _method(Variable, "error")
+
+    def bumping(ctx: RuntimeContext, msg: str, dtype: Any = None) -> Variable:
+        v = error(ctx, msg, dtype)
+        # BUG: takes a fresh id as if it had bumped the counter (next_id + 1), not ctx.next_id
+        return Variable._make(v.id + 1, v.name, v.value, v.gradient, v.requires_grad)
+
+    return [(Variable, "error", staticmethod(bumping))]
+
+
+def _error_requires_grad() -> list[Replacement]:
+    error = _method(Variable, "error")
+
+    def requiring(ctx: RuntimeContext, msg: str, dtype: Any = None) -> Variable:
+        v = error(ctx, msg, dtype)
+        return Variable._make(v.id, v.name, v.value, v.gradient, True)  # BUG: createVariable's default flag
+
+    return [(Variable, "error", staticmethod(requiring))]
+
+
+def _register_in_context_keeps_next_id() -> list[Replacement]:
+    register_in_context = _method(Variable, "register_in_context")
+
+    def keeping(self: Variable, ctx: RuntimeContext) -> RuntimeContext:
+        r = register_in_context(self, ctx)
+        # BUG: "the variable already has an id", so next_id is left alone
+        return RuntimeContext._make(r._variables, r._gradients, ctx.next_id, r.dtype)
+
+    return [(Variable, "register_in_context", keeping)]
+
+
+def _variable_eq_compares_values() -> list[Replacement]:
+    variable_eq = _method(Variable, "variable_eq")
+
+    def by_value(self: Variable, other: Variable) -> bool:
+        # BUG: values compared as well (Lean compares ids and names only)
+        return variable_eq(self, other) and self.value.tobytes() == other.value.tobytes()
+
+    return [(Variable, "variable_eq", by_value)]
+
+
+def _has_shape_compares_element_count() -> list[Replacement]:
+    has_shape = _method(Variable, "has_shape")
+
+    def by_size(self: Variable, shape: tuple) -> bool:
+        has_shape(self, shape)  # the input checks
+        return math.prod(self.shape) == math.prod(shape)  # BUG: (0, 3) "is" (0, 4)
+
+    return [(Variable, "has_shape", by_size)]
+
+
+# --- the array boundary and printing (impl/arrays.py) ---------------------------------------------
+
+
+def _stored_arrays_alias_caller() -> list[Replacement]:
+    def no_copy(arr: np.ndarray) -> np.ndarray:
+        return arr  # BUG: the caller's array is stored (and handed out) as it is
+
+    return [(impl_context, "freeze", no_copy), (impl_variable, "freeze", no_copy)]
+
+
+def _float_printing_repr() -> list[Replacement]:
+    table = impl_arrays._ELEMENT_TO_STRING
+    return [(table, FLOAT64, repr), (table, FLOAT32, repr)]  # BUG: '1.0' instead of Lean's '1.000000'
+
+
+#: The catalogue, in report order.
+MUTANTS: tuple[Mutant, ...] = (
+    Mutant("lookup-past-first-match", "get_* returns an older entry of the name when the newest has another shape",
+           "registry", _lookup_past_first_match),
+    Mutant("lookup-compares-element-count", "get_* accepts a stored shape with the same number of elements",
+           "registry", _lookup_compares_element_count),
+    Mutant("last-write-wins", "dict semantics: registering a present name overwrites it instead of shadowing",
+           "registry", _last_write_wins),
+    Mutant("set-updates-newest-only", "set_* replaces only the newest entry of the name, not every one",
+           "registry", _set_updates_newest_only),
+    Mutant("set-keeps-old-shape", "set_* stores the new array but keeps each entry's old shape",
+           "registry", _set_keeps_old_shape),
+    Mutant("names-deduplicated", "variable_names / gradient_names drop shadowed duplicates",
+           "registry", _names_deduplicated),
+    Mutant("names-oldest-first", "variable_names / gradient_names in insertion order, oldest first",
+           "registry", _names_oldest_first),
+    Mutant("empty-name-is-absent", "presence is tested by truthiness, so the name \"\" is never present",
+           "registry", _empty_name_is_absent),
+    Mutant("set-inserts-absent-name", "set_variable / set_gradient insert an absent name (upsert)",
+           "context", _set_inserts_absent_name),
+    Mutant("register-gradient-bumps-next-id", "register_gradient adds 1 to next_id like register_variable",
+           "context", _register_gradient_bumps_next_id),
+    Mutant("clear-gradients-clears-variables", "clear_gradients also empties the variable registry",
+           "context", _clear_gradients_clears_variables),
+    Mutant("context-size-counts-unique", "context_size counts distinct names, not entries",
+           "context", _context_size_counts_unique),
+    Mutant("gradient-count-counts-unique", "gradient_count counts distinct names, not entries",
+           "context", _gradient_count_counts_unique),
+    Mutant("is-valid-compares-shapes", "is_valid_context also requires the variable's shape to match the gradient's",
+           "context", _is_valid_compares_shapes),
+    Mutant("get-gradient-reads-variables", "get_gradient looks in the variable registry (copy-paste)",
+           "context", _get_gradient_reads_variables),
+    Mutant("norm-via-np-sum", "variable_norm = sqrt(np.sum(x*x)) (pairwise summation, hardware NaN)",
+           "variable", _norm_via_np_sum),
+    Mutant("norm-via-linalg-norm", "variable_norm = np.linalg.norm(x) (BLAS, not the left fold)",
+           "variable", _norm_via_linalg_norm),
+    Mutant("norm-float32-in-float64", "a float32 norm is folded in binary64 and rounded once",
+           "variable", _norm_float32_in_float64),
+    Mutant("accumulate-wrong-order", "accumulate_gradient computes grad + existing (NaN choice, argument order)",
+           "variable", _accumulate_wrong_order),
+    Mutant("accumulate-overwrites", "accumulate_gradient replaces an existing gradient instead of adding",
+           "variable", _accumulate_overwrites),
+    Mutant("clone-keeps-gradient", "clone_variable keeps the gradient (PyTorch-like)",
+           "variable", _clone_keeps_gradient),
+    Mutant("detach-keeps-requires-grad", "detach_variable leaves requires_grad as it was",
+           "variable", _detach_keeps_requires_grad),
+    Mutant("error-bumps-next-id", "error takes id next_id + 1, as if it had bumped the counter",
+           "variable", _error_bumps_next_id),
+    Mutant("error-requires-grad", "error's variable has requires_grad = true (createVariable's default)",
+           "variable", _error_requires_grad),
+    Mutant("register-in-context-keeps-next-id", "register_in_context does not bump next_id",
+           "variable", _register_in_context_keeps_next_id),
+    Mutant("variable-eq-compares-values", "variable_eq also compares the values",
+           "variable", _variable_eq_compares_values),
+    Mutant("has-shape-compares-element-count", "has_shape compares element counts, so (0, 3) has shape (0, 4)",
+           "variable", _has_shape_compares_element_count),
+    Mutant("stored-arrays-alias-caller", "no copy at the boundary: the caller's array is stored and handed out",
+           "arrays", _stored_arrays_alias_caller),
+    Mutant("float-printing-repr", "floats printed with Python's repr instead of Lean's %f",
+           "arrays", _float_printing_repr),
+)
+
+BY_NAME: dict[str, Mutant] = {m.name: m for m in MUTANTS}
+
+#: Put first on ``PYTHONPATH``, this ``sitecustomize`` makes every Python process started with it
+#: apply the mutant named in :data:`ENV_VAR` at start-up (site.py would swallow an exception and
+#: run the process unmutated, so a failure ends the process instead).
+SITECUSTOMIZE = """\
+# Written by torchlean_runtime.proofs.mutants: apply the mutant named in TORCHLEAN_RT_MUTANT.
+import os
+import sys
+
+if os.environ.get("TORCHLEAN_RT_MUTANT"):
+    try:
+        from torchlean_runtime.proofs.mutants.catalogue import apply_from_env
+
+        apply_from_env()
+    except BaseException as exc:
+        print(f"sitecustomize: mutant not applied: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+        os._exit(70)
+"""
+
+
+def write_sitecustomize(directory: str) -> str:
+    """Write :data:`SITECUSTOMIZE` into ``directory`` (to be put first on ``PYTHONPATH``)."""
+    path = os.path.join(directory, "sitecustomize.py")
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write(SITECUSTOMIZE)
+    return path
+
+
+# The mutants applied in this process (name -> undo), so that applying from the environment
+# twice (sitecustomize, then the runner) mutates once.
+_ACTIVE: dict[str, Callable[[], None]] = {}
+
+
+def replacements(name: str) -> list[tuple[Any, Any, Any]]:
+    """(owner, key, original) of everything mutant ``name`` replaces — for tests of undo."""
+    return [(owner, key, _raw(owner, key)) for owner, key, _ in BY_NAME[name].build()]
+
+
+def active() -> list[str]:
+    return list(_ACTIVE)
+
+
+def apply(name: str) -> Callable[[], None]:
+    """Apply mutant ``name`` in this process; return the undo (which restores the exact
+    original objects).  Unknown names raise KeyError; a target that no longer exists in the
+    impl raises too (the catalogue must follow the impl, never silently mutate nothing)."""
+    mutant = BY_NAME[name]
+    swaps = mutant.build()
+    originals = [(owner, key, _raw(owner, key)) for owner, key, _ in swaps]
+    for (owner, key, new), (_, _, old) in zip(swaps, originals):
+        if new is old:
+            raise RuntimeError(f"mutant {name}: the replacement of {key!r} is the original")
+    for (owner, key, new), (_, _, old) in zip(swaps, originals):
+        _store(owner, key, _like(old, new) if isinstance(owner, type) else new)  # class entries are all methods
+
+    def undo() -> None:
+        for owner, key, old in reversed(originals):
+            _store(owner, key, old)
+        _ACTIVE.pop(name, None)
+
+    _ACTIVE[name] = undo
+    return undo
+
+
+def apply_from_env() -> Optional[str]:
+    """Apply the mutant named by :data:`ENV_VAR` unless it is already applied; its name (or None)."""
+    name = os.environ.get(ENV_VAR, "").strip()
+    if not name:
+        return None
+    if name not in _ACTIVE:
+        apply(name)
+    return name

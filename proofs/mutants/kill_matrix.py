@@ -1,0 +1,384 @@
+"""``torchlean-rt verify --mutants``: run the project's impl-facing checks against every mutant.
+
+Rows are mutants (``catalogue.MUTANTS``), preceded by the sanity row ``(none)`` — the unmutated
+impl, on which every method must pass, or its kills would mean nothing.  Columns are methods,
+each run in a fresh Python process with the mutant applied before anything is checked:
+
+=============  ===========================================================================
+``pytest``     ``pytest tests/impl`` with the plugin ``pytest_plugin.py`` (``-x``: the first
+               failing test is enough for a kill)
+``agreement``  the sampled spec-vs-impl agreement obligations (proofs/differential/agreement.py)
+``vectors``    the shipped torchlean.runtime.v1 corpus replayed on the impl
+``machine``    the stateful differential machine (proofs/differential/machine.py), if listed
+               in ``verify.PROVIDERS``
+``crosshair``  the CrossHair obligations, if a crosshair provider is listed in ``verify.PROVIDERS``;
+               CrossHair starts its own Python processes, so the mutant reaches them through a
+               ``sitecustomize`` put first on ``PYTHONPATH`` (the provider builds its own
+               command lines, so ``crosshair check --extra_plugin`` cannot be passed to them)
+``z3-index``   the cross-check of the Z3 index model against the real registry (proofs/z3)
+=============  ===========================================================================
+
+Cells: ``killed`` (the method failed with the mutant applied), ``survived`` (it passed),
+``error`` (it could not run: import error, crash, timeout, unknown mutant target — never
+counted as a kill; also every cell of a method that fails on the sanity row), ``-`` (not run:
+a quick run's subset, stated in the output).  The exit status is non-zero when a mutant survives
+every method, any cell is an error, or the sanity row does not pass everywhere.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable, Optional, Sequence, TextIO
+
+from .catalogue import ENV_VAR, MUTANTS, Mutant, write_sitecustomize
+from .runner import RESULT_PREFIX
+
+__all__ = ["Method", "METHODS", "Cell", "Matrix", "available_methods", "run_matrix", "main"]
+
+PLUGIN = "torchlean_runtime.proofs.mutants.pytest_plugin"
+SANITY = "(none)"
+_CHECK_ENV_VAR = "TORCHLEAN_RT_CHECK"  # the impl's checked mode; mutant runs use the default mode
+
+
+
+@dataclass(frozen=True)
+class Method:
+    key: str
+    title: str
+    module: Optional[str] = None  # provider module (None: pytest on tests/impl)
+    module_prefix: Optional[str] = None  # or any provider listed under this package
+    select: tuple[str, ...] = ()  # obligation names to run (empty: all of them)
+    listed_only: bool = True  # available only when listed in verify.PROVIDERS
+    spawns_python: bool = False
+    quick_rows: Optional[Callable[[Mutant], bool]] = None  # quick runs: only these mutants
+    quick_note: str = ""
+
+
+def _bookkeeping(m: Mutant) -> bool:
+    return m.symbolic
+
+
+METHODS: tuple[Method, ...] = (
+    Method("pytest", "pytest tests/impl (mutant applied by the -p plugin)"),
+    Method("agreement", "spec-vs-impl agreement on random sequences (sampled)",
+           module="torchlean_runtime.proofs.differential.agreement"),
+    Method("vectors", "shipped vector corpus replayed on the impl",
+           module="torchlean_runtime.proofs.vectors.replay", select=("vectors: corpus replays on impl",)),
+    Method("machine", "stateful differential machine", module="torchlean_runtime.proofs.differential.machine"),
+    Method("crosshair", "CrossHair obligations", module_prefix="torchlean_runtime.proofs.crosshair",
+           spawns_python=True, quick_rows=_bookkeeping,
+           quick_note="quick run: only the mutants of the pure-Python bookkeeping layer (registry, context), "
+                      "the layer CrossHair explores symbolically"),
+    Method("z3-index", "Z3 index model cross-checked against impl/registry.py",
+           module="torchlean_runtime.proofs.z3.obligations", select=("z3.index-model.matches-impl",),
+           listed_only=False, quick_rows=lambda m: m.layer == "registry",
+           quick_note="quick run: only the registry-layer mutants (the cross-check drives impl/registry.py alone, "
+                      "so it cannot reach the others)"),
+)
+
+
+@dataclass
+class Cell:
+    status: str  # passed | failed | error | skipped
+    detail: str = ""
+    seconds: float = 0.0
+
+
+@dataclass
+class Matrix:
+    methods: list[str]
+    rows: list[str]
+    cells: dict[str, dict[str, Cell]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    # -- verdicts -----------------------------------------------------------------------------
+
+    def broken_methods(self) -> list[str]:
+        """Methods that do not pass on the unmutated impl."""
+        return [m for m in self.methods if self.cells[SANITY][m].status != "passed"]
+
+    def label(self, row: str, method: str) -> str:
+        c = self.cells[row][method]
+        if row == SANITY:
+            return {"passed": "pass", "failed": "FAIL", "error": "error", "skipped": "-"}[c.status]
+        if c.status == "skipped":
+            return "-"
+        if method in self.broken_methods() or c.status == "error":
+            return "error"
+        return "killed" if c.status == "failed" else "survived"
+
+    def killers(self, row: str) -> list[str]:
+        return [m for m in self.methods if self.label(row, m) == "killed"]
+
+    def mutant_rows(self) -> list[str]:
+        return [r for r in self.rows if r != SANITY]
+
+    def survivors(self) -> list[str]:
+        return [r for r in self.mutant_rows() if not self.killers(r)]
+
+    def errors(self) -> list[tuple[str, str]]:
+        return [(r, m) for r in self.rows for m in self.methods if self.label(r, m) == "error"]
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.methods) and not self.survivors() and not self.errors() and not self.broken_methods()
+
+    # -- rendering ----------------------------------------------------------------------------
+
+    def table(self) -> str:
+        head = ["mutant", *self.methods, "caught by"]
+        body = []
+        for r in self.rows:
+            caught = "" if r == SANITY else str(len(self.killers(r)))
+            body.append([r, *(self.label(r, m) for m in self.methods), caught])
+        widths = [max(len(x[i]) for x in [head, *body]) for i in range(len(head))]
+        fmt = "  ".join("{:<%d}" % w for w in widths)
+        lines = [fmt.format(*head), fmt.format(*("-" * w for w in widths))]
+        lines += [fmt.format(*row) for row in body]
+        return "\n".join(lines)
+
+    def evidence(self, clip: int = 150) -> str:
+        """Per mutant: the first method that killed it and what failed."""
+        lines = []
+        for r in self.mutant_rows():
+            ks = self.killers(r)
+            if ks:
+                detail = " ".join(self.cells[r][ks[0]].detail.split())
+                lines.append(f"  {r}: {ks[0]}: {detail[:clip]}")
+            else:
+                lines.append(f"  {r}: SURVIVED every method")
+        for r, m in self.errors():
+            detail = " ".join(self.cells[r][m].detail.split())
+            lines.append(f"  error {r} × {m}: {detail[:clip]}")
+        return "\n".join(lines)
+
+    def summary(self) -> str:
+        n = len(self.mutant_rows())
+        killed = n - len(self.survivors())
+        per_method = ", ".join(
+            f"{m} {sum(self.label(r, m) == 'killed' for r in self.mutant_rows())}"
+            f"/{sum(self.label(r, m) != '-' for r in self.mutant_rows())}"
+            for m in self.methods
+        )
+        parts = [f"{'PASS' if self.ok else 'FAIL'}: {killed}/{n} mutants killed by at least one method",
+                 f"kills per method (killed/run): {per_method}"]
+        if self.broken_methods():
+            parts.append("methods failing WITHOUT a mutant (their kills mean nothing): " + ", ".join(self.broken_methods()))
+        if self.survivors():
+            parts.append("survivors: " + ", ".join(self.survivors()))
+        if self.errors():
+            parts.append(f"{len(self.errors())} error cell(s)")
+        return "\n".join(parts)
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "ok": self.ok,
+                "methods": self.methods,
+                "notes": self.notes,
+                "survivors": self.survivors(),
+                "broken_methods": self.broken_methods(),
+                "rows": [
+                    {
+                        "mutant": r,
+                        "caught_by": [] if r == SANITY else self.killers(r),
+                        "cells": {m: {"result": self.label(r, m), **asdict(self.cells[r][m])} for m in self.methods},
+                    }
+                    for r in self.rows
+                ],
+            },
+            indent=2,
+        )
+
+
+# --- the methods -----------------------------------------------------------------------------------
+
+
+def repo_root() -> Path:
+    import torchlean_runtime
+
+    return Path(torchlean_runtime.__file__).resolve().parent.parent
+
+
+def _provider_ref(method: Method) -> tuple[Optional[str], str]:
+    """The provider to run for ``method`` and a note (why it is unavailable, or how it was found)."""
+    from torchlean_runtime import verify
+
+    for ref in verify.PROVIDERS:
+        module = ref.partition(":")[0]
+        if module == method.module or (method.module_prefix and module.startswith(method.module_prefix + ".")):
+            return ref, ""
+    if not method.listed_only and method.module:
+        try:
+            found = importlib.util.find_spec(method.module) is not None
+        except ImportError:
+            found = False
+        if found:
+            return f"{method.module}:obligations", f"{method.key}: {method.module} is not in verify.PROVIDERS; run from its module"
+    where = method.module or method.module_prefix + ".*"
+    return None, f"{method.key}: not available ({where} is not listed in verify.PROVIDERS) — column left out"
+
+
+def available_methods() -> tuple[list[tuple[Method, Optional[str]]], list[str]]:
+    """(method, provider ref) for every method that can run here, and notes on the others."""
+    out, notes = [], []
+    for method in METHODS:
+        if method.module is None and method.module_prefix is None:
+            if (repo_root() / "tests" / "impl").is_dir():
+                out.append((method, None))
+            else:
+                notes.append(f"{method.key}: not available (no tests/impl next to the package) — column left out")
+            continue
+        ref, note = _provider_ref(method)
+        if note:
+            notes.append(note)
+        if ref is not None:
+            out.append((method, ref))
+    return out, notes
+
+
+def _env(mutant: Optional[str], site_dir: Optional[str]) -> dict[str, str]:
+    env = dict(os.environ)
+    env.pop(_CHECK_ENV_VAR, None)
+    if mutant:
+        env[ENV_VAR] = mutant
+    else:
+        env.pop(ENV_VAR, None)
+    if site_dir:
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (site_dir, env.get("PYTHONPATH", "")) if p)
+    return env
+
+
+def _tail(text: str, n: int = 3) -> str:
+    lines = [ln for ln in text.strip().splitlines() if ln.strip()]
+    return " | ".join(lines[-n:])
+
+
+def run_pytest(mutant: Optional[str], timeout: float, targets: Sequence[str] = ("tests/impl",)) -> Cell:
+    """pytest on ``targets`` in a fresh process (``-P``: the repo root is not put on sys.path,
+    so everything is imported as ``torchlean_runtime.*``, as in the project's own runs)."""
+    cmd = [sys.executable, "-P", "-m", "pytest", "-p", PLUGIN, "-x", "-q", "-rf", *targets]
+    start = time.perf_counter()
+    try:
+        proc = subprocess.run(cmd, cwd=repo_root(), env=_env(mutant, None), capture_output=True, text=True,
+                              timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return Cell("error", f"pytest timed out after {timeout:.0f}s", time.perf_counter() - start)
+    seconds = time.perf_counter() - start
+    if proc.returncode == 0:
+        return Cell("passed", _tail(proc.stdout, 1), seconds)
+    if proc.returncode == 1:  # tests ran and some failed
+        failed = [ln[len("FAILED "):] for ln in proc.stdout.splitlines() if ln.startswith("FAILED ")]
+        return Cell("failed", failed[0] if failed else _tail(proc.stdout), seconds)
+    # 2 interrupted (collection errors), 3 internal error (e.g. the mutant did not apply),
+    # 4 usage error, 5 no tests collected: the method did not run
+    return Cell("error", f"pytest exit status {proc.returncode}: {_tail(proc.stdout + proc.stderr)}", seconds)
+
+
+def run_provider(ref: str, select: Sequence[str], mutant: Optional[str], quick: bool, timeout: float,
+                 site_dir: Optional[str]) -> Cell:
+    cmd = [sys.executable, "-P", "-m", "torchlean_runtime.proofs.mutants.runner", ref, "quick" if quick else "full",
+           *select]
+    start = time.perf_counter()
+    try:
+        proc = subprocess.run(cmd, env=_env(mutant, site_dir), capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return Cell("error", f"timed out after {timeout:.0f}s", time.perf_counter() - start)
+    seconds = time.perf_counter() - start
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith(RESULT_PREFIX)]
+    if proc.returncode != 0 or not lines:
+        return Cell("error", f"the runner crashed (exit status {proc.returncode}): {_tail(proc.stderr or proc.stdout)}",
+                    seconds)
+    result = json.loads(lines[-1][len(RESULT_PREFIX):])
+    if result.get("status") in ("passed", "failed") and result.get("mutant") != mutant:
+        return Cell("error", f"the runner applied {result.get('mutant')!r}, not {mutant!r}", seconds)
+    return Cell(result["status"], result.get("detail", ""), seconds)
+
+
+# --- the matrix -------------------------------------------------------------------------------------
+
+
+def select_mutants(only: Optional[str]) -> list[Mutant]:
+    if not only:
+        return list(MUTANTS)
+    return [m for m in MUTANTS if fnmatch.fnmatch(m.name, only) or only in m.name]
+
+
+def run_matrix(
+    quick: bool,
+    mutants: Sequence[Mutant] = MUTANTS,
+    methods: Optional[list[tuple[Method, Optional[str]]]] = None,
+    workers: int = 2,
+    progress: Optional[TextIO] = sys.stderr,
+) -> Matrix:
+    notes: list[str] = []
+    if methods is None:
+        methods, notes = available_methods()
+    matrix = Matrix([m.key for m, _ in methods], [SANITY, *(m.name for m in mutants)], notes=notes)
+    for m, _ in methods:
+        if quick and m.quick_rows is not None:
+            notes.append(f"{m.key}: {m.quick_note}")
+    timeout = 600.0 if quick else 3600.0
+    jobs: list[tuple[Optional[Mutant], Method, Optional[str]]] = []
+    for mutant in [None, *mutants]:
+        row = SANITY if mutant is None else mutant.name
+        matrix.cells[row] = {}
+        for method, ref in methods:
+            if mutant is not None and quick and method.quick_rows is not None and not method.quick_rows(mutant):
+                matrix.cells[row][method.key] = Cell("skipped", "not in this quick run's subset")
+                continue
+            jobs.append((mutant, method, ref))
+    total, done = len(jobs), 0
+    with tempfile.TemporaryDirectory(prefix="torchlean-rt-mutants-") as site_dir:
+        write_sitecustomize(site_dir)
+
+        def run_job(job: tuple[Optional[Mutant], Method, Optional[str]]) -> Cell:
+            mutant, method, ref = job
+            name = None if mutant is None else mutant.name
+            if ref is None:
+                return run_pytest(name, timeout)
+            return run_provider(ref, method.select, name, quick, timeout, site_dir if method.spawns_python else None)
+
+        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+            for (mutant, method, _), cell in zip(jobs, pool.map(run_job, jobs)):
+                row = SANITY if mutant is None else mutant.name
+                matrix.cells[row][method.key] = cell
+                done += 1
+                if progress is not None:
+                    shown = matrix.label(row, method.key)
+                    print(f"[{done}/{total}] {row} × {method.key} … {shown} ({cell.seconds:.1f}s)", file=progress,
+                          flush=True)
+    return matrix
+
+
+def main(args) -> int:
+    quick = bool(getattr(args, "quick", False))
+    mutants = select_mutants(getattr(args, "only", None))
+    if not mutants:
+        print(f"no mutant matches {getattr(args, 'only', None)!r}", file=sys.stderr)
+        return 2
+    start = time.perf_counter()
+    print(f"kill matrix: {len(mutants)} mutants{' (quick budgets)' if quick else ''}, 2 workers", file=sys.stderr,
+          flush=True)
+    matrix = run_matrix(quick, mutants, workers=min(2, os.cpu_count() or 1))
+    print(matrix.table())
+    print()
+    if matrix.notes:
+        print("notes:\n" + "\n".join(f"  {n}" for n in matrix.notes))
+    print("first kill of each mutant:\n" + matrix.evidence())
+    print()
+    print(matrix.summary() + f" ({time.perf_counter() - start:.0f}s)")
+    json_path = getattr(args, "json", None)
+    if json_path:
+        Path(json_path).write_text(matrix.to_json(), encoding="utf-8")
+    return 0 if matrix.ok else 1

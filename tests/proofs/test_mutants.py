@@ -1,0 +1,217 @@
+"""The mutation teeth (proofs/mutants): the catalogue, apply/undo, the pytest plugin and runner
+(kill vs error), and the kill matrix's verdict logic."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from torchlean_runtime.impl import RuntimeContext, Variable, to_spec
+from torchlean_runtime.impl import arrays as impl_arrays
+from torchlean_runtime.impl import context as impl_context
+from torchlean_runtime.impl import registry as impl_registry
+from torchlean_runtime.impl import variable as impl_variable
+from torchlean_runtime.proofs.mutants import catalogue as cat
+from torchlean_runtime.proofs.mutants import kill_matrix as km
+
+# The bugs the issue names; each must be in the catalogue.
+REQUIRED = {
+    "lookup-past-first-match", "last-write-wins", "set-updates-newest-only", "set-inserts-absent-name",
+    "register-gradient-bumps-next-id", "clear-gradients-clears-variables", "context-size-counts-unique",
+    "names-deduplicated", "is-valid-compares-shapes", "norm-via-np-sum", "norm-via-linalg-norm",
+    "accumulate-wrong-order", "clone-keeps-gradient", "detach-keeps-requires-grad", "error-bumps-next-id",
+    "stored-arrays-alias-caller", "float-printing-repr",
+}
+
+
+def _impl_snapshot() -> dict:
+    """Every attribute of the impl's classes and modules that a mutant may replace, by identity."""
+    owners = {
+        "Registry": impl_registry.Registry, "RuntimeContext": RuntimeContext, "Variable": Variable,
+        "context": impl_context, "variable": impl_variable, "arrays": impl_arrays, "registry": impl_registry,
+    }
+    snap = {f"{label}.{k}": id(v) for label, owner in owners.items() for k, v in vars(owner).items()}
+    snap.update({f"_ELEMENT_TO_STRING[{k}]": id(v) for k, v in impl_arrays._ELEMENT_TO_STRING.items()})
+    return snap
+
+
+def test_the_catalogue_has_at_least_15_distinct_mutants_including_every_required_bug() -> None:
+    names = [m.name for m in cat.MUTANTS]
+    assert len(names) >= 15 and len(set(names)) == len(names)
+    assert REQUIRED <= set(names), REQUIRED - set(names)
+    for m in cat.MUTANTS:
+        assert m.bug and m.layer in ("registry", "context", "variable", "arrays"), m
+
+
+@pytest.mark.parametrize("name", [m.name for m in cat.MUTANTS])
+def test_each_mutant_applies_and_undoes_cleanly(name: str) -> None:
+    before = _impl_snapshot()
+    originals = cat.replacements(name)
+    undo = cat.apply(name)
+    try:
+        assert cat.active() == [name]
+        for owner, key, original in originals:
+            assert cat._raw(owner, key) is not original, (name, key)
+    finally:
+        undo()
+    assert cat.active() == []
+    for owner, key, original in originals:
+        assert cat._raw(owner, key) is original, (name, key)
+    assert _impl_snapshot() == before
+
+
+def test_mutated_methods_keep_the_original_contracts() -> None:
+    """A mutant changes semantics only: bad input still gets the same typed error."""
+    import icontract
+
+    undo = cat.apply("register-gradient-bumps-next-id")
+    try:
+        fn = RuntimeContext.register_gradient
+        assert icontract._checkers.find_checker(fn) is not None and fn.__preconditions__
+        assert fn.__name__ == "register_gradient"
+        with pytest.raises(Exception) as err:
+            RuntimeContext.empty().register_gradient(3, np.ones(2))
+        assert getattr(err.value, "code", None) == "TLR_NAME_TYPE"
+        assert RuntimeContext.empty().register_gradient("g", np.ones(2)).next_id == 1  # the bug itself
+    finally:
+        undo()
+    assert RuntimeContext.empty().register_gradient("g", np.ones(2)).next_id == 0  # Lean registerGradient
+
+
+def test_each_mutant_changes_observable_behaviour_on_a_witness() -> None:
+    """Not equivalent mutants: for a few, a hand-made witness (expected values from the Lean
+    definitions) differs under the mutant and holds after undo."""
+    a, b = np.array([1.0, 2.0]), np.array([3.0])
+
+    def witnesses() -> dict[str, bool]:
+        ctx = RuntimeContext.empty().register_variable("w", a).register_variable("w", b)
+        v = Variable.create(0, "w", a).set_gradient(a)
+        return {
+            # getVariable: only the newest "w" (shape (1,)) is consulted
+            "lookup-past-first-match": ctx.get_variable("w", (2,)) is None,
+            # contextSize / variableNames: duplicates counted
+            "context-size-counts-unique": ctx.context_size() == 2,
+            "names-deduplicated": ctx.variable_names() == ["w", "w"],
+            # cloneVariable: gradient cleared
+            "clone-keeps-gradient": v.clone_variable(5).gradient is None,
+            # variableToString via Float.toString ("%f")
+            "float-printing-repr": Variable.create(1, "x", np.array(1.0)).to_lean_string()
+            == "Variable(x, id=1, value=1.000000, grad=none, requires_grad=true)",
+        }
+
+    assert all(witnesses().values())
+    for name in witnesses():
+        undo = cat.apply(name)
+        try:
+            assert not witnesses()[name], name
+        finally:
+            undo()
+    assert all(witnesses().values())
+
+
+def test_apply_refuses_unknown_names_and_env_application_is_idempotent(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(KeyError):
+        cat.apply("no-such-mutant")
+    monkeypatch.setenv(cat.ENV_VAR, "names-oldest-first")
+    try:
+        assert cat.apply_from_env() == "names-oldest-first"
+        assert cat.apply_from_env() == "names-oldest-first"
+        assert cat.active() == ["names-oldest-first"]
+    finally:
+        cat._ACTIVE["names-oldest-first"]()
+    assert cat.active() == []
+    monkeypatch.setenv(cat.ENV_VAR, "")
+    assert cat.apply_from_env() is None
+
+
+def test_sitecustomize_applies_the_mutant_in_child_processes(tmp_path) -> None:
+    cat.write_sitecustomize(str(tmp_path))
+    env = dict(os.environ, PYTHONPATH=str(tmp_path), **{cat.ENV_VAR: "names-deduplicated"})
+    code = "from torchlean_runtime.proofs.mutants.catalogue import active; print(active())"
+    out = subprocess.run([sys.executable, "-P", "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and out.stdout.strip() == "['names-deduplicated']", out.stderr
+    env[cat.ENV_VAR] = "no-such-mutant"  # never runs unmutated silently
+    out = subprocess.run([sys.executable, "-P", "-c", "print('ran')"], env=env, capture_output=True, text=True,
+                         timeout=60)
+    assert out.returncode == 70 and "ran" not in out.stdout
+
+
+# Mutant → one test of tests/impl that must kill it (and pass without it).
+TARGETED = [
+    ("accumulate-wrong-order", "tests/impl/test_variable.py::test_accumulate_gradient_on_all_special_pairs"),
+    ("stored-arrays-alias-caller",
+     "tests/impl/test_value_semantics.py::test_caller_mutation_after_register_does_not_reach_the_registry"),
+    ("context-size-counts-unique", "tests/impl/test_context.py::test_counts_and_names_include_duplicates"),
+    ("norm-via-np-sum", "tests/impl/test_variable.py::test_variable_norm_is_the_sequential_fold_not_pairwise"),
+]
+
+
+@pytest.mark.parametrize("mutant, target", TARGETED, ids=[m for m, _ in TARGETED])
+def test_pytest_with_the_plugin_kills_a_mutant_on_a_targeted_test(mutant: str, target: str) -> None:
+    killed = km.run_pytest(mutant, 120, targets=[target])
+    assert killed.status == "failed", killed
+    clean = km.run_pytest(None, 120, targets=[target])
+    assert clean.status == "passed", clean
+
+
+def test_an_unknown_mutant_is_an_error_not_a_kill() -> None:
+    cell = km.run_pytest("no-such-mutant", 120, targets=[TARGETED[0][1]])
+    assert cell.status == "error", cell
+    cell = km.run_provider("torchlean_runtime.no_such_module:obligations", (), None, True, 120, None)
+    assert cell.status == "error" and "failed to load" in cell.detail
+
+
+def test_run_matrix_on_one_method_kills_a_registry_mutant_and_keeps_the_sanity_row() -> None:
+    methods = [(m, f"{m.module}:obligations") for m in km.METHODS if m.key == "z3-index"]
+    mutants = [cat.BY_NAME["names-deduplicated"], cat.BY_NAME["clone-keeps-gradient"]]
+    progress = io.StringIO()
+    matrix = km.run_matrix(True, mutants, methods=methods, progress=progress)
+    assert matrix.label(km.SANITY, "z3-index") == "pass"
+    assert matrix.label("names-deduplicated", "z3-index") == "killed"
+    # the cross-check drives impl/registry.py only: the quick run leaves a Variable mutant out
+    assert matrix.label("clone-keeps-gradient", "z3-index") == "-"
+    assert matrix.survivors() == ["clone-keeps-gradient"] and not matrix.ok
+    assert "[2/2]" in progress.getvalue()
+    data = json.loads(matrix.to_json())
+    assert data["rows"][1]["caught_by"] == ["z3-index"]
+
+
+def _matrix(cells: dict[str, dict[str, str]]) -> km.Matrix:
+    methods = list(next(iter(cells.values())))
+    m = km.Matrix(methods, list(cells))
+    m.cells = {r: {k: km.Cell(s, f"{r}/{k}") for k, s in row.items()} for r, row in cells.items()}
+    return m
+
+
+def test_verdicts_of_the_matrix() -> None:
+    m = _matrix({km.SANITY: {"a": "passed", "b": "passed"}, "m1": {"a": "failed", "b": "passed"},
+                 "m2": {"a": "passed", "b": "skipped"}})
+    assert [m.label("m1", k) for k in "ab"] == ["killed", "survived"]
+    assert [m.label("m2", k) for k in "ab"] == ["survived", "-"]
+    assert m.survivors() == ["m2"] and not m.ok
+    assert "survivors: m2" in m.summary() and "m2: SURVIVED" in m.evidence()
+    ok = _matrix({km.SANITY: {"a": "passed"}, "m1": {"a": "failed"}})
+    assert ok.ok and ok.summary().startswith("PASS: 1/1")
+    # an error is never a kill
+    err = _matrix({km.SANITY: {"a": "passed", "b": "passed"}, "m1": {"a": "error", "b": "failed"}})
+    assert err.label("m1", "a") == "error" and err.killers("m1") == ["b"] and not err.ok
+    # a method failing without a mutant: its "kills" mean nothing
+    broken = _matrix({km.SANITY: {"a": "failed", "b": "passed"}, "m1": {"a": "failed", "b": "passed"}})
+    assert broken.label(km.SANITY, "a") == "FAIL" and broken.label("m1", "a") == "error"
+    assert broken.broken_methods() == ["a"] and broken.survivors() == ["m1"] and not broken.ok
+    table = broken.table().splitlines()
+    assert table[0].split() == ["mutant", "a", "b", "caught", "by"] and table[2].split()[:3] == ["(none)", "FAIL", "pass"]
+
+
+def test_no_mutant_leaks_out_of_this_module() -> None:
+    assert cat.active() == []
+    ctx = RuntimeContext.empty().register_variable("w", np.ones(2)).register_gradient("w", np.ones(2))
+    # Lean: registerVariable bumps next_id, registerGradient does not; clearGradients keeps the variables
+    assert (ctx.next_id, ctx.context_size(), ctx.gradient_count()) == (1, 1, 1)
+    assert ctx.clear_gradients().variable_names() == ["w"]
