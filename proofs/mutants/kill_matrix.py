@@ -270,8 +270,8 @@ def run_pytest(mutant: Optional[str], timeout: float, targets: Sequence[str] = (
     cmd = [sys.executable, "-P", "-m", "pytest", "-p", PLUGIN, "-x", "-q", "-rf", *targets]
     start = time.perf_counter()
     try:
-        proc = subprocess.run(cmd, cwd=repo_root(), env=_env(mutant, None), capture_output=True, text=True,
-                              timeout=timeout)
+        env = dict(_env(mutant, None), COLUMNS="250")  # -rf lines are clipped to the terminal width
+        proc = subprocess.run(cmd, cwd=repo_root(), env=env, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
         return Cell("error", f"pytest timed out after {timeout:.0f}s", time.perf_counter() - start)
     seconds = time.perf_counter() - start
