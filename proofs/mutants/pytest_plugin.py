@@ -20,6 +20,7 @@ import tempfile
 from typing import Optional
 
 from .catalogue import ENV_VAR, apply_from_env, write_sitecustomize
+from .runner import isolate_hypothesis
 
 _APPLIED: Optional[str] = None
 _SITE_DIR: Optional[str] = None
@@ -28,13 +29,7 @@ _OLD_PYTHONPATH: Optional[str] = None
 
 def pytest_configure(config) -> None:
     global _APPLIED, _SITE_DIR, _OLD_PYTHONPATH
-    try:
-        from hypothesis import settings
-
-        settings.register_profile("torchlean-rt-mutants", database=None, derandomize=True)
-        settings.load_profile("torchlean-rt-mutants")
-    except ImportError:  # hypothesis is a dev dependency; without it there is nothing to configure
-        pass
+    isolate_hypothesis()
     _APPLIED = apply_from_env()
     if _APPLIED:
         _SITE_DIR = tempfile.mkdtemp(prefix="torchlean-rt-mutant-site-")

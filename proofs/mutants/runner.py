@@ -24,7 +24,7 @@ from typing import Any, Sequence
 
 from .catalogue import ENV_VAR, apply_from_env
 
-__all__ = ["RESULT_PREFIX", "run_method", "main"]
+__all__ = ["RESULT_PREFIX", "isolate_hypothesis", "run_method", "main"]
 
 RESULT_PREFIX = "MUTANT-RESULT "
 
@@ -33,10 +33,23 @@ RESULT_PREFIX = "MUTANT-RESULT "
 _INFRASTRUCTURE_ERRORS = ("raised ImportError", "raised ModuleNotFoundError")
 
 
+def isolate_hypothesis() -> None:
+    """Hypothesis without its example database, derandomized: mutant runs are reproducible and
+    neither read nor leave failing examples that other runs (mutated or not) would replay.
+    Settings a check passes explicitly still win."""
+    try:
+        from hypothesis import settings
+    except ImportError:  # a dev dependency; nothing to configure without it
+        return
+    settings.register_profile("torchlean-rt-mutants", database=None, derandomize=True)
+    settings.load_profile("torchlean-rt-mutants")
+
+
 def run_method(provider_ref: str, quick: bool, names: Sequence[str] = ()) -> dict[str, Any]:
     from torchlean_runtime.verify import run_obligation
 
     start = time.perf_counter()
+    isolate_hypothesis()
     try:
         mutant = apply_from_env()
     except Exception as exc:
