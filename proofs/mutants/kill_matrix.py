@@ -55,13 +55,24 @@ _CHECK_ENV_VAR = "TORCHLEAN_RT_CHECK"  # the impl's checked mode; mutant runs us
 class Method:
     key: str
     title: str
-    module: Optional[str] = None  # provider module (None: pytest on tests/impl)
+    modules: tuple[str, ...] = ()  # provider module, first listed one wins (none: pytest on tests/impl)
     module_prefix: Optional[str] = None  # or any provider listed under this package
     select: tuple[str, ...] = ()  # obligation names to run (empty: all of them)
     listed_only: bool = True  # available only when listed in verify.PROVIDERS
     spawns_python: bool = False
     quick_rows: Optional[Callable[[Mutant], bool]] = None  # quick runs: only these mutants
     quick_note: str = ""
+    slow: bool = False  # started first, so the matrix does not wait on a long tail
+
+
+#: The machine's quick subset: it runs on a wall-clock budget (20 s per run in quick mode, longer
+#: when it has a divergence to shrink), too slow for every mutant in a quick matrix.  One or more
+#: mutants per layer, including those the faster differential checks are blind to.
+MACHINE_QUICK = frozenset({
+    "lookup-past-first-match", "set-updates-newest-only", "register-gradient-bumps-next-id",
+    "is-valid-compares-shapes", "norm-via-np-sum", "accumulate-wrong-order", "clone-keeps-gradient",
+    "variable-eq-compares-values", "float-printing-repr",
+})
 
 
 def _bookkeeping(m: Mutant) -> bool:
@@ -69,18 +80,24 @@ def _bookkeeping(m: Mutant) -> bool:
 
 
 METHODS: tuple[Method, ...] = (
-    Method("pytest", "pytest tests/impl (mutant applied by the -p plugin)"),
+    Method("pytest", "pytest tests/impl (mutant applied by the -p plugin)", slow=True),
     Method("agreement", "spec-vs-impl agreement on random sequences (sampled)",
-           module="torchlean_runtime.proofs.differential.agreement"),
+           modules=("torchlean_runtime.proofs.differential.agreement",)),
     Method("vectors", "shipped vector corpus replayed on the impl",
-           module="torchlean_runtime.proofs.vectors.replay", select=("vectors: corpus replays on impl",)),
-    Method("machine", "stateful differential machine", module="torchlean_runtime.proofs.differential.machine"),
+           modules=("torchlean_runtime.proofs.vectors.replay",), select=("vectors: corpus replays on impl",)),
+    # the machine (differential/machine.py) is run by the fuzz provider: a timed campaign plus
+    # the replay of its kept regression vectors
+    Method("machine", "stateful differential machine (fuzz campaign + its regression vectors)",
+           modules=("torchlean_runtime.proofs.differential.fuzz", "torchlean_runtime.proofs.differential.machine"),
+           quick_rows=lambda m: m.name in MACHINE_QUICK, slow=True,
+           quick_note=f"quick run: the machine only on {len(MACHINE_QUICK)} representative mutants (it fuzzes on "
+                      "a wall-clock budget per run)"),
     Method("crosshair", "CrossHair obligations", module_prefix="torchlean_runtime.proofs.crosshair",
-           spawns_python=True, quick_rows=_bookkeeping,
+           spawns_python=True, quick_rows=_bookkeeping, slow=True,
            quick_note="quick run: only the mutants of the pure-Python bookkeeping layer (registry, context), "
                       "the layer CrossHair explores symbolically"),
     Method("z3-index", "Z3 index model cross-checked against impl/registry.py",
-           module="torchlean_runtime.proofs.z3.obligations", select=("z3.index-model.matches-impl",),
+           modules=("torchlean_runtime.proofs.z3.obligations",), select=("z3.index-model.matches-impl",),
            listed_only=False, quick_rows=lambda m: m.layer == "registry",
            quick_note="quick run: only the registry-layer mutants (the cross-check drives impl/registry.py alone, "
                       "so it cannot reach the others)"),
@@ -216,16 +233,16 @@ def _provider_ref(method: Method) -> tuple[Optional[str], str]:
 
     for ref in verify.PROVIDERS:
         module = ref.partition(":")[0]
-        if module == method.module or (method.module_prefix and module.startswith(method.module_prefix + ".")):
+        if module in method.modules or (method.module_prefix and module.startswith(method.module_prefix + ".")):
             return ref, ""
-    if not method.listed_only and method.module:
+    for module in () if method.listed_only else method.modules:
         try:
-            found = importlib.util.find_spec(method.module) is not None
+            found = importlib.util.find_spec(module) is not None
         except ImportError:
             found = False
         if found:
-            return f"{method.module}:obligations", f"{method.key}: {method.module} is not in verify.PROVIDERS; run from its module"
-    where = method.module or method.module_prefix + ".*"
+            return f"{module}:obligations", f"{method.key}: {module} is not in verify.PROVIDERS; run from its module"
+    where = " / ".join(method.modules) or method.module_prefix + ".*"
     return None, f"{method.key}: not available ({where} is not listed in verify.PROVIDERS) — column left out"
 
 
@@ -233,7 +250,7 @@ def available_methods() -> tuple[list[tuple[Method, Optional[str]]], list[str]]:
     """(method, provider ref) for every method that can run here, and notes on the others."""
     out, notes = [], []
     for method in METHODS:
-        if method.module is None and method.module_prefix is None:
+        if not method.modules and method.module_prefix is None:
             if (repo_root() / "tests" / "impl").is_dir():
                 out.append((method, None))
             else:
@@ -338,6 +355,8 @@ def run_matrix(
                 matrix.cells[row][method.key] = Cell("skipped", "not in this quick run's subset")
                 continue
             jobs.append((mutant, method, ref))
+    # the sanity row first (every mutant row's verdict depends on it), then the slow methods
+    jobs = jobs[:len(methods)] + sorted(jobs[len(methods):], key=lambda job: not job[1].slow)
     total, done = len(jobs), 0
     with tempfile.TemporaryDirectory(prefix="torchlean-rt-mutants-") as site_dir:
         write_sitecustomize(site_dir)

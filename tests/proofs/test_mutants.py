@@ -168,7 +168,7 @@ def test_an_unknown_mutant_is_an_error_not_a_kill() -> None:
 
 
 def test_run_matrix_on_one_method_kills_a_registry_mutant_and_keeps_the_sanity_row() -> None:
-    methods = [(m, f"{m.module}:obligations") for m in km.METHODS if m.key == "z3-index"]
+    methods = [(m, f"{m.modules[0]}:obligations") for m in km.METHODS if m.key == "z3-index"]
     mutants = [cat.BY_NAME["names-deduplicated"], cat.BY_NAME["clone-keeps-gradient"]]
     progress = io.StringIO()
     matrix = km.run_matrix(True, mutants, methods=methods, progress=progress)
@@ -215,3 +215,49 @@ def test_no_mutant_leaks_out_of_this_module() -> None:
     # Lean: registerVariable bumps next_id, registerGradient does not; clearGradients keeps the variables
     assert (ctx.next_id, ctx.context_size(), ctx.gradient_count()) == (1, 1, 1)
     assert ctx.clear_gradients().variable_names() == ["w"]
+
+
+_FAKE_CROSSHAIR_PROVIDER = '''
+import icontract
+import numpy as np
+
+from torchlean_runtime.impl.registry import EMPTY
+from torchlean_runtime.proofs.crosshair.runner import check
+from torchlean_runtime.report import Obligation, Outcome
+
+ARR = np.zeros(())
+
+
+@icontract.require(lambda k: 0 <= k <= 2)
+@icontract.ensure(lambda k, result: result == k + 1)
+def count_names(k: int) -> int:
+    r = EMPTY
+    for _ in range(k + 1):
+        r = r.register("w", (), ARR)
+    return len(r.names())  # Lean variableNames keeps duplicates
+
+
+def run() -> Outcome:
+    ch = check(__name__ + ".count_names", 20, 120)
+    return Outcome(ch.all_confirmed, ch.summary())
+
+
+def obligations(quick):
+    return [Obligation("names keep duplicates (CrossHair)", "crosshair", "exhaustive", "k + 1 names", run)]
+'''
+
+
+def test_a_method_that_starts_crosshair_sees_the_mutant_in_crosshair_s_own_process(tmp_path, monkeypatch) -> None:
+    """CrossHair runs in a child process that the provider starts: the mutant reaches it only
+    through the sitecustomize (without it, the child checks the original impl and confirms)."""
+    (tmp_path / "fake_crosshair_provider.py").write_text(_FAKE_CROSSHAIR_PROVIDER)
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(p for p in (str(tmp_path), os.environ.get("PYTHONPATH")) if p))
+    ref = "fake_crosshair_provider:obligations"
+    assert km.run_provider(ref, (), None, True, 300, None).status == "passed"
+    site = tmp_path / "site"
+    site.mkdir()
+    cat.write_sitecustomize(str(site))
+    killed = km.run_provider(ref, (), "names-deduplicated", True, 300, str(site))
+    assert killed.status == "failed" and "error" in killed.detail, killed
+    blind = km.run_provider(ref, (), "names-deduplicated", True, 300, None)
+    assert blind.status == "passed", blind  # the mutant applied in the runner only: CrossHair's child is unmutated
