@@ -31,6 +31,9 @@ from torchlean_runtime.spec.core.shape import ShapeEq, ofList
 from torchlean_runtime.spec.runtime import context as SC
 from torchlean_runtime.spec.runtime import variable as SV
 
+# The trap-biased pools live in strategies.py (shared with the stateful machine); re-exported here.
+from .strategies import DTYPES, NAMES, SHAPES, random_array
+
 __all__ = [
     "NAMES",
     "SHAPES",
@@ -44,19 +47,6 @@ __all__ = [
     "obligations",
 ]
 
-NAMES = ("w", "b", "x", "")
-# Zero dimensions are traps ((0, 3) vs (0, 4)); (4, 5) and (45,) are long enough that numpy's
-# pairwise np.sum would differ from the fold.
-SHAPES: tuple[tuple[int, ...], ...] = ((), (1,), (2,), (3,), (2, 3), (1, 1), (4, 5), (45,), (0,), (0, 3), (0, 4), (3, 0))
-DTYPES = (np.float64, np.float32, np.int64)
-
-_SPECIAL_BITS = {
-    np.float64: [0x0, 1 << 63, 0x1, 0x000FFFFFFFFFFFFF, 0x7FEFFFFFFFFFFFFF, 0x7FF0000000000000,
-                 0xFFF0000000000000, 0x7FF8000000000001, 0xFFF8000000000ABC, 0x7FF0000000000005, 0xFFF0000000000007],
-    np.float32: [0x0, 1 << 31, 0x1, 0x007FFFFF, 0x7F7FFFFF, 0x7F800000, 0xFF800000, 0x7FC00001, 0xFFC00ABC,
-                 0x7F800005, 0xFF800007],
-}
-
 #: Operations on the context (queries compare answers; the rest compare the new state).
 CONTEXT_OPS = ("register_variable", "set_variable", "register_gradient", "set_gradient", "clear_gradients",
                "get_variable", "get_gradient", "has_variable")
@@ -69,26 +59,6 @@ VARIABLE_OPS = ("create", "set_value", "set_gradient_v", "accumulate_gradient", 
 # accumulate_gradient and variable_norm carry the arithmetic; they are drawn more often.
 _OPS = CONTEXT_OPS + VARIABLE_OPS
 _WEIGHTS = [4 if op in ("accumulate_gradient", "variable_norm") else 1 for op in _OPS]
-
-
-def random_array(rng: random.Random, dtype: Any, shape: tuple[int, ...]) -> np.ndarray:
-    """Elements drawn from small integers, halves, wide-range floats and IEEE specials."""
-    n = int(np.prod(shape)) if shape else 1
-    if dtype is np.int64:
-        return np.array([rng.choice([0, 1, -1, 7, -(2 ** 63), 2 ** 63 - 1, rng.randint(-1000, 1000)]) for _ in range(n)],
-                        dtype=np.int64).reshape(shape)
-    uint = np.uint64 if dtype is np.float64 else np.uint32
-    out = np.empty(n, dtype)
-    for i in range(n):
-        r = rng.random()
-        if r < 0.4:
-            out.view(uint)[i] = rng.choice(_SPECIAL_BITS[dtype])
-        elif r < 0.6:
-            out[i] = rng.choice([0.5, -0.25, 1.0, -2.0, 3.0, 1e20])
-        else:
-            with np.errstate(over="ignore"):
-                out[i] = rng.gauss(0.0, 1.0) * 10.0 ** rng.randint(-45, 45)
-    return out.reshape(shape)
 
 
 def random_sequence(rng: random.Random, dtype: Any, length: int) -> list[tuple]:
