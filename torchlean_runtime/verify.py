@@ -26,6 +26,7 @@ PROVIDERS: list[str] = [
     "torchlean_runtime.proofs.conformance:obligations",
     "torchlean_runtime.proofs.z3.obligations:obligations",
     "torchlean_runtime.proofs.differential.agreement:obligations",
+    "torchlean_runtime.proofs.differential.fuzz:obligations",
     "torchlean_runtime.proofs.vectors.replay:obligations",
     "torchlean_runtime.proofs.crosshair.provider:obligations",
 ]
