@@ -219,3 +219,24 @@ def test_a_divergence_is_recorded_as_a_complete_trace(monkeypatch) -> None:
     assert [s.op for s in machine.steps] == ["Runtime.emptyContext", "Runtime.registerVariable", "Runtime.getVariable"]
     assert machine.steps[-1].expect == Result("option_tensor", t)  # NaN payload and -0.0 kept
     assert stats.operations == 3 and stats.must_fail == 0
+
+
+def test_a_value_changed_after_binding_is_caught_at_teardown() -> None:
+    """Purity: if an impl context or variable bound earlier no longer abstracts to the spec's,
+    the run fails, and the trace ends with an identity step re-observing it."""
+    from torchlean_runtime.impl import RuntimeContext
+    from torchlean_runtime.proofs.differential.machine import PROBE_NAME, DivergenceError
+    from torchlean_runtime.proofs.vectors.bits import TensorBits
+
+    machine = DifferentialMachine(FuzzStats())
+    machine._begin("Float")
+    c0 = machine._execute("Runtime.emptyContext", {})
+    c1 = machine._execute("Runtime.registerVariable", {"ctx": c0, "name": "w", "value": TensorBits((), "float64", (0,))})
+    # simulate an impl that changed c1 in place after it was handed out
+    machine.impl.env[c1] = RuntimeContext.empty(np.float64)
+    with pytest.raises(DivergenceError, match=r"step 2 \(Runtime.setVariable\)") as caught:
+        machine.teardown()
+    last = caught.value.trace.steps[-1]
+    assert last.op == "Runtime.setVariable" and last.args["ctx"] == c1 and last.args["name"] == PROBE_NAME
+    assert "re-observe" in last.note
+    assert last.expect == machine.steps[1].expect  # the identity: c1 as the spec bound it
