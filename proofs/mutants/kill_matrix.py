@@ -9,8 +9,9 @@ each run in a fresh Python process with the mutant applied before anything is ch
                failing test is enough for a kill)
 ``agreement``  the sampled spec-vs-impl agreement obligations (proofs/differential/agreement.py)
 ``vectors``    the shipped torchlean.runtime.v1 corpus replayed on the impl
-``machine``    the stateful differential machine (proofs/differential/machine.py), if listed
-               in ``verify.PROVIDERS``
+``machine``    the stateful differential machine (proofs/differential/machine.py), run by the
+               fuzz provider when that is listed in ``verify.PROVIDERS``: its timed campaign and
+               its kept regression vectors (quick: the campaign without shrinking)
 ``crosshair``  the CrossHair obligations, if a crosshair provider is listed in ``verify.PROVIDERS``;
                CrossHair starts its own Python processes, so the mutant reaches them through a
                ``sitecustomize`` put first on ``PYTHONPATH`` (the provider builds its own
@@ -36,7 +37,7 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Optional, Sequence, TextIO
 
@@ -48,7 +49,6 @@ __all__ = ["Method", "METHODS", "Cell", "Matrix", "available_methods", "run_matr
 PLUGIN = "torchlean_runtime.proofs.mutants.pytest_plugin"
 SANITY = "(none)"
 _CHECK_ENV_VAR = "TORCHLEAN_RT_CHECK"  # the impl's checked mode; mutant runs use the default mode
-
 
 
 @dataclass(frozen=True)
@@ -63,16 +63,7 @@ class Method:
     quick_rows: Optional[Callable[[Mutant], bool]] = None  # quick runs: only these mutants
     quick_note: str = ""
     slow: bool = False  # started first, so the matrix does not wait on a long tail
-
-
-#: The machine's quick subset: it runs on a wall-clock budget (20 s per run in quick mode, longer
-#: when it has a divergence to shrink), too slow for every mutant in a quick matrix.  One or more
-#: mutants per layer, including those the faster differential checks are blind to.
-MACHINE_QUICK = frozenset({
-    "lookup-past-first-match", "set-updates-newest-only", "register-gradient-bumps-next-id",
-    "is-valid-compares-shapes", "norm-via-np-sum", "accumulate-wrong-order", "clone-keeps-gradient",
-    "variable-eq-compares-values", "float-printing-repr",
-})
+    quick_provider: Optional[str] = None  # quick runs: this provider instead of the listed one
 
 
 def _bookkeeping(m: Mutant) -> bool:
@@ -89,9 +80,9 @@ METHODS: tuple[Method, ...] = (
     # the replay of its kept regression vectors
     Method("machine", "stateful differential machine (fuzz campaign + its regression vectors)",
            modules=("torchlean_runtime.proofs.differential.fuzz", "torchlean_runtime.proofs.differential.machine"),
-           quick_rows=lambda m: m.name in MACHINE_QUICK, slow=True,
-           quick_note=f"quick run: the machine only on {len(MACHINE_QUICK)} representative mutants (it fuzzes on "
-                      "a wall-clock budget per run)"),
+           slow=True, quick_provider="torchlean_runtime.proofs.mutants.kill_matrix:machine_quick_obligations",
+           quick_note="quick run: the machine's campaign without shrinking (same budget and seed; a verdict needs "
+                      "no minimal program, and shrinking took minutes per kill)"),
     Method("crosshair", "CrossHair obligations", module_prefix="torchlean_runtime.proofs.crosshair",
            spawns_python=True, quick_rows=_bookkeeping, slow=True,
            quick_note="quick run: only the mutants of the pure-Python bookkeeping layer (registry, context), "
@@ -322,6 +313,31 @@ def run_provider(ref: str, select: Sequence[str], mutant: Optional[str], quick: 
     return Cell(result["status"], result.get("detail", ""), seconds)
 
 
+def machine_quick_obligations(quick: bool) -> list:
+    """The fuzz provider's obligations, its campaign run WITHOUT shrinking (same budget and seed).
+    A divergence is a kill either way; shrinking it to a minimal program can take minutes."""
+    from torchlean_runtime.proofs.differential import fuzz
+
+    out = []
+    for ob in fuzz.obligations(quick):
+        if ob.run is fuzz.check_fuzz_budget:
+            ob = replace(ob, name=ob.name + " (no shrinking)", run=_campaign_without_shrinking)
+        out.append(ob)
+    return out
+
+
+def _campaign_without_shrinking(seconds: float, seed: int):
+    from torchlean_runtime.proofs.differential import fuzz
+    from torchlean_runtime.report import Outcome
+
+    result = fuzz.run_campaign(seconds, seed, shrink=False)
+    if result.harness_error is not None:
+        return Outcome(False, f"the harness failed: {result.harness_error}")
+    if result.divergence is not None:
+        return Outcome(False, f"divergence (not shrunk): {result.divergence}")
+    return Outcome(True, result.summary())
+
+
 # --- the matrix -------------------------------------------------------------------------------------
 
 
@@ -343,7 +359,7 @@ def run_matrix(
         methods, notes = available_methods()
     matrix = Matrix([m.key for m, _ in methods], [SANITY, *(m.name for m in mutants)], notes=notes)
     for m, _ in methods:
-        if quick and m.quick_rows is not None:
+        if quick and m.quick_note:
             notes.append(f"{m.key}: {m.quick_note}")
     timeout = 600.0 if quick else 3600.0
     jobs: list[tuple[Optional[Mutant], Method, Optional[str]]] = []
@@ -366,6 +382,8 @@ def run_matrix(
             name = None if mutant is None else mutant.name
             if ref is None:
                 return run_pytest(name, timeout)
+            if quick and method.quick_provider and ref.partition(":")[0] in method.modules:
+                ref = method.quick_provider
             return run_provider(ref, method.select, name, quick, timeout, site_dir if method.spawns_python else None)
 
         with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
@@ -381,6 +399,8 @@ def run_matrix(
 
 
 def main(args) -> int:
+    """``args.quick`` (small budgets, stated subsets), ``args.json`` (write the matrix),
+    ``args.only`` (only the mutants whose name matches, glob or substring)."""
     quick = bool(getattr(args, "quick", False))
     mutants = select_mutants(getattr(args, "only", None))
     if not mutants:
