@@ -24,7 +24,7 @@ from .encoding import (
     registry_count,
 )
 
-__all__ = ["Param", "DOMAINS", "domain", "in_domain", "decode", "size", "describe", "STEP_LETTERS", "ERROR_CONTEXTS", "ERROR_NEXT_IDS", "ERROR_DTYPE_NAMES"]
+__all__ = ["Param", "DOMAINS", "domain", "in_domain", "decode", "size", "describe", "STEP_LETTERS", "ERROR_CONTEXTS", "ERROR_NEXT_IDS", "ERROR_DTYPE_NAMES", "RECORD_NEW_IDS", "RECORD_OTHERS"]
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,9 @@ STEP_LETTERS: tuple[tuple[str, int, int], ...] = (
 ERROR_CONTEXTS = 3
 ERROR_NEXT_IDS = 3
 ERROR_DTYPE_NAMES = ("None", "float64", "float32", "int64")
+#: Variable records: clone's new id 0..2; four variable_eq partners.
+RECORD_NEW_IDS = 3
+RECORD_OTHERS = 4
 
 
 def _set(items) -> str:
@@ -66,7 +69,7 @@ def _values(n: int) -> str:
 
 def _registry(b: Bounds, entries: int, values: int, what: str) -> Param:
     count = registry_count(entries, b.names * values)
-    return Param("r" if what == "r" else what, count,
+    return Param(what, count,
                  f"every registry of 0..{entries} entries with names in {_names(b)} and values in {_values(values)}")
 
 
@@ -131,6 +134,24 @@ def _cast(b: Bounds) -> tuple[Param, ...]:
             Param("g", 2, "the variable has no gradient (0) or one (1)"))
 
 
+def _records(b: Bounds) -> tuple[Param, ...]:
+    shapes = _set(str(list(s)) for s in CAST_SHAPES[: b.cast_shapes])
+    return (Param("f", b.families, f"α in {_set(a.name for a in FAMILIES[: b.families])}"),
+            Param("a", b.cast_shapes, f"the variable's shape in {shapes}"),
+            Param("g", 2, "no gradient (0) or one (1)"), Param("k", 2, "requires_grad false (0) or true (1)"),
+            Param("i", RECORD_NEW_IDS, f"clone's new id in 0..{RECORD_NEW_IDS - 1}"),
+            Param("o", RECORD_OTHERS, "the variable_eq partner: same id and name but other value, gradient and flag; "
+                  "other id; other name; an identical record"))
+
+
+def _in_context(b: Bounds) -> tuple[Param, ...]:
+    return (Param("op", 3, "registerInContext, getFromContext, registerGradientInContext"),
+            _registry(b, b.valid_entries, b.valid_values, "r"),
+            Param("q", b.query_names, f"the variable's name in {_names(b)} or {ABSENT_NAME!r}"),
+            Param("u", b.values, f"its value in {_values(b.values)}"),
+            Param("g", 2, "no gradient (0) or one (1)"))
+
+
 #: Obligation function name → its domain as a function of the bound profile.
 DOMAINS: dict[str, Callable[[Bounds], tuple[Param, ...]]] = {
     "lookup": _lookup,
@@ -144,6 +165,8 @@ DOMAINS: dict[str, Callable[[Bounds], tuple[Param, ...]]] = {
     "next_id": _trace,
     "error": _error,
     "cast_shape": _cast,
+    "records": _records,
+    "in_context": _in_context,
 }
 
 

@@ -66,8 +66,9 @@ BOUND_ENV_VAR = "TORCHLEAN_RT_CROSSHAIR_BOUND"
 
 # --- the fixed tables ---------------------------------------------------------------------------
 
-#: Entry names (``""`` is a legal Lean String); a registry of the ``names`` bound uses the first ones.
-NAMES: tuple[str, ...] = ("w", "b", "")
+#: Entry names; a registry of the ``names`` bound uses the first ones.  ``""`` is a legal Lean
+#: String and a falsy Python one (an impl testing presence by truthiness would miss it).
+NAMES: tuple[str, ...] = ("w", "", "b")
 #: A name no registry entry ever has (queries ask for it too).
 ABSENT_NAME = "v"
 
@@ -199,13 +200,13 @@ def value(family: int, value_id: int) -> Tensor:
     return t
 
 
-def tensor_of_shape(family: int, dims: tuple[int, ...]) -> Tensor:
-    """A tensor of shape ``dims`` over ``FAMILIES[family]`` with distinct elements 1, 2, …"""
+def tensor_of_shape(family: int, dims: tuple[int, ...], first: int = 1) -> Tensor:
+    """A tensor of shape ``dims`` over ``FAMILIES[family]`` with distinct elements first, first+1, …"""
     alpha = FAMILIES[family]
     size = 1
     for d in dims:
         size *= d
-    flat = [_ELEMENT[alpha.name](i + 1) for i in range(size)]
+    flat = [_ELEMENT[alpha.name](first + i) for i in range(size)]
     data: Any = flat
     for n in reversed(dims[1:]):
         data = [data[i:i + n] for i in range(0, len(data), n)]

@@ -23,7 +23,7 @@ from torchlean_runtime.spec.core.shape import ofList
 from torchlean_runtime.spec.runtime import context as S
 from torchlean_runtime.spec.runtime import variable as SV
 
-from .common import Observed, from_spec, refines, to_spec, typed, violations, warm_up
+from .common import Observed, from_spec, probe_impl, probe_spec, refines, to_spec, typed, violations, warm_up
 from .domains import STEP_LETTERS, decode, domain, in_domain
 from .encoding import (
     FAMILIES,
@@ -47,8 +47,19 @@ LOOKUP, REGISTER, SET, UNTYPED = domain("lookup", B), domain("register", B), dom
 CLEAR, HAS, NAMES_COUNTS = domain("clear_gradients", B), domain("has_variable", B), domain("names_counts", B)
 VALID, TRACE = domain("is_valid_context", B), domain("next_id", B)
 _QUERY_SHAPES = query_shapes(B)
+_QUERY_NAMES = tuple(query_name(B, q) for q in range(B.query_names))
 
 warm_up()
+
+
+def after_spec(ctx):
+    """A spec context result and every lookup on it."""
+    return (ctx, probe_spec(ctx, _QUERY_NAMES, _QUERY_SHAPES))
+
+
+def after_impl(ctx):
+    """An impl context result, abstracted, and every lookup on it."""
+    return (to_spec(ctx), probe_impl(ctx, _QUERY_NAMES, _QUERY_SHAPES))
 
 
 def context_under_test(w: int, r: int):
@@ -88,7 +99,7 @@ def lookup(w: int, r: int, q: int, s: int) -> Observed:
 @concretely
 def spec_register(w: int, r: int, q: int, u: int):
     op = S.registerVariable if w == 0 else S.registerGradient
-    return op(context_under_test(w, r), query_name(B, q), value(0, u))
+    return after_spec(op(context_under_test(w, r), query_name(B, q), value(0, u)))
 
 
 @concretely
@@ -96,7 +107,7 @@ def impl_register(w: int, r: int, q: int, u: int) -> Observed:
     ctx = from_spec(context_under_test(w, r))
     op = ctx.register_variable if w == 0 else ctx.register_gradient
     out = op(query_name(B, q), from_spec(value(0, u)))
-    return Observed((w, r, q, u), to_spec(out), violations(ctx, out))
+    return Observed((w, r, q, u), after_impl(out), violations(ctx, out))
 
 
 @icontract.require(lambda w, r, q, u: in_domain(REGISTER, w, r, q, u), "the bounded domain (domains.py)")
@@ -109,7 +120,7 @@ def register(w: int, r: int, q: int, u: int) -> Observed:
 @concretely
 def spec_set(w: int, r: int, q: int, u: int):
     op = S.setVariable if w == 0 else S.setGradient
-    return op(context_under_test(w, r), query_name(B, q), value(0, u))
+    return after_spec(op(context_under_test(w, r), query_name(B, q), value(0, u)))
 
 
 @concretely
@@ -117,7 +128,7 @@ def impl_set(w: int, r: int, q: int, u: int) -> Observed:
     ctx = from_spec(context_under_test(w, r))
     op = ctx.set_variable if w == 0 else ctx.set_gradient
     out = op(query_name(B, q), from_spec(value(0, u)))
-    return Observed((w, r, q, u), to_spec(out), violations(ctx, out))
+    return Observed((w, r, q, u), after_impl(out), violations(ctx, out))
 
 
 @icontract.require(lambda w, r, q, u: in_domain(SET, w, r, q, u), "the bounded domain (domains.py)")
@@ -135,14 +146,14 @@ _WRITES = (("registerVariable", "register_variable"), ("registerGradient", "regi
 
 @concretely
 def spec_untyped(op: int, f: int, q: int, u: int):
-    return getattr(S, _WRITES[op][0])(S.emptyContext(None), query_name(B, q), value(f, u))
+    return after_spec(getattr(S, _WRITES[op][0])(S.emptyContext(None), query_name(B, q), value(f, u)))
 
 
 @concretely
 def impl_untyped(op: int, f: int, q: int, u: int) -> Observed:
     ctx = from_spec(S.emptyContext(None))
     out = getattr(ctx, _WRITES[op][1])(query_name(B, q), from_spec(value(f, u)))
-    return Observed((op, f, q, u), to_spec(out), violations(ctx, out))
+    return Observed((op, f, q, u), after_impl(out), violations(ctx, out))
 
 
 @icontract.require(lambda op, f, q, u: in_domain(UNTYPED, op, f, q, u), "the bounded domain (domains.py)")
@@ -157,14 +168,14 @@ def untyped_writes(op: int, f: int, q: int, u: int) -> Observed:
 
 @concretely
 def spec_clear(w: int, r: int):
-    return S.clearGradients(context_under_test(w, r))
+    return after_spec(S.clearGradients(context_under_test(w, r)))
 
 
 @concretely
 def impl_clear(w: int, r: int) -> Observed:
     ctx = from_spec(context_under_test(w, r))
     out = ctx.clear_gradients()
-    return Observed((w, r), to_spec(out), violations(ctx, out))
+    return Observed((w, r), after_impl(out), violations(ctx, out))
 
 
 @icontract.require(lambda w, r: in_domain(CLEAR, w, r), "the bounded domain (domains.py)")
@@ -199,19 +210,21 @@ def has_variable(w: int, r: int, q: int) -> Observed:
 @concretely
 def spec_names_counts(w: int, r: int):
     ctx = context_under_test(w, r)
-    return (S.variableNames(ctx), S.gradientNames(ctx), typed(S.contextSize(ctx)), typed(S.gradientCount(ctx)))
+    return (S.variableNames(ctx), S.gradientNames(ctx), typed(S.contextSize(ctx)), typed(S.gradientCount(ctx)),
+            S.contextToString(ctx))
 
 
 @concretely
 def impl_names_counts(w: int, r: int) -> Observed:
     ctx = from_spec(context_under_test(w, r))
-    got = (ofIterable(ctx.variable_names()), ofIterable(ctx.gradient_names()), typed(ctx.context_size()), typed(ctx.gradient_count()))
+    got = (ofIterable(ctx.variable_names()), ofIterable(ctx.gradient_names()), typed(ctx.context_size()),
+           typed(ctx.gradient_count()), ctx.to_lean_string())
     return Observed((w, r), got, violations(ctx))
 
 
 @icontract.require(lambda w, r: in_domain(NAMES_COUNTS, w, r), "the bounded domain (domains.py)")
 @icontract.ensure(lambda result: refines(result, spec_names_counts),
-                  "variable_names/gradient_names/context_size/gradient_count of from_spec ctx equal variableNames/gradientNames/contextSize/gradientCount ctx (list order, duplicates kept); I1/I2 hold")
+                  "variable_names/gradient_names/context_size/gradient_count/to_lean_string of from_spec ctx equal variableNames/gradientNames/contextSize/gradientCount/contextToString ctx (list order, duplicates kept); I1/I2 hold")
 def names_counts(w: int, r: int) -> Observed:
     return impl_names_counts(*decode(NAMES_COUNTS, w, r))
 
@@ -270,7 +283,7 @@ def spec_trace(c: int, t: int):
             trace.append(SV.error(ctx, NAMES[k]))
         else:
             ctx = _SPEC_STEP[op](ctx, NAMES[k], value(0, u))
-        trace.append((ctx, typed(ctx.next_id)))
+        trace.append((after_spec(ctx), typed(ctx.next_id)))
     return tuple(trace)
 
 
@@ -290,7 +303,7 @@ def impl_trace(c: int, t: int) -> Observed:
         else:
             ctx = getattr(ctx, op)(NAMES[k], from_spec(value(0, u)))
         seen.append(ctx)
-        trace.append((to_spec(ctx), typed(ctx.next_id)))
+        trace.append((after_impl(ctx), typed(ctx.next_id)))
     return Observed((c, t), tuple(trace), violations(*seen))
 
 

@@ -123,11 +123,15 @@ def test_provider_is_listed_and_states_exact_bounds() -> None:
         obs = provider.obligations(quick)
         assert len({ob.name for ob in obs}) == len(obs) == len(provider.TARGETS) + len(provider.DIFFS) + 2
         assert all(ob.parallel and ob.method.startswith("crosshair") for ob in obs)
-        for ob, target in zip(obs, provider.TARGETS):
-            params = domain(target.function, BOUNDS[profile])
+        by_name = {ob.name: ob for ob in obs}
+        for target in provider.TARGETS:
+            ob, params = by_name[target.name], domain(target.function, BOUNDS[profile])
             assert ob.label == "exhaustive" and f"({profile} profile)" in ob.claim
             assert f"— {size(params)} inputs" in ob.claim and ob.args == (target.qualname, profile, size(params))
-        assert [ob.label for ob in obs[-2:]] == ["checked", "checked"]
+        for diff in provider.DIFFS:  # diffbehavior runs on the quick bounds in both profiles
+            ob = by_name[diff.name]
+            assert ob.label == "exhaustive" and ob.args[2] == "quick" and "(quick profile, in every run)" in ob.claim
+        assert [ob.label for ob in obs if "teeth" in ob.name] == ["checked", "checked"]
     assert size(domain("lookup", BOUNDS["quick"])) < size(domain("lookup", BOUNDS["thorough"]))
 
 
