@@ -24,7 +24,7 @@ from __future__ import annotations
 import functools
 import os
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, Optional, TypeVar
+from typing import Any, Callable, Optional, TypeVar
 
 import numpy as np
 from crosshair.tracers import NoTracing, is_tracing
@@ -56,9 +56,8 @@ __all__ = [
     "registry_entries",
     "spec_registry",
     "spec_context",
-    "iter_registries",
     "sequence",
-    "describe_registry",
+    "registry_count",
 ]
 
 #: Selects the bound profile of the CrossHair obligations (``quick`` or ``thorough``).
@@ -169,8 +168,9 @@ T = TypeVar("T")
 def concretely(fn: Callable[..., T]) -> Callable[..., T]:
     """Run ``fn`` with CrossHair's tracer paused (a no-op outside CrossHair).
 
-    Only for functions of concrete arguments: a symbolic value reaching one is a bug in the
-    obligation, so it is refused rather than silently mishandled."""
+    Only for functions of concrete arguments: a symbolic value (a CrossHair proxy) reaching one
+    is a bug in the obligation — it must go through :func:`pick` first — so it is refused rather
+    than silently mishandled."""
 
     @functools.wraps(fn)
     def run(*args: Any, **kwargs: Any) -> T:
@@ -178,8 +178,8 @@ def concretely(fn: Callable[..., T]) -> Callable[..., T]:
             return fn(*args, **kwargs)
         with NoTracing():
             for a in (*args, *kwargs.values()):
-                if isinstance(a, int) and type(a) not in (int, bool):
-                    raise TypeError(f"{fn.__name__}: symbolic argument {type(a).__name__} reached concrete code")
+                if type(a).__module__.startswith("crosshair"):
+                    raise TypeError(f"{fn.__name__}: symbolic argument ({type(a).__name__}) reached concrete code")
             return fn(*args, **kwargs)
 
     return run
@@ -264,16 +264,7 @@ def sequence(index: int, max_len: int, alphabet: int) -> tuple[int, ...]:
     return tuple(_digits(index, max_len, alphabet))
 
 
-def describe_registry(entries: tuple[tuple[int, int], ...]) -> str:
-    return "[" + ", ".join(f"({NAMES[k]!r}, v{v})" for k, v in entries) + "]"
-
-
 def spec_context(variables: List, gradients: List, next_id: int, family: Optional[int]) -> RuntimeContext:
+    """A spec context over ``FAMILIES[family]`` (``None``: α not fixed yet)."""
     return RuntimeContext(var_registry=variables, gradients=gradients, next_id=next_id,
                           alpha=None if family is None else FAMILIES[family])
-
-
-def iter_registries(entries: int, names: int, values: int) -> Iterator[tuple[tuple[int, int], ...]]:
-    """Every registry of the domain, in index order (for tests and replay reports)."""
-    for r in range(registry_count(entries, names * values)):
-        yield registry_entries(r, entries, names, values)

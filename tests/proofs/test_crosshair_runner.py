@@ -71,7 +71,7 @@ def test_check_reports_a_crash_for_a_missing_target() -> None:
 _TINY = textwrap.dedent(
     '''
     import icontract
-    from torchlean_runtime.proofs.crosshair.encoding import pick
+    from torchlean_runtime.proofs.crosshair.encoding import concretely, pick
 
     def double(x: int):
         if not 0 <= x < 6:
@@ -98,6 +98,15 @@ _TINY = textwrap.dedent(
     @icontract.ensure(lambda result: result != 10)
     def never_ten(x: int) -> int:
         return double(x)
+
+    @concretely
+    def twice(x):
+        return x * 2
+
+    @icontract.require(lambda x: 0 <= x < 6)
+    @icontract.ensure(lambda result: result % 2 == 0)
+    def leaks_symbolic(x: int) -> int:
+        return twice(x)  # no pick(): the symbolic int would reach concrete code
     '''
 )
 
@@ -122,6 +131,12 @@ def test_check_confirms_a_true_claim_and_refutes_a_false_one_with_a_replayable_c
     assert not runner.replay(f"{tiny_module}.even", Call("even", (5,), {})).reproduced
     outside = runner.replay(f"{tiny_module}.never_ten", Call("never_ten", (6,), {}))
     assert not outside.reproduced and not outside.in_domain
+
+
+def test_a_symbolic_value_reaching_concrete_code_is_an_error_not_a_confirmation(tiny_module: str) -> None:
+    run = runner.check(f"{tiny_module}.leaks_symbolic", 20, 120)
+    assert not run.all_confirmed
+    assert any(c.counterexample and "symbolic argument" in c.message for c in run.conditions), run.summary()
 
 
 def test_diffbehavior_exhausts_equal_functions_and_finds_a_single_differing_input(tiny_module: str) -> None:
