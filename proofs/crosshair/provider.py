@@ -182,7 +182,13 @@ def run_diff(spec_side: str, impl_side: str, profile: str, inputs: int) -> Outco
     if run.no_difference:
         return Outcome(False, f"no difference in {run.iterations} iterations but the paths were NOT exhausted "
                               f"(weaker than the intended 'exhaustive'; {profile} bounds)")
-    return Outcome(False, f"{profile} bounds: " + (run.difference or "CrossHair reported a difference")[:1500])
+    notes = []
+    for kwargs in run.differing_inputs[:3]:
+        replayed = runner.replay_diff(spec_side, impl_side, kwargs, env=_env(profile))
+        verdict = "REAL difference (replayed concretely)" if replayed.reproduced else "did NOT reproduce concretely"
+        notes.append(f"{verdict}: {replayed.detail[:400]}")
+    text = " || ".join(notes) if notes else (run.difference or "CrossHair reported a difference")[:1500]
+    return Outcome(False, f"{profile} bounds: {text}")
 
 
 def run_refutation(target: str, profile: str, what: str) -> Outcome:

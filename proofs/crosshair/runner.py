@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import ast
 import importlib
+import inspect
 import json
 import os
 import re
@@ -41,6 +42,8 @@ __all__ = [
     "parse_call",
     "replay",
     "replay_here",
+    "replay_diff",
+    "replay_diff_here",
 ]
 
 _LINE = re.compile(r"^(?P<file>.+?):(?P<line>\d+): (?P<level>info|error|warning): (?P<message>.*)$")
@@ -160,6 +163,17 @@ class DiffRun:
     def no_difference(self) -> bool:
         return self.returncode == 0 and self.difference is None and "No differences found" in self.output
 
+    @property
+    def differing_inputs(self) -> list[dict]:
+        """The keyword arguments of each ``Given: (x=1, y=2),`` line (literals only)."""
+        found = []
+        for line in self.output.splitlines():
+            m = re.match(r"^Given: \((?P<args>.*)\),\s*$", line)
+            call = parse_call(f"when calling f({m['args']})") if m else None
+            if call is not None and not call.args:
+                found.append(call.kwargs)
+        return found
+
 
 def diffbehavior(
     f1: str, f2: str, per_condition_timeout: float, wall_timeout: float, env: Optional[Mapping[str, str]] = None
@@ -247,11 +261,10 @@ def _contracts(fn: Any, attribute: str) -> list:
 def replay_here(target: str, call: Call) -> Replay:
     """Replay ``call`` of ``target`` (``module.function``) in THIS process: evaluate each
     precondition, run the function body, evaluate each postcondition — every one concretely."""
-    module_name, _, function = target.rpartition(".")
+    function = target.rpartition(".")[2]
     if call.function.rpartition(".")[2] != function:
         return Replay(False, False, f"the reported call is to {call.function}, not {function}")
-    fn = getattr(importlib.import_module(module_name), function)
-    import inspect
+    fn = _function(target)
 
     bound = inspect.signature(fn).bind(*call.args, **call.kwargs)
     bound.apply_defaults()
@@ -276,7 +289,37 @@ def replay_here(target: str, call: Call) -> Replay:
 
 def replay(target: str, call: Call, env: Optional[Mapping[str, str]] = None, timeout: float = 120.0) -> Replay:
     """:func:`replay_here` in a fresh process with the environment CrossHair ran with."""
-    cmd = [sys.executable, "-m", "torchlean_runtime.proofs.crosshair.runner", "replay", target, str(call)]
+    return _replay_in_subprocess(["replay", target, str(call)], str(call), env, timeout)
+
+
+def _function(target: str) -> Any:
+    module_name, _, function = target.rpartition(".")
+    return getattr(importlib.import_module(module_name), function)
+
+
+def replay_diff_here(f1: str, f2: str, kwargs: dict) -> Replay:
+    """Call both functions of a diffbehavior pair concretely on one reported input; a real
+    difference when their results (or raised exception types) differ."""
+    results = []
+    for target in (f1, f2):
+        try:
+            results.append(("value", _function(target)(**kwargs)))
+        except Exception as exc:  # an exception is behaviour too
+            results.append(("raised", type(exc).__name__))
+    call = ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
+    if results[0] != results[1]:
+        return Replay(True, True, f"({call}): {results[0]!r} vs {results[1]!r}"[:2000])
+    return Replay(False, True, f"({call}): both give {results[0]!r}"[:2000])
+
+
+def replay_diff(f1: str, f2: str, kwargs: dict, env: Optional[Mapping[str, str]] = None, timeout: float = 120.0) -> Replay:
+    """:func:`replay_diff_here` in a fresh process with the environment CrossHair ran with."""
+    call = "f(" + ", ".join(f"{k}={v!r}" for k, v in kwargs.items()) + ")"
+    return _replay_in_subprocess(["replay-diff", f1, f2, call], call, env, timeout)
+
+
+def _replay_in_subprocess(args: list[str], call: str, env: Optional[Mapping[str, str]], timeout: float) -> Replay:
+    cmd = [sys.executable, "-m", "torchlean_runtime.proofs.crosshair.runner", *args]
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=_environment(env))
     except subprocess.TimeoutExpired:
@@ -296,7 +339,16 @@ def _main(argv: list[str]) -> int:
             return 0
         print(replay_here(argv[1], call).to_json())
         return 0
-    print("usage: python -m torchlean_runtime.proofs.crosshair.runner replay MODULE.FUNCTION 'f(1, 2)'", file=sys.stderr)
+    if len(argv) == 4 and argv[0] == "replay-diff":
+        call = parse_call(f"when calling {argv[3]}")
+        if call is None or call.args:
+            print(Replay(False, False, f"cannot parse the input {argv[3]!r}").to_json())
+            return 0
+        print(replay_diff_here(argv[1], argv[2], call.kwargs).to_json())
+        return 0
+    print("usage: python -m torchlean_runtime.proofs.crosshair.runner replay MODULE.FUNCTION 'f(1, 2)'\n"
+          "       python -m torchlean_runtime.proofs.crosshair.runner replay-diff MODULE.F1 MODULE.F2 'f(x=1)'",
+          file=sys.stderr)
     return 2
 
 

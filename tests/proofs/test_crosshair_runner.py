@@ -143,4 +143,7 @@ def test_diffbehavior_exhausts_equal_functions_and_finds_a_single_differing_inpu
     same = runner.diffbehavior(f"{tiny_module}.double", f"{tiny_module}.double_too", 20, 120)
     assert same.no_difference and same.exhausted, same.output
     differ = runner.diffbehavior(f"{tiny_module}.double", f"{tiny_module}.double_wrong_at_5", 20, 120)
-    assert not differ.no_difference and "x=5" in (differ.difference or ""), differ.output
+    assert not differ.no_difference and differ.differing_inputs == [{"x": 5}], differ.output
+    replayed = runner.replay_diff(f"{tiny_module}.double", f"{tiny_module}.double_wrong_at_5", {"x": 5})
+    assert replayed.reproduced and "10" in replayed.detail and "11" in replayed.detail, replayed
+    assert not runner.replay_diff(f"{tiny_module}.double", f"{tiny_module}.double_wrong_at_5", {"x": 4}).reproduced
