@@ -32,6 +32,7 @@ import fnmatch
 import importlib.util
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -64,6 +65,7 @@ class Method:
     quick_note: str = ""
     slow: bool = False  # started first, so the matrix does not wait on a long tail
     quick_provider: Optional[str] = None  # quick runs: this provider instead of the listed one
+    quick_relevant: Optional[Callable] = None  # quick runs: (mutant, obligation) -> run it for that mutant?
 
 
 def _bookkeeping(m: Mutant) -> bool:
@@ -85,8 +87,11 @@ METHODS: tuple[Method, ...] = (
                       "no minimal program, and shrinking took minutes per kill)"),
     Method("crosshair", "CrossHair obligations", module_prefix="torchlean_runtime.proofs.crosshair",
            spawns_python=True, quick_rows=_bookkeeping, slow=True,
+           quick_relevant=lambda m, ob: _crosshair_relevant(m, ob),
            quick_note="quick run: only the mutants of the pure-Python bookkeeping layer (registry, context), "
-                      "the layer CrossHair explores symbolically"),
+                      "the layer CrossHair explores symbolically, each against the `crosshair check` obligations "
+                      "whose claim names an operation it changes (no diffbehavior, no canaries); the sanity row "
+                      "runs all of those"),
     Method("z3-index", "Z3 index model cross-checked against impl/registry.py",
            modules=("torchlean_runtime.proofs.z3.obligations",), select=("z3.index-model.matches-impl",),
            listed_only=False, quick_rows=lambda m: m.layer == "registry",
@@ -347,6 +352,64 @@ def select_mutants(only: Optional[str]) -> list[Mutant]:
     return [m for m in MUTANTS if fnmatch.fnmatch(m.name, only) or only in m.name]
 
 
+def mentions(text: str, operations: Sequence[str]) -> bool:
+    """``text`` names one of ``operations`` as a whole word (``get_gradient``, ``Variable.error``)."""
+    return any(re.search(r"(?<![\w.])" + re.escape(op) + r"(?!\w)", text) for op in operations)
+
+
+def _crosshair_relevant(mutant: Mutant, ob) -> bool:
+    """A ``crosshair check`` obligation whose claim names an operation the mutant changes."""
+    return ob.method == "crosshair" and ob.label == "exhaustive" and mentions(ob.claim, mutant.touches)
+
+
+def _list_obligations(ref: str, quick: bool) -> list:
+    module_name, _, func = ref.partition(":")
+    return getattr(importlib.import_module(module_name), func)(quick)
+
+
+Job = tuple[Optional[Mutant], Method, Optional[str], tuple[str, ...]]
+
+
+def _plan(matrix: Matrix, quick: bool, mutants: Sequence[Mutant],
+          methods: list[tuple[Method, Optional[str]]]) -> list[Job]:
+    """The jobs to run (mutant, method, provider, obligations); cells not run are set here."""
+    jobs: list[Job] = []
+    sanity: list[Job] = []
+    for method, ref in methods:
+        if quick and method.quick_provider and ref is not None and ref.partition(":")[0] in method.modules:
+            ref = method.quick_provider
+        per_row: dict[str, tuple[str, ...]] = {}
+        listed = None
+        if quick and method.quick_relevant is not None and ref is not None:
+            try:
+                listed = _list_obligations(ref, quick)
+            except Exception as exc:  # the runner would fail the same way: every cell is an error
+                detail = f"provider {ref} failed to load: {type(exc).__name__}: {exc}"
+                for row in matrix.rows:
+                    matrix.cells.setdefault(row, {})[method.key] = Cell("error", detail)
+                continue
+        for mutant in mutants:
+            cells = matrix.cells.setdefault(mutant.name, {})
+            if quick and method.quick_rows is not None and not method.quick_rows(mutant):
+                cells[method.key] = Cell("skipped", "not in this quick run's subset")
+                continue
+            select = method.select
+            if listed is not None:
+                select = tuple(ob.name for ob in listed if method.quick_relevant(mutant, ob))
+                if not select:
+                    cells[method.key] = Cell("skipped", "no obligation of this method names an operation it changes")
+                    continue
+            per_row[mutant.name] = select
+            jobs.append((mutant, method, ref, select))
+        sanity_select = method.select
+        if listed is not None:  # the sanity row runs every obligation some mutant row runs
+            wanted = {name for names in per_row.values() for name in names}
+            sanity_select = tuple(ob.name for ob in listed if ob.name in wanted)
+        sanity.append((None, method, ref, sanity_select))
+    # the sanity row first (every mutant row's verdict depends on it), then the slow methods
+    return sanity + sorted(jobs, key=lambda job: not job[1].slow)
+
+
 def run_matrix(
     quick: bool,
     mutants: Sequence[Mutant] = MUTANTS,
@@ -358,36 +421,25 @@ def run_matrix(
     if methods is None:
         methods, notes = available_methods()
     matrix = Matrix([m.key for m, _ in methods], [SANITY, *(m.name for m in mutants)], notes=notes)
+    matrix.cells[SANITY] = {}
     for m, _ in methods:
         if quick and m.quick_note:
             notes.append(f"{m.key}: {m.quick_note}")
     timeout = 600.0 if quick else 3600.0
-    jobs: list[tuple[Optional[Mutant], Method, Optional[str]]] = []
-    for mutant in [None, *mutants]:
-        row = SANITY if mutant is None else mutant.name
-        matrix.cells[row] = {}
-        for method, ref in methods:
-            if mutant is not None and quick and method.quick_rows is not None and not method.quick_rows(mutant):
-                matrix.cells[row][method.key] = Cell("skipped", "not in this quick run's subset")
-                continue
-            jobs.append((mutant, method, ref))
-    # the sanity row first (every mutant row's verdict depends on it), then the slow methods
-    jobs = jobs[:len(methods)] + sorted(jobs[len(methods):], key=lambda job: not job[1].slow)
+    jobs = _plan(matrix, quick, mutants, methods)
     total, done = len(jobs), 0
     with tempfile.TemporaryDirectory(prefix="torchlean-rt-mutants-") as site_dir:
         write_sitecustomize(site_dir)
 
-        def run_job(job: tuple[Optional[Mutant], Method, Optional[str]]) -> Cell:
-            mutant, method, ref = job
+        def run_job(job: Job) -> Cell:
+            mutant, method, ref, select = job
             name = None if mutant is None else mutant.name
             if ref is None:
                 return run_pytest(name, timeout)
-            if quick and method.quick_provider and ref.partition(":")[0] in method.modules:
-                ref = method.quick_provider
-            return run_provider(ref, method.select, name, quick, timeout, site_dir if method.spawns_python else None)
+            return run_provider(ref, select, name, quick, timeout, site_dir if method.spawns_python else None)
 
         with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-            for (mutant, method, _), cell in zip(jobs, pool.map(run_job, jobs)):
+            for (mutant, method, _, _), cell in zip(jobs, pool.map(run_job, jobs)):
                 row = SANITY if mutant is None else mutant.name
                 matrix.cells[row][method.key] = cell
                 done += 1

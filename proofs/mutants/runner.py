@@ -4,7 +4,8 @@
 
 Applies the mutant named in ``TORCHLEAN_RT_MUTANT`` (if any), lists the provider's obligations
 (``module:function``, as in ``verify.PROVIDERS``), keeps the named ones (all when none are
-named), runs them one after the other in this process, and prints one line
+named), runs them one after the other in this process until the first failure (one decides the
+verdict), and prints one line
 ``MUTANT-RESULT {json}`` with ``status``:
 
 * ``passed`` — every obligation passed;
@@ -74,6 +75,7 @@ def run_method(provider_ref: str, quick: bool, names: Sequence[str] = ()) -> dic
             continue
         line = f"{result.name}: {result.detail}"
         (errors if result.detail.startswith(_INFRASTRUCTURE_ERRORS) else failed).append(line)
+        break  # one failure decides the cell; the rest would only cost time
     seconds = time.perf_counter() - start
     base = {"mutant": mutant, "checks": len(obligations), "seconds": seconds}
     if errors:

@@ -261,3 +261,48 @@ def test_a_method_that_starts_crosshair_sees_the_mutant_in_crosshair_s_own_proce
     assert killed.status == "failed" and "error" in killed.detail, killed
     blind = km.run_provider(ref, (), "names-deduplicated", True, 300, None)
     assert blind.status == "passed", blind  # the mutant applied in the runner only: CrossHair's child is unmutated
+
+
+def test_mentions_matches_whole_operation_names() -> None:
+    assert km.mentions("to_spec(get_gradient(x)) == getGradient", ["get_gradient"])
+    assert not km.mentions("register_gradient_in_context and get_gradients", ["get_gradient", "register_gradient"])
+    assert km.mentions("Variable.error's id is next_id", ["Variable.error"])
+    assert not km.mentions("raises the same typed error", ["Variable.error"])
+
+
+_FAKE_PROVIDER = '''
+from torchlean_runtime.report import Obligation, Outcome
+
+
+def ok():
+    return Outcome(True, "")
+
+
+def obligations(quick):
+    return [Obligation(name, "crosshair", "exhaustive", claim, ok) for name, claim in [
+        ("counts", "context_size and gradient_count equal contextSize and gradientCount"),
+        ("strings", "to_lean_string is contextToString"),
+        ("sizes again", "context_size after register_variable"),
+    ]]
+'''
+
+
+def test_the_quick_plan_runs_each_mutant_against_the_obligations_about_its_operations(tmp_path, monkeypatch) -> None:
+    (tmp_path / "fake_relevance_provider.py").write_text(_FAKE_PROVIDER)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    method = km.Method("fake", "fake", modules=("fake_relevance_provider",),
+                       quick_relevant=lambda m, ob: km.mentions(ob.claim, m.touches))
+    mutants = [cat.BY_NAME[n] for n in ("context-size-counts-unique", "float-printing-repr", "clone-keeps-gradient")]
+    matrix = km.Matrix(["fake"], [km.SANITY, *(m.name for m in mutants)])
+    matrix.cells[km.SANITY] = {}
+    jobs = km._plan(matrix, True, mutants, [(method, "fake_relevance_provider:obligations")])
+    planned = {(None if m is None else m.name): select for m, _, _, select in jobs}
+    assert planned == {
+        "context-size-counts-unique": ("counts", "sizes again"),
+        "float-printing-repr": ("strings",),
+        None: ("counts", "strings", "sizes again"),  # the sanity row: every obligation some row runs
+    }
+    assert matrix.label("clone-keeps-gradient", "fake") == "-"  # nothing about clone_variable
+    # outside quick runs every mutant runs everything the method selects
+    full = km._plan(matrix, False, mutants, [(method, "fake_relevance_provider:obligations")])
+    assert [select for _, _, _, select in full] == [()] * 4
