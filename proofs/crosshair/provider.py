@@ -11,8 +11,8 @@ CrossHair process (``parallel=True``: verify runs them one per core):
   same int signature (label ``exhaustive``): pass only when no difference is found AND CrossHair
   says all paths were exhausted; a difference, or a search that stopped short, is a failure.
 * teeth (label ``checked``): a deliberately false claim must be refuted with a counterexample that
-  replays concretely, and a claim false on exactly one input (the last of its domain) must be
-  refuted too — evidence that "confirmed" really means every input was reached.
+  replays concretely, and a claim false on exactly one interior input of its domain must be
+  refuted too — evidence that the enumeration really reaches the inputs it claims to cover.
 
 The bound profile (``quick`` under ``verify --quick``, else ``thorough``) goes to the CrossHair
 process in ``TORCHLEAN_RT_CROSSHAIR_BOUND``; the claims state the exact domain of each profile.
@@ -241,10 +241,10 @@ def obligations(quick: bool) -> list[Obligation]:
         parallel=True,
     ))
     out.append(Obligation(
-        name="crosshair teeth: a needle at the last input is found", method="crosshair", label="checked",
-        claim=f"CrossHair refutes a claim false ONLY at the last input of the lookup domain ({size(lookup)} inputs, "
-              f"{profile} profile), and the counterexample replays: the enumeration reaches every input",
-        run=run_refutation, args=(f"{_PACKAGE}.canaries.needle", profile, "'the last input is never reached'"),
+        name="crosshair teeth: a needle inside the domain is found", method="crosshair", label="checked",
+        claim=f"CrossHair refutes a claim false ONLY at one fixed interior input of the lookup domain ({size(lookup)} "
+              f"inputs, {profile} profile), and the counterexample replays: the enumeration reaches it",
+        run=run_refutation, args=(f"{_PACKAGE}.canaries.needle", profile, "'the needle input is never reached'"),
         parallel=True,
     ))
     return out

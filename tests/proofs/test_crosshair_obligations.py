@@ -162,7 +162,8 @@ def test_the_false_oldest_entry_claim_gets_an_error_line_that_replays() -> None:
     assert not runner.replay(f"{PKG}.obligations_registry.lookup", same_input, env=QUICK).reproduced
 
 
-def test_the_needle_at_the_last_input_is_found() -> None:
+def test_the_needle_inside_the_domain_is_found() -> None:
     outcome = provider.run_refutation(f"{PKG}.canaries.needle", "quick", "the needle")
-    last = tuple(p.size - 1 for p in domain("lookup", BOUNDS["quick"]))
-    assert outcome.passed and f"needle({', '.join(map(str, last))})" in outcome.detail, outcome.detail
+    needle = tuple(int(p.size * 0.618) for p in domain("lookup", BOUNDS["quick"]))
+    assert 0 < needle[1] < domain("lookup", BOUNDS["quick"])[1].size - 1
+    assert outcome.passed and f"needle({', '.join(map(str, needle))})" in outcome.detail, outcome.detail
