@@ -40,16 +40,18 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Callable, Optional, Sequence, TextIO
+from typing import Any, Callable, Optional, Sequence, TextIO
+
+from torchlean_runtime.impl.contracts import CHECK_ENV_VAR
 
 from .catalogue import ENV_VAR, MUTANTS, Mutant, write_sitecustomize
 from .runner import RESULT_PREFIX
 
-__all__ = ["Method", "METHODS", "Cell", "Matrix", "available_methods", "run_matrix", "main"]
+__all__ = ["Method", "METHODS", "Cell", "Matrix", "mentions", "available_methods", "run_pytest", "run_provider",
+           "run_matrix", "main"]
 
 PLUGIN = "torchlean_runtime.proofs.mutants.pytest_plugin"
 SANITY = "(none)"
-_CHECK_ENV_VAR = "TORCHLEAN_RT_CHECK"  # the impl's checked mode; mutant runs use the default mode
 
 
 @dataclass(frozen=True)
@@ -65,11 +67,17 @@ class Method:
     quick_note: str = ""
     slow: bool = False  # started first, so the matrix does not wait on a long tail
     quick_provider: Optional[str] = None  # quick runs: this provider instead of the listed one
-    quick_relevant: Optional[Callable] = None  # quick runs: (mutant, obligation) -> run it for that mutant?
+    quick_relevant: Optional[Callable[[Mutant, Any], bool]] = None  # quick runs: run (mutant, obligation)?
 
 
-def _bookkeeping(m: Mutant) -> bool:
-    return m.symbolic
+def mentions(text: str, operations: Sequence[str]) -> bool:
+    """``text`` names one of ``operations`` as a whole word (``get_gradient``, ``Variable.error``)."""
+    return any(re.search(r"(?<![\w.])" + re.escape(op) + r"(?!\w)", text) for op in operations)
+
+
+def _crosshair_relevant(mutant: Mutant, ob) -> bool:
+    """A ``crosshair check`` obligation whose claim names an operation the mutant changes."""
+    return ob.method == "crosshair" and ob.label == "exhaustive" and mentions(ob.claim, mutant.touches)
 
 
 METHODS: tuple[Method, ...] = (
@@ -86,8 +94,7 @@ METHODS: tuple[Method, ...] = (
            quick_note="quick run: the machine's campaign without shrinking (same budget and seed; a verdict needs "
                       "no minimal program, and shrinking took minutes per kill)"),
     Method("crosshair", "CrossHair obligations", module_prefix="torchlean_runtime.proofs.crosshair",
-           spawns_python=True, quick_rows=_bookkeeping, slow=True,
-           quick_relevant=lambda m, ob: _crosshair_relevant(m, ob),
+           spawns_python=True, quick_rows=lambda m: m.symbolic, slow=True, quick_relevant=_crosshair_relevant,
            quick_note="quick run: only the mutants of the pure-Python bookkeeping layer (registry, context), "
                       "the layer CrossHair explores symbolically, each against the `crosshair check` obligations "
                       "whose claim names an operation it changes (no diffbehavior, no canaries); the sanity row "
@@ -262,7 +269,7 @@ def available_methods() -> tuple[list[tuple[Method, Optional[str]]], list[str]]:
 
 def _env(mutant: Optional[str], site_dir: Optional[str]) -> dict[str, str]:
     env = dict(os.environ)
-    env.pop(_CHECK_ENV_VAR, None)
+    env.pop(CHECK_ENV_VAR, None)  # mutant runs use the impl's default mode (no refinement postconditions)
     if mutant:
         env[ENV_VAR] = mutant
     else:
@@ -350,16 +357,6 @@ def select_mutants(only: Optional[str]) -> list[Mutant]:
     if not only:
         return list(MUTANTS)
     return [m for m in MUTANTS if fnmatch.fnmatch(m.name, only) or only in m.name]
-
-
-def mentions(text: str, operations: Sequence[str]) -> bool:
-    """``text`` names one of ``operations`` as a whole word (``get_gradient``, ``Variable.error``)."""
-    return any(re.search(r"(?<![\w.])" + re.escape(op) + r"(?!\w)", text) for op in operations)
-
-
-def _crosshair_relevant(mutant: Mutant, ob) -> bool:
-    """A ``crosshair check`` obligation whose claim names an operation the mutant changes."""
-    return ob.method == "crosshair" and ob.label == "exhaustive" and mentions(ob.claim, mutant.touches)
 
 
 def _list_obligations(ref: str, quick: bool) -> list:
