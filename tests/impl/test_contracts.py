@@ -13,8 +13,9 @@ import icontract
 
 from torchlean_runtime.impl import RuntimeContext, Variable, contracts
 
-PUBLIC = [getattr(RuntimeContext, n) for n in ("register_variable", "get_variable", "set_variable", "register_gradient",
-                                                 "get_gradient", "set_gradient", "has_variable")]
+PUBLIC = [getattr(RuntimeContext, n) for n in ("register_variable", "set_variable", "register_gradient", "set_gradient")]
+# Pure queries: their plain checks are their whole precondition (see impl/context.py).
+QUERIES = [getattr(RuntimeContext, n) for n in ("get_variable", "get_gradient", "has_variable")]
 PUBLIC += [getattr(Variable, n) for n in ("set_value", "set_gradient", "accumulate_gradient", "cast_shape", "variable_norm")]
 
 
@@ -30,6 +31,22 @@ def test_preconditions_are_on_by_default() -> None:
     for fn in PUBLIC:
         assert icontract._checkers.find_checker(fn) is not None, fn.__qualname__
         assert fn.__preconditions__, fn.__qualname__  # type: ignore[attr-defined]
+
+
+def test_queries_carry_no_precondition_wrapper_but_refuse_bad_input() -> None:
+    import pytest
+
+    from torchlean_runtime.errors import InvalidShapeError, NameTypeError
+
+    ctx = RuntimeContext.empty()
+    for fn in QUERIES:
+        assert not getattr(fn, "__preconditions__", []), fn.__qualname__
+    with pytest.raises(NameTypeError):
+        ctx.get_variable(3, (2,))
+    with pytest.raises(InvalidShapeError):
+        ctx.get_gradient("w", [2])
+    with pytest.raises(NameTypeError):
+        ctx.has_variable(b"w")
 
 
 def test_python_O_strips_every_contract_wrapper() -> None:
