@@ -63,11 +63,13 @@ class Method:
     select: tuple[str, ...] = ()  # obligation names to run (empty: all of them)
     listed_only: bool = True  # available only when listed in verify.PROVIDERS
     spawns_python: bool = False
-    quick_rows: Optional[Callable[[Mutant], bool]] = None  # quick runs: only these mutants
-    quick_note: str = ""
     slow: bool = False  # started first, so the matrix does not wait on a long tail
-    quick_provider: Optional[str] = None  # quick runs: this provider instead of the listed one
-    quick_relevant: Optional[Callable[[Mutant, Any], bool]] = None  # quick runs: run (mutant, obligation)?
+    rows: Optional[Callable[[Mutant], bool]] = None  # only these mutants (the others cannot be reached)
+    quick_rows: Optional[Callable[[Mutant], bool]] = None  # quick runs: only these mutants
+    kill_provider: Optional[str] = None  # run this provider instead of the listed one
+    relevant: Optional[Callable[[Mutant, Any, bool], bool]] = None  # run (mutant, obligation, quick)?
+    note: str = ""  # how the method is run here, when that differs from verify
+    quick_note: str = ""
 
 
 def mentions(text: str, operations: Sequence[str]) -> bool:
@@ -75,9 +77,11 @@ def mentions(text: str, operations: Sequence[str]) -> bool:
     return any(re.search(r"(?<![\w.])" + re.escape(op) + r"(?!\w)", text) for op in operations)
 
 
-def _crosshair_relevant(mutant: Mutant, ob) -> bool:
-    """A ``crosshair check`` obligation whose claim names an operation the mutant changes."""
-    return ob.method == "crosshair" and ob.label == "exhaustive" and mentions(ob.claim, mutant.touches)
+def _crosshair_relevant(mutant: Mutant, ob: Any, quick: bool) -> bool:
+    """An exhaustive CrossHair obligation whose claim names an operation the mutant changes
+    (in quick runs ``crosshair check`` only: the diffbehavior pairs are the slowest)."""
+    return (ob.label == "exhaustive" and mentions(ob.claim, mutant.touches)
+            and (ob.method == "crosshair" or not quick))
 
 
 METHODS: tuple[Method, ...] = (
@@ -90,20 +94,21 @@ METHODS: tuple[Method, ...] = (
     # the replay of its kept regression vectors
     Method("machine", "stateful differential machine (fuzz campaign + its regression vectors)",
            modules=("torchlean_runtime.proofs.differential.fuzz", "torchlean_runtime.proofs.differential.machine"),
-           slow=True, quick_provider="torchlean_runtime.proofs.mutants.kill_matrix:machine_quick_obligations",
-           quick_note="quick run: the machine's campaign without shrinking (same budget and seed; a verdict needs "
-                      "no minimal program, and shrinking took minutes per kill)"),
+           slow=True, kill_provider="torchlean_runtime.proofs.mutants.kill_matrix:machine_obligations",
+           note="the fuzz provider's campaign (its budget and seed) without shrinking: a verdict needs no minimal "
+                "program, and shrinking took minutes per kill"),
     Method("crosshair", "CrossHair obligations", module_prefix="torchlean_runtime.proofs.crosshair",
-           spawns_python=True, quick_rows=lambda m: m.symbolic, slow=True, quick_relevant=_crosshair_relevant,
-           quick_note="quick run: only the mutants of the pure-Python bookkeeping layer (registry, context), "
-                      "the layer CrossHair explores symbolically, each against the `crosshair check` obligations "
-                      "whose claim names an operation it changes (no diffbehavior, no canaries); the sanity row "
-                      "runs all of those"),
+           spawns_python=True, slow=True, relevant=_crosshair_relevant,
+           note="each mutant against the exhaustive obligations whose claim names an operation it changes "
+                "(Mutant.touches; '-' where none does); the sanity row runs every obligation some row runs",
+           quick_rows=lambda m: m.symbolic,
+           quick_note="quick run: only the mutants of the pure-Python bookkeeping layer (registry, context), the "
+                      "layer CrossHair explores symbolically, and only `crosshair check` obligations (no diffbehavior)"),
     Method("z3-index", "Z3 index model cross-checked against impl/registry.py",
            modules=("torchlean_runtime.proofs.z3.obligations",), select=("z3.index-model.matches-impl",),
-           listed_only=False, quick_rows=lambda m: m.layer == "registry",
-           quick_note="quick run: only the registry-layer mutants (the cross-check drives impl/registry.py alone, "
-                      "so it cannot reach the others)"),
+           listed_only=False, rows=lambda m: m.layer == "registry",
+           note="only the registry-layer mutants: the cross-check drives impl/registry.py alone, so it cannot reach "
+                "the others"),
 )
 
 
@@ -325,7 +330,7 @@ def run_provider(ref: str, select: Sequence[str], mutant: Optional[str], quick: 
     return Cell(result["status"], result.get("detail", ""), seconds)
 
 
-def machine_quick_obligations(quick: bool) -> list:
+def machine_obligations(quick: bool) -> list:
     """The fuzz provider's obligations, its campaign run WITHOUT shrinking (same budget and seed).
     A divergence is a kill either way; shrinking it to a minimal program can take minutes."""
     from torchlean_runtime.proofs.differential import fuzz
@@ -373,11 +378,11 @@ def _plan(matrix: Matrix, quick: bool, mutants: Sequence[Mutant],
     jobs: list[Job] = []
     sanity: list[Job] = []
     for method, ref in methods:
-        if quick and method.quick_provider and ref is not None and ref.partition(":")[0] in method.modules:
-            ref = method.quick_provider
+        if method.kill_provider and ref is not None and ref.partition(":")[0] in method.modules:
+            ref = method.kill_provider
         per_row: dict[str, tuple[str, ...]] = {}
         listed = None
-        if quick and method.quick_relevant is not None and ref is not None:
+        if method.relevant is not None and ref is not None:
             try:
                 listed = _list_obligations(ref, quick)
             except Exception as exc:  # the runner would fail the same way: every cell is an error
@@ -387,12 +392,15 @@ def _plan(matrix: Matrix, quick: bool, mutants: Sequence[Mutant],
                 continue
         for mutant in mutants:
             cells = matrix.cells.setdefault(mutant.name, {})
+            if method.rows is not None and not method.rows(mutant):
+                cells[method.key] = Cell("skipped", "out of this method's reach")
+                continue
             if quick and method.quick_rows is not None and not method.quick_rows(mutant):
                 cells[method.key] = Cell("skipped", "not in this quick run's subset")
                 continue
             select = method.select
             if listed is not None:
-                select = tuple(ob.name for ob in listed if method.quick_relevant(mutant, ob))
+                select = tuple(ob.name for ob in listed if method.relevant(mutant, ob, quick))
                 if not select:
                     cells[method.key] = Cell("skipped", "no obligation of this method names an operation it changes")
                     continue
@@ -420,8 +428,7 @@ def run_matrix(
     matrix = Matrix([m.key for m, _ in methods], [SANITY, *(m.name for m in mutants)], notes=notes)
     matrix.cells[SANITY] = {}
     for m, _ in methods:
-        if quick and m.quick_note:
-            notes.append(f"{m.key}: {m.quick_note}")
+        notes += [f"{m.key}: {text}" for text in (m.note, m.quick_note if quick else "") if text]
     timeout = 600.0 if quick else 3600.0
     jobs = _plan(matrix, quick, mutants, methods)
     total, done = len(jobs), 0

@@ -174,7 +174,7 @@ def test_run_matrix_on_one_method_kills_a_registry_mutant_and_keeps_the_sanity_r
     matrix = km.run_matrix(True, mutants, methods=methods, progress=progress)
     assert matrix.label(km.SANITY, "z3-index") == "pass"
     assert matrix.label("names-deduplicated", "z3-index") == "killed"
-    # the cross-check drives impl/registry.py only: the quick run leaves a Variable mutant out
+    # the cross-check drives impl/registry.py only: a Variable mutant is out of its reach
     assert matrix.label("clone-keeps-gradient", "z3-index") == "-"
     assert matrix.survivors() == ["clone-keeps-gradient"] and not matrix.ok
     assert "[2/2]" in progress.getvalue()
@@ -287,11 +287,11 @@ def obligations(quick):
 '''
 
 
-def test_the_quick_plan_runs_each_mutant_against_the_obligations_about_its_operations(tmp_path, monkeypatch) -> None:
+def test_the_plan_runs_each_mutant_against_the_obligations_about_its_operations(tmp_path, monkeypatch) -> None:
     (tmp_path / "fake_relevance_provider.py").write_text(_FAKE_PROVIDER)
     monkeypatch.syspath_prepend(str(tmp_path))
     method = km.Method("fake", "fake", modules=("fake_relevance_provider",),
-                       quick_relevant=lambda m, ob: km.mentions(ob.claim, m.touches))
+                       relevant=lambda m, ob, quick: km.mentions(ob.claim, m.touches) and (quick or ob.name != "counts"))
     mutants = [cat.BY_NAME[n] for n in ("context-size-counts-unique", "float-printing-repr", "clone-keeps-gradient")]
     matrix = km.Matrix(["fake"], [km.SANITY, *(m.name for m in mutants)])
     matrix.cells[km.SANITY] = {}
@@ -303,6 +303,6 @@ def test_the_quick_plan_runs_each_mutant_against_the_obligations_about_its_opera
         None: ("counts", "strings", "sizes again"),  # the sanity row: every obligation some row runs
     }
     assert matrix.label("clone-keeps-gradient", "fake") == "-"  # nothing about clone_variable
-    # outside quick runs every mutant runs everything the method selects
+    # relevance may depend on the mode
     full = km._plan(matrix, False, mutants, [(method, "fake_relevance_provider:obligations")])
-    assert [select for _, _, _, select in full] == [()] * 4
+    assert [select for _, _, _, select in full] == [("strings", "sizes again"), ("sizes again",), ("strings",)]
