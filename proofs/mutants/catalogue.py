@@ -7,10 +7,10 @@ same objects back.  No impl file is copied or edited.  Buggy methods mostly wrap
 errors for bad input — stays as it is and only the intended semantics change.
 
 Mutants are applied from the environment variable :data:`ENV_VAR` by the pytest plugin
-(``pytest_plugin.py``), by the method runner (``runner.py``) and by the ``sitecustomize`` that
-the kill matrix puts on ``PYTHONPATH`` for methods that start their own Python subprocesses
-(CrossHair).  :func:`apply_from_env` is idempotent, so a process reached by two of these
-mechanisms is mutated once.
+(``pytest_plugin.py``), by the method runner (``runner.py``) and by :data:`SITECUSTOMIZE`, which
+the plugin and the kill matrix put first on ``PYTHONPATH`` so that the Python processes a check
+starts itself (CrossHair, the ``-O`` tests) run the same mutated impl.  :func:`apply_from_env` is
+idempotent, so a process reached by two of these mechanisms is mutated once.
 """
 
 from __future__ import annotations
@@ -31,8 +31,8 @@ from torchlean_runtime.impl.context import RuntimeContext
 from torchlean_runtime.impl.registry import EMPTY, Entry, Registry, _iter_cons
 from torchlean_runtime.impl.variable import Variable
 
-__all__ = ["ENV_VAR", "Mutant", "MUTANTS", "BY_NAME", "SITECUSTOMIZE", "apply", "apply_from_env", "active", "replacements",
-           "write_sitecustomize"]
+__all__ = ["ENV_VAR", "Mutant", "MUTANTS", "BY_NAME", "SITECUSTOMIZE", "apply", "apply_from_env", "active",
+           "replacements", "write_sitecustomize"]
 
 #: The environment variable naming the mutant a fresh process must apply (empty: none).
 ENV_VAR = "TORCHLEAN_RT_MUTANT"
