@@ -62,21 +62,19 @@ def test_random_sequences_agree(dtype_name: str) -> None:
     check()
 
 
-def test_the_harness_detects_a_wrong_lookup(monkeypatch) -> None:
-    """The harness is not vacuous: an impl whose lookup consults the OLDEST entry is caught."""
-    from torchlean_runtime.impl import registry
+def test_the_harness_detects_a_wrong_lookup() -> None:
+    """The harness is not vacuous: an impl whose lookup searches past the newest entry (the
+    catalogue's mutant ``lookup-past-first-match``) is caught when the newest "w" has another shape."""
+    from torchlean_runtime.proofs.mutants import catalogue
 
-    def oldest(self, name, shape):
-        ids = self.by_name.get(name)
-        if ids is None:
-            return None
-        while ids[1] is not None:
-            ids = ids[1]
-        entry = self.entries[ids[0]]
-        return entry.array if entry.shape == shape else None
-
-    monkeypatch.setattr(registry.Registry, "lookup", oldest)
-    w1, w2 = np.array([1.0, 2.0]), np.array([3.0, 4.0])
-    ops = [("create", 0, "w", w1, True), ("register_variable", "w", w1), ("register_variable", "w", w2),
-           ("get_variable", "w", (2,))]
-    assert "get_variable" in run_both(ops, np.float64)
+    undo = catalogue.apply("lookup-past-first-match")
+    try:
+        w1, w2 = np.array([1.0, 2.0]), np.array([[3.0, 4.0]])
+        ops = [("create", 0, "w", w1, True), ("register_variable", "w", w1), ("register_variable", "w", w2),
+               ("get_variable", "w", (2,))]
+        assert "get_variable" in run_both(ops, np.float64)
+    finally:
+        undo()
+    w1, w2 = np.array([1.0, 2.0]), np.array([[3.0, 4.0]])
+    assert run_both([("create", 0, "w", w1, True), ("register_variable", "w", w1), ("register_variable", "w", w2),
+                     ("get_variable", "w", (2,))], np.float64) is None
