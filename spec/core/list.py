@@ -98,6 +98,11 @@ class List(Generic[T]):
     def __repr__(self) -> str:
         return "[" + ", ".join(repr(x) for x in self) + "]"
 
+    def __reduce__(self):
+        # copy/deepcopy/pickle rebuild through the constructor (their default sets attributes,
+        # which an immutable List refuses), from the flat items: no recursion on long lists
+        return (ofIterable, (list(self),))
+
 
 #: The empty list ``[]``.
 nil: List = List()

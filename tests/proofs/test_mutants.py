@@ -306,3 +306,18 @@ def test_the_plan_runs_each_mutant_against_the_obligations_about_its_operations(
     # relevance may depend on the mode
     full = km._plan(matrix, False, mutants, [(method, "fake_relevance_provider:obligations")])
     assert [select for _, _, _, select in full] == [("strings", "sizes again"), ("sizes again",), ("strings",)]
+
+
+def test_spec_lists_survive_copy_and_pickle() -> None:
+    """CrossHair realizes a counterexample's return value by reduction (copy's protocol); a spec
+    List that refused it crashed CrossHair exactly when a mutant was caught, hiding the
+    counterexample behind a traceback.  Long lists must not recurse."""
+    import copy
+    import pickle
+
+    from torchlean_runtime.spec.core.list import nil, ofIterable
+
+    small = ofIterable([("w", 1), ("", 2)])
+    for clone in (copy.copy(small), copy.deepcopy(small), pickle.loads(pickle.dumps(small)), copy.deepcopy(nil)):
+        assert clone == small or (clone == nil and clone.length() == 0)
+    assert copy.deepcopy(ofIterable(range(100_000))).length() == 100_000
