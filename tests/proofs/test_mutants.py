@@ -318,6 +318,7 @@ def test_spec_lists_survive_copy_and_pickle() -> None:
     from torchlean_runtime.spec.core.list import nil, ofIterable
 
     small = ofIterable([("w", 1), ("", 2)])
-    for clone in (copy.copy(small), copy.deepcopy(small), pickle.loads(pickle.dumps(small)), copy.deepcopy(nil)):
-        assert clone == small or (clone == nil and clone.length() == 0)
+    for clone in (copy.copy(small), copy.deepcopy(small), pickle.loads(pickle.dumps(small))):
+        assert clone == small and list(clone) == [("w", 1), ("", 2)]
+    assert copy.deepcopy(nil).isNil
     assert copy.deepcopy(ofIterable(range(100_000))).length() == 100_000
