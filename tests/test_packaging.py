@@ -76,14 +76,15 @@ def _declared_packages() -> tuple[list[str], dict[str, str]]:
 
 def _package_name(directory: Path) -> str:
     rel = directory.relative_to(REPO).parts
-    return ".".join(("torchlean_runtime",) + rel)
+    # torchlean_runtime/ holds its own subpackages (conformance/, …); the other folders are mapped
+    return ".".join(rel if rel[0] == "torchlean_runtime" else ("torchlean_runtime",) + rel)
 
 
 def test_every_package_directory_is_listed_in_pyproject() -> None:
     packages, _ = _declared_packages()
     on_disk = sorted(
         _package_name(init.parent)
-        for folder in FOLDERS
+        for folder in FOLDERS + ("torchlean_runtime",)
         for init in (REPO / folder).rglob("__init__.py")
         if "__pycache__" not in init.parts
     )
@@ -101,8 +102,9 @@ def test_every_listed_package_exists_on_disk() -> None:
         "torchlean_runtime.proofs": "proofs",
     }
     for package in packages:
-        parts = package.split(".")
-        root = package_dir[".".join(parts[:2])] if len(parts) > 1 else package_dir[parts[0]]
-        directory = REPO / root / Path(*parts[2:]) if len(parts) > 2 else REPO / root
+        # the longest package-dir prefix maps the package to its folder (setuptools' rule)
+        prefix = max((k for k in package_dir if package == k or package.startswith(k + ".")), key=len)
+        rest = package[len(prefix):].lstrip(".")
+        directory = REPO / package_dir[prefix] / Path(*rest.split(".")) if rest else REPO / package_dir[prefix]
         assert (directory / "__init__.py").is_file(), package
         assert importlib.util.find_spec(package) is not None, package

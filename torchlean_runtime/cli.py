@@ -44,13 +44,13 @@ def build_parser() -> argparse.ArgumentParser:
     vsub = p.add_subparsers(dest="vectors_command", required=True)
     g = vsub.add_parser("generate", help="write the deterministic corpus to OUT_DIR")
     g.add_argument("out_dir")
-    g.set_defaults(func=lambda a: _dispatch("torchlean_runtime.proofs.vectors.generate:main", a))
+    g.set_defaults(func=lambda a: _dispatch("torchlean_runtime.conformance.vectors.generate:main", a))
 
     p = sub.add_parser("replay", help="execute trace files against spec and/or impl")
     p.add_argument("paths", nargs="+", metavar="FILE_OR_DIR")
     p.add_argument("--target", choices=["spec", "impl", "both"], default="both")
     p.add_argument("--json", action="store_true", help="machine-readable results on stdout")
-    p.set_defaults(func=lambda a: _dispatch("torchlean_runtime.proofs.vectors.replay:main", a))
+    p.set_defaults(func=lambda a: _dispatch("torchlean_runtime.conformance.vectors.replay:main", a))
 
     p = sub.add_parser("fuzz", help="a timed differential campaign, spec vs impl")
     p.add_argument("--seconds", type=float, default=60.0)

@@ -7,7 +7,7 @@ saved as a ``torchlean.runtime.v1`` trace in ``--out`` and the command that repl
 printed (the trace passes on the spec and fails on the impl at the diverging step).  Exit
 status: 0 clean, 1 divergence, 2 the harness itself failed.
 
-After fixing the bug, copy the trace into ``proofs/vectors/regressions/`` (see its README):
+After fixing the bug, copy the trace into ``torchlean_runtime/conformance/vectors/regressions/`` (see its README):
 the verify provider below and ``tests/differential`` replay that folder on spec and impl.
 
 The verify provider (:func:`obligations`) runs a short campaign from a fixed seed (quick: 20 s,
@@ -160,7 +160,7 @@ def run_campaign(
 
 def save_failure(trace: Any, out_dir: os.PathLike | str) -> Path:
     """Write ``trace`` into ``out_dir`` (created if needed) under a name that does not exist yet."""
-    from torchlean_runtime.proofs.vectors.format import write_trace
+    from torchlean_runtime.conformance.vectors.format import write_trace
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -178,7 +178,7 @@ def regressions_dir() -> str:
     """The permanent regression vectors (shrunk fuzz failures), shipped as package data."""
     from importlib import resources
 
-    return str(resources.files("torchlean_runtime.proofs.vectors").joinpath("regressions"))
+    return str(resources.files("torchlean_runtime.conformance.vectors").joinpath("regressions"))
 
 
 def main(args: Any = None) -> int:
@@ -213,7 +213,7 @@ def main(args: Any = None) -> int:
               f"to {len(result.trace.steps)} steps: {result.divergence}")
         print(f"fuzz: saved the shrunk program as a torchlean.runtime.v1 trace: {path}")
         print(f"fuzz: reproduce with: torchlean-rt replay {path}")
-        print("fuzz: once fixed, keep it as a regression vector in proofs/vectors/regressions/")
+        print("fuzz: once fixed, keep it as a regression vector in torchlean_runtime/conformance/vectors/regressions/")
         return 1
     return 0
 
@@ -235,7 +235,7 @@ def check_fuzz_budget(seconds: float, seed: int) -> Outcome:
 
 def check_regressions() -> Outcome:
     """Obligation body: every regression vector replays bit-exactly on spec and impl."""
-    from torchlean_runtime.proofs.vectors.replay import replay_paths
+    from torchlean_runtime.conformance.vectors.replay import replay_paths
 
     results = replay_paths([regressions_dir()], ("spec", "impl"))
     failed = [r for r in results if not r.passed]
@@ -268,7 +268,7 @@ def obligations(quick: bool) -> list[Obligation]:
             name="impl refines spec: fuzz regression vectors replay",
             method="replay",
             label="examples",
-            claim="every shrunk fuzz failure kept in proofs/vectors/regressions replays bit-exactly on spec and impl",
+            claim="every shrunk fuzz failure kept in torchlean_runtime/conformance/vectors/regressions replays bit-exactly on spec and impl",
             run=check_regressions,
         ),
     ]

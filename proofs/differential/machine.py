@@ -5,14 +5,14 @@
 One run of the machine is one ``torchlean.runtime.v1`` program over one Lean scalar type ``α``
 (chosen first, as Lean has one ``α``).  Contexts and variables are held in the bundles
 :attr:`DifferentialMachine.contexts` / :attr:`~DifferentialMachine.variables` as trace
-*handles*; each rule builds one trace :class:`~torchlean_runtime.proofs.vectors.format.Step`
-and executes it on a spec and an impl :class:`~torchlean_runtime.proofs.vectors.execute.Session`
+*handles*; each rule builds one trace :class:`~torchlean_runtime.conformance.vectors.format.Step`
+and executes it on a spec and an impl :class:`~torchlean_runtime.conformance.vectors.execute.Session`
 (the vector executor: the same Lean-name → call tables that ``torchlean-rt replay`` uses).
 
 After every step, bit for bit:
 
 * the answers agree — the spec's observation becomes the step's expectation and the impl's
-  observation must :func:`~torchlean_runtime.proofs.vectors.execute.matches` it (the vector
+  observation must :func:`~torchlean_runtime.conformance.vectors.execute.matches` it (the vector
   comparator: bit patterns for tensors and scalars, so NaN payloads and ±0 count; whole
   context/variable states; for must-fail calls the SAME stable error code);
 * the new state agrees in the spec's own terms: ``to_spec(impl_object) == spec_object`` (spec
@@ -36,8 +36,8 @@ import hypothesis.strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, multiple, rule
 
 from torchlean_runtime.errors import TraceFormatError
-from torchlean_runtime.proofs.vectors.bits import DTYPE_OF_SCALAR_TYPE, DTYPES, TensorBits
-from torchlean_runtime.proofs.vectors.execute import (
+from torchlean_runtime.conformance.vectors.bits import DTYPE_OF_SCALAR_TYPE, DTYPES, TensorBits
+from torchlean_runtime.conformance.vectors.execute import (
     Crash,
     ImplAdapter,
     ObservedError,
@@ -45,7 +45,7 @@ from torchlean_runtime.proofs.vectors.execute import (
     SpecAdapter,
     matches,
 )
-from torchlean_runtime.proofs.vectors.format import OPS, ExpectedError, Generator, Result, Step, Trace, VariableState
+from torchlean_runtime.conformance.vectors.format import OPS, ExpectedError, Generator, Result, Step, Trace, VariableState
 
 from torchlean_runtime.spec.core.shape import toList
 

@@ -174,11 +174,11 @@ def ordinary_bits(dtype: str):
 
 @lru_cache(maxsize=None)
 def tensor_bits(dtype: str, shape: tuple[int, ...]):
-    """A :class:`~torchlean_runtime.proofs.vectors.bits.TensorBits` of ``dtype`` and ``shape``:
+    """A :class:`~torchlean_runtime.conformance.vectors.bits.TensorBits` of ``dtype`` and ``shape``:
     either every element trap-biased (:func:`element_bits`), or every element ordinary
     (:func:`ordinary_bits`) — a long tensor of mixed elements almost always holds an inf or a
     NaN, which would hide rounding and summation-order differences."""
-    from torchlean_runtime.proofs.vectors.bits import TensorBits
+    from torchlean_runtime.conformance.vectors.bits import TensorBits
 
     st = _st()
     n = int(np.prod(shape)) if shape else 1

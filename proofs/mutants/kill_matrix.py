@@ -89,7 +89,7 @@ METHODS: tuple[Method, ...] = (
     Method("agreement", "spec-vs-impl agreement on random sequences (sampled)",
            modules=("torchlean_runtime.proofs.differential.agreement",)),
     Method("vectors", "shipped vector corpus replayed on the impl",
-           modules=("torchlean_runtime.proofs.vectors.replay",), select=("vectors: corpus replays on impl",)),
+           modules=("torchlean_runtime.conformance.vectors.replay",), select=("vectors: corpus replays on impl",)),
     # the machine (differential/machine.py) is run by the fuzz provider: a timed campaign plus
     # the replay of its kept regression vectors
     Method("machine", "stateful differential machine (fuzz campaign + its regression vectors)",

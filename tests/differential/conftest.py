@@ -1,7 +1,7 @@
 """Deliberate impl bugs (mutants) for the differential tests' teeth.
 
 Each mutant is a plausible mistake in ``torchlean_runtime.impl`` that the stateful machine must
-catch.  The regression vectors in ``proofs/vectors/regressions/`` tagged ``mutant:<name>`` are
+catch.  The regression vectors in ``torchlean_runtime/conformance/vectors/regressions/`` tagged ``mutant:<name>`` are
 the shrunk programs the machine found against these mutants (see that folder's README).
 """
 

@@ -22,9 +22,9 @@ from hypothesis.stateful import run_state_machine_as_test
 
 from torchlean_runtime.proofs.differential import fuzz
 from torchlean_runtime.proofs.differential.machine import DifferentialMachine, FuzzStats
-from torchlean_runtime.proofs.vectors.format import OPS, Result
-from torchlean_runtime.proofs.vectors.reader import read_trace
-from torchlean_runtime.proofs.vectors.replay import replay_trace
+from torchlean_runtime.conformance.vectors.format import OPS, Result
+from torchlean_runtime.conformance.vectors.reader import read_trace
+from torchlean_runtime.conformance.vectors.replay import replay_trace
 
 MODEST = settings(
     max_examples=25,
@@ -138,7 +138,7 @@ REGRESSIONS = sorted(Path(fuzz.regressions_dir()).glob("*.json"))
 
 
 def test_regression_vectors_exist_and_replay_on_spec_and_impl() -> None:
-    assert REGRESSIONS, "proofs/vectors/regressions holds no trace"
+    assert REGRESSIONS, "torchlean_runtime/conformance/vectors/regressions holds no trace"
     outcome = fuzz.check_regressions()
     assert outcome.passed, outcome.detail
 
@@ -211,7 +211,7 @@ def test_a_divergence_is_recorded_as_a_complete_trace(monkeypatch) -> None:
     machine = DifferentialMachine(stats)
     machine._begin("Float")
     c0 = machine._execute("Runtime.emptyContext", {})
-    from torchlean_runtime.proofs.vectors.bits import TensorBits
+    from torchlean_runtime.conformance.vectors.bits import TensorBits
 
     t = TensorBits((2,), "float64", (0x7FF8000000000001, 1 << 63))
     c1 = machine._execute("Runtime.registerVariable", {"ctx": c0, "name": "w", "value": t})
@@ -226,7 +226,7 @@ def test_a_value_changed_after_binding_is_caught_at_teardown() -> None:
     the run fails, and the trace ends with an identity step re-observing it."""
     from torchlean_runtime.impl import RuntimeContext
     from torchlean_runtime.proofs.differential.machine import PROBE_NAME, DivergenceError
-    from torchlean_runtime.proofs.vectors.bits import TensorBits
+    from torchlean_runtime.conformance.vectors.bits import TensorBits
 
     machine = DifferentialMachine(FuzzStats())
     machine._begin("Float")

@@ -1,4 +1,4 @@
-"""proofs/vectors/bits.py and format.py — the torchlean.runtime.v1 value encoding, the operation
+"""torchlean_runtime/conformance/vectors/bits.py and format.py — the torchlean.runtime.v1 value encoding, the operation
 table, the shipped JSON Schema and the writer."""
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from torchlean_runtime.errors import ERROR_CLASSES, TraceFormatError
-from torchlean_runtime.proofs.vectors import format as F
-from torchlean_runtime.proofs.vectors.bits import ScalarBits, TensorBits, describe_element
-from torchlean_runtime.proofs.vectors.execute import fill_expectations
-from torchlean_runtime.proofs.vectors.reader import read_trace_bytes, schema
+from torchlean_runtime.conformance.vectors import format as F
+from torchlean_runtime.conformance.vectors.bits import ScalarBits, TensorBits, describe_element
+from torchlean_runtime.conformance.vectors.execute import fill_expectations
+from torchlean_runtime.conformance.vectors.reader import read_trace_bytes, schema
 from torchlean_runtime.spec.core.scalars import Float, IEEE32Exec, Int
 from torchlean_runtime.spec.core.tensor import ofNested
 from torchlean_runtime.spec.declarations import DECLARATIONS
@@ -144,10 +144,10 @@ def test_error_codes_are_the_projects_stable_codes():
 
 def test_shipped_schema_is_the_rendered_one():
     """schema_v1.json (package data) is exactly schema_text(); regenerate it with
-    ``python -c "from torchlean_runtime.proofs.vectors.format import schema_text; ..."`` after changing OPS."""
+    ``python -c "from torchlean_runtime.conformance.vectors.format import schema_text; ..."`` after changing OPS."""
     from importlib import resources
 
-    shipped = resources.files("torchlean_runtime.proofs.vectors").joinpath("schema_v1.json").read_text(encoding="utf-8")
+    shipped = resources.files("torchlean_runtime.conformance.vectors").joinpath("schema_v1.json").read_text(encoding="utf-8")
     assert shipped == F.schema_text()
 
 
@@ -232,7 +232,7 @@ def test_docs_list_every_operation_with_its_signature():
 
 
 def test_docs_list_every_error_code_and_limit():
-    from torchlean_runtime.proofs.vectors.reader import ReaderLimits
+    from torchlean_runtime.conformance.vectors.reader import ReaderLimits
     from dataclasses import fields
 
     text = _docs()

@@ -1,4 +1,4 @@
-"""proofs/vectors/execute.py — the session loop and the spec/impl adapters."""
+"""torchlean_runtime/conformance/vectors/execute.py — the session loop and the spec/impl adapters."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from torchlean_runtime.errors import ShapeMismatchError
-from torchlean_runtime.proofs.vectors.bits import ScalarBits, TensorBits
-from torchlean_runtime.proofs.vectors.execute import (
+from torchlean_runtime.conformance.vectors.bits import ScalarBits, TensorBits
+from torchlean_runtime.conformance.vectors.execute import (
     Crash,
     ImplAdapter,
     ImplUnavailable,
@@ -17,7 +17,7 @@ from torchlean_runtime.proofs.vectors.execute import (
     fill_expectations,
     matches,
 )
-from torchlean_runtime.proofs.vectors.format import OPS, ContextState, ExpectedError, Result, Step, Trace, VariableState
+from torchlean_runtime.conformance.vectors.format import OPS, ContextState, ExpectedError, Result, Step, Trace, VariableState
 
 
 def T(values, dtype=np.float64):
@@ -98,7 +98,7 @@ def test_fill_expectations_uses_the_spec_and_drops_binds_of_failing_steps():
 
 
 def test_every_operation_has_a_spec_and_an_impl_entry():
-    from torchlean_runtime.proofs.vectors import execute
+    from torchlean_runtime.conformance.vectors import execute
 
     assert set(execute._spec_calls()) == set(OPS)
     try:

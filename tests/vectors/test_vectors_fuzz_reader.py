@@ -1,4 +1,4 @@
-"""proofs/vectors/fuzz_reader.py — hostile documents: only TraceFormatError/TraceLimitError escape
+"""torchlean_runtime/conformance/vectors/fuzz_reader.py — hostile documents: only TraceFormatError/TraceLimitError escape
 the reader, every document is handled within the time bound, accepted traces replay on the spec
 without crashing, and memory stays bounded."""
 
@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from torchlean_runtime.proofs.vectors import fuzz_reader as FZ
-from torchlean_runtime.proofs.vectors.replay import corpus_dir
+from torchlean_runtime.conformance.vectors import fuzz_reader as FZ
+from torchlean_runtime.conformance.vectors.replay import corpus_dir
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
@@ -39,7 +39,7 @@ def test_the_property_has_teeth(monkeypatch):
         FZ.check_document(b"{}")
     monkeypatch.undo()
 
-    from torchlean_runtime.proofs.vectors import execute
+    from torchlean_runtime.conformance.vectors import execute
 
     class Crashing(execute.SpecAdapter):
         def call(self, op, args):

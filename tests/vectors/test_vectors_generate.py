@@ -1,4 +1,4 @@
-"""proofs/vectors/generate.py — the deterministic corpus, its coverage, and what it encodes.
+"""torchlean_runtime/conformance/vectors/generate.py — the deterministic corpus, its coverage, and what it encodes.
 
 The corpus's expectations are computed by the spec; the Lean-semantics tests below check, for
 the traps, that what the corpus expects is what the Lean definitions say (expected values taken
@@ -16,11 +16,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from torchlean_runtime.proofs.vectors import generate as G
-from torchlean_runtime.proofs.vectors.bits import TensorBits
-from torchlean_runtime.proofs.vectors.format import ExpectedError, Result
-from torchlean_runtime.proofs.vectors.reader import read_trace
-from torchlean_runtime.proofs.vectors.replay import corpus_dir
+from torchlean_runtime.conformance.vectors import generate as G
+from torchlean_runtime.conformance.vectors.bits import TensorBits
+from torchlean_runtime.conformance.vectors.format import ExpectedError, Result
+from torchlean_runtime.conformance.vectors.reader import read_trace
+from torchlean_runtime.conformance.vectors.replay import corpus_dir
 from torchlean_runtime.spec.declarations import DECLARATIONS
 
 CORPUS = Path(corpus_dir())
@@ -42,7 +42,7 @@ def test_regenerating_gives_the_shipped_bytes(fresh):
     shipped = sorted(str(p.relative_to(CORPUS)) for p in CORPUS.rglob("*") if p.is_file())
     assert files == shipped
     match, mismatch, errors = filecmp.cmpfiles(out, CORPUS, files, shallow=False)
-    assert (mismatch, errors) == ([], []), "regenerate with: torchlean-rt vectors generate proofs/vectors/corpus"
+    assert (mismatch, errors) == ([], []), "regenerate with: torchlean-rt vectors generate torchlean_runtime/conformance/vectors/corpus"
     assert len(match) == len(files) > 100
 
 

@@ -1,4 +1,4 @@
-"""proofs/vectors/reader.py — hostile trace files: limits first, schema second, decode third.
+"""torchlean_runtime/conformance/vectors/reader.py — hostile trace files: limits first, schema second, decode third.
 Every rejection is a TraceFormatError/TraceLimitError naming the file and, inside steps, the step."""
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from torchlean_runtime.errors import TraceFormatError, TraceLimitError
-from torchlean_runtime.proofs.vectors import reader as R
-from torchlean_runtime.proofs.vectors.format import FORMAT, LEAN_SOURCE
-from torchlean_runtime.proofs.vectors.fuzz_reader import documents
-from torchlean_runtime.proofs.vectors.replay import corpus_dir
+from torchlean_runtime.conformance.vectors import reader as R
+from torchlean_runtime.conformance.vectors.format import FORMAT, LEAN_SOURCE
+from torchlean_runtime.conformance.vectors.fuzz_reader import documents
+from torchlean_runtime.conformance.vectors.replay import corpus_dir
 
 EMPTY = {"op": "Runtime.emptyContext", "args": {}, "bind": "c0",
          "expect": {"type": "context", "var_registry": [], "gradients": [], "next_id": 0}}
@@ -191,7 +191,7 @@ def test_empty_tensor_with_a_wide_inner_dimension_is_fine():
 _MEMORY_PROBE = """
 import sys, tracemalloc
 from torchlean_runtime.errors import TraceFormatError
-from torchlean_runtime.proofs.vectors.reader import DEFAULT_LIMITS, read_trace_bytes
+from torchlean_runtime.conformance.vectors.reader import DEFAULT_LIMITS, read_trace_bytes
 try:
     read_trace_bytes(b"{}")  # warm up: the schema validators are built once per process
 except TraceFormatError:

@@ -1,4 +1,4 @@
-"""proofs/vectors/replay.py and the CLI — per-file verdicts, first divergence, vacuity guard."""
+"""torchlean_runtime/conformance/vectors/replay.py and the CLI — per-file verdicts, first divergence, vacuity guard."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from torchlean_runtime import cli
-from torchlean_runtime.proofs.vectors import replay as RP
-from torchlean_runtime.proofs.vectors.execute import ImplUnavailable, _load_impl
-from torchlean_runtime.proofs.vectors.format import FORMAT, LEAN_SOURCE
+from torchlean_runtime.conformance.vectors import replay as RP
+from torchlean_runtime.conformance.vectors.execute import ImplUnavailable, _load_impl
+from torchlean_runtime.conformance.vectors.format import FORMAT, LEAN_SOURCE
 
 CORPUS = Path(RP.corpus_dir())
 CASE = "Runtime.getVariable/first-match-shape-mismatch.float64.json"
@@ -129,7 +129,7 @@ def test_generate_then_replay_round_trip_through_the_cli(tmp_path, capsys):
 def test_provider_lists_the_vector_obligations():
     from torchlean_runtime import verify
 
-    assert "torchlean_runtime.proofs.vectors.replay:obligations" in verify.PROVIDERS
+    assert "torchlean_runtime.conformance.vectors.replay:obligations" in verify.PROVIDERS
     obs = RP.obligations(quick=True)
     assert [o.label for o in obs] == ["examples", "examples", "checked", "sampled"]
     assert RP.check_corpus_replay("spec").passed

@@ -224,7 +224,7 @@ def corpus_dir() -> str:
     """The shipped corpus (package data)."""
     from importlib import resources
 
-    return str(resources.files("torchlean_runtime.proofs.vectors").joinpath("corpus"))
+    return str(resources.files("torchlean_runtime.conformance.vectors").joinpath("corpus"))
 
 
 def check_corpus_replay(target: str) -> Outcome:
