@@ -51,6 +51,8 @@ from .arrays import (
 )
 from .registry import EMPTY, Registry
 
+_ND = np.ndarray
+
 __all__ = ["RuntimeContext"]
 
 _set = object.__setattr__
@@ -120,7 +122,11 @@ class RuntimeContext:
         return self
 
     def __reduce__(self):
-        return (_unpickle, (self._variables, self._gradients, self.next_id, None if self.dtype is None else self.dtype.str))
+        # Plain data only (names and fresh read-only arrays, oldest first): the payload hands out
+        # nothing stored, and unpickling re-validates every entry as the public operations do.
+        return (_unpickle, ([(e.name, expose(e.array)) for e in reversed(self._variables.items())],
+                            [(e.name, expose(e.array)) for e in reversed(self._gradients.items())],
+                            self.next_id, None if self.dtype is None else self.dtype.str))
 
     def __repr__(self) -> str:
         def names(registry: Registry) -> str:
@@ -206,11 +212,13 @@ class RuntimeContext:
 
     @C.refines(C.get_variable_refines)
     def get_variable(self, name: str, shape: tuple[int, ...]) -> Optional[np.ndarray]:
-        """Lean ``Runtime.getVariable`` at ``shape``: the newest entry named ``name`` if its
-        shape is ``shape``, else ``None``.  The array is read-only."""
-        if type(name) is not str:
+        """Lean ``Runtime.getVariable`` at ``shape`` (any sequence of ints): the newest entry named
+        ``name`` if its shape is ``shape``, else ``None``.  The array is a fresh read-only header
+        over the stored bits: nothing done to it changes the context."""
+        if type(name) is not str or not name.isascii():
             name = check_name(name, "get_variable")
-        return self._variables.lookup(name, check_shape(shape, "get_variable"))
+        found = self._variables.lookup(name, check_shape(shape, "get_variable"))
+        return None if found is None else _ND(found.shape, found.dtype, found.base)  # expose(), inlined
 
     @C.refines(C.set_variable_refines)
     @icontract.require(
@@ -242,9 +250,10 @@ class RuntimeContext:
     @C.refines(C.get_gradient_refines)
     def get_gradient(self, name: str, shape: tuple[int, ...]) -> Optional[np.ndarray]:
         """Lean ``Runtime.getGradient``: as :meth:`get_variable` on the gradients."""
-        if type(name) is not str:
+        if type(name) is not str or not name.isascii():
             name = check_name(name, "get_gradient")
-        return self._gradients.lookup(name, check_shape(shape, "get_gradient"))
+        found = self._gradients.lookup(name, check_shape(shape, "get_gradient"))
+        return None if found is None else _ND(found.shape, found.dtype, found.base)  # expose(), inlined
 
     @C.refines(C.set_gradient_refines)
     @icontract.require(
@@ -268,7 +277,7 @@ class RuntimeContext:
     @C.refines(C.has_variable_refines)
     def has_variable(self, name: str) -> bool:
         """Lean ``Runtime.hasVariable``: some entry has this name (shape ignored)."""
-        if type(name) is not str:
+        if type(name) is not str or not name.isascii():
             name = check_name(name, "has_variable")
         return self._variables.has(name)
 
@@ -330,5 +339,20 @@ def _same_entries(a: Registry, b: Registry) -> bool:
     return True
 
 
-def _unpickle(variables: Registry, gradients: Registry, next_id: int, dtype: Optional[str]) -> RuntimeContext:
-    return RuntimeContext._make(variables, gradients, next_id, check_dtype(dtype, "unpickle"))
+def _unpickle(variables: list, gradients: list, next_id: int, dtype: Optional[str]) -> RuntimeContext:
+    """Rebuild a pickled context; a pickle may come from anyone, so every entry passes the plain
+    checks of ``register_*`` (names, arrays, one scalar type) and ``next_id`` must be a Nat."""
+    fixed = check_dtype(dtype, "unpickle")
+    if isinstance(next_id, bool) or not isinstance(next_id, int) or next_id < 0:
+        raise ArgumentTypeError(f"unpickle: next_id must be a Nat, given {next_id!r}")
+    registries = []
+    for entries in (variables, gradients):
+        registry = EMPTY
+        for name, value in entries:
+            name, arr, fixed = _check_store(fixed, name, value, "unpickle")
+            arr = freeze(arr)
+            registry = registry.register(name, arr.shape, arr)
+        registries.append(registry)
+    if dtype is None and fixed is not None:
+        raise ArgumentTypeError("unpickle: entries are present but no scalar type was pickled")
+    return RuntimeContext._make(registries[0], registries[1], int(next_id), fixed)
