@@ -19,7 +19,7 @@ before the first import (see ``contracts.py``).
 from torchlean_runtime.spec.core.shape import ShapeEq
 
 from .abstraction import from_spec, tensor_from_spec, tensor_to_spec, to_spec
-from .arrays import ALPHA_OF_DTYPE, DTYPE_OF_ALPHA
+from .arrays import ALPHA_OF_DTYPE, DTYPE_OF_ALPHA, check_float_environment
 from .context import RuntimeContext
 from .contracts import CHECK_ENV_VAR, REFINE
 from .variable import Variable, shape_eq
@@ -37,4 +37,5 @@ __all__ = [
     "DTYPE_OF_ALPHA",
     "REFINE",
     "CHECK_ENV_VAR",
+    "check_float_environment",
 ]

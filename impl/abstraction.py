@@ -25,7 +25,7 @@ import numpy as np
 from torchlean_runtime.errors import ArgumentTypeError, ScalarTypeError, ScalarTypeMismatchError
 from torchlean_runtime.spec.core.list import ofIterable
 from torchlean_runtime.spec.core.shape import ofList, toList
-from torchlean_runtime.spec.core.tensor import Tensor, elements
+from torchlean_runtime.spec.core.tensor import Tensor, checkCap, elements
 from torchlean_runtime.spec.runtime import context as spec_context
 from torchlean_runtime.spec.runtime import variable as spec_variable
 
@@ -59,6 +59,7 @@ def tensor_to_spec(value: Any) -> Tensor:
     (``TLR_SCALAR_TYPE``) for any other dtype or byte order; TensorTooLargeError
     (``TLR_TENSOR_TOO_LARGE``) above the spec's element cap (``spec.core.tensor.elementCap``)."""
     arr = check_array(value, "to_spec")
+    checkCap(ofList(arr.shape))  # before nesting: an empty (20000, 20000, 0) would build 4·10^8 tuples
     dtype = canonical_dtype(arr)
     flat_array = arr.reshape(-1)
     # float32 elements must stay np.float32 (IEEE32Exec); tolist would widen them to float.

@@ -33,8 +33,9 @@ from torchlean_runtime.errors import (
     ShapeMismatchError,
     TensorTooLargeError,
 )
-from torchlean_runtime.spec.core.scalars import Float, IEEE32Exec, Int, ScalarType, floatToString
+from torchlean_runtime.spec.core.scalars import Float, IEEE32Exec, Int, ScalarType, checkFloatEnvironment, floatToString
 from torchlean_runtime.spec.core.shape import MAX_RANK
+from torchlean_runtime.spec.core.tensor import structureChars
 from torchlean_runtime.spec.core.string import checkLeanString, isLeanString
 
 __all__ = [
@@ -70,6 +71,7 @@ __all__ = [
     "dtype_of",
     "shape_of",
     "MAX_ELEMENTS",
+    "check_float_environment",
 ]
 
 FLOAT64 = np.dtype(np.float64)
@@ -294,6 +296,34 @@ def check_context_instance(dtype: np.dtype, op: str) -> None:
         )
 
 
+# --- the floating-point environment ----------------------------------------------------------------
+
+
+def check_float_environment() -> None:
+    """Refuse to compute when the CPU flushes subnormals (FTZ) or reads them as zero (DAZ) —
+    the state a shared library built with ``-ffast-math`` leaves a process in.  Probes Python's
+    scalar floats and numpy's float64 and float32 array loops (each may run in other units);
+    FloatEnvironmentError (``TLR_FLOAT_ENVIRONMENT``) naming the cause.  About 5 µs: call it
+    before a run (``verify`` does); the numeric operations run the cheap scalar probe
+    (``spec.core.scalars.checkFloatEnvironment``) on every call."""
+    checkFloatEnvironment("check_float_environment")
+    with np.errstate(all="ignore"):
+        for dtype in (FLOAT64, FLOAT32):
+            info = np.finfo(dtype)
+            tiny = np.array([info.smallest_normal, info.smallest_subnormal], dtype)
+            half = (tiny * dtype.type(0.5))[0]
+            plus = (tiny + dtype.type(0))[1]
+            if half == 0 or plus == 0:
+                cause = "flush-to-zero (FTZ)" if half == 0 else "denormals-are-zero (DAZ)"
+                from torchlean_runtime.errors import FloatEnvironmentError
+
+                raise FloatEnvironmentError(
+                    f"check_float_environment: numpy's {dtype} loops run with {cause} on, so subnormal results "
+                    "would be silently wrong (usually a shared library built with -ffast-math loaded into this "
+                    "process; run without it)"
+                )
+
+
 # --- storage: immutable bytes ----------------------------------------------------------------------
 #
 # Every array the impl stores is a read-only ndarray header over an immutable ``bytes`` object
@@ -368,13 +398,30 @@ def same_bits(a: np.ndarray, b: np.ndarray) -> bool:
 _ELEMENT_TO_STRING = {FLOAT64: Float.toString, FLOAT32: floatToString, INT64: Int.toString}
 
 
-def pretty(arr: np.ndarray) -> str:
-    """Lean ``Spec.pretty`` of a tensor: a scalar prints as ``toString x``; a dimension as ``[`` +
-    the children joined by ``, `` + ``]``.  Built level by level from the flat row-major strings,
-    innermost dimension first; a zero dimension still yields one ``[]`` per outer position."""
-    to_string = _ELEMENT_TO_STRING[_CANONICAL[arr.dtype]]
+#: Elements formatted per step of :func:`pretty` (bounds its look-ahead past the budget).
+PRINT_CHUNK = 1 << 16
+
+
+def pretty(arr: np.ndarray, budget: int) -> Optional[str]:
+    """Lean ``Spec.pretty`` of a tensor, or ``None`` when it would be longer than ``budget``
+    characters (decided before it is built: the brackets and separators are counted from the
+    shape in O(rank) — ``spec.core.tensor.structureChars`` — then elements are formatted chunk
+    by chunk while their length is counted).  A scalar prints as ``toString x``; a dimension as
+    ``[`` + the children joined by ``, `` + ``]``, built level by level from the flat row-major
+    strings, innermost dimension first; a zero dimension still yields one ``[]`` per outer position."""
     shape = arr.shape
-    parts = list(map(to_string, arr.reshape(-1).tolist()))
+    remaining = budget - structureChars(shape, budget)
+    if remaining < 0:
+        return None
+    to_string = _ELEMENT_TO_STRING[_CANONICAL[arr.dtype]]
+    flat = arr.reshape(-1)
+    parts: list[str] = []
+    for start in range(0, flat.size, PRINT_CHUNK):
+        chunk = list(map(to_string, flat[start:start + PRINT_CHUNK].tolist()))
+        remaining -= sum(map(len, chunk))
+        if remaining < 0:
+            return None
+        parts.extend(chunk)
     for level in range(len(shape) - 1, -1, -1):
         n = shape[level]
         groups = 1

@@ -30,6 +30,7 @@ import icontract
 import numpy as np
 
 from torchlean_runtime.errors import ArgumentTypeError
+from torchlean_runtime.spec.core.tensor import printCap, printTooLarge
 
 from . import contracts as C
 from .arrays import (
@@ -82,8 +83,18 @@ def _check_query(name: Any, shape: Any, op: str) -> None:
     check_shape(shape, op)
 
 
-def _entries_to_string(registry: Registry) -> str:
-    return ", ".join(f"{entry.name}: {pretty(entry.array)}" for entry in registry.items())
+def _entries_to_string(registry: Registry, budget: int, cap: int) -> tuple[str, int]:
+    """The registry's part of ``contextToString`` and the budget left; OutputTooLargeError
+    (the spec's very error) as soon as the printed context would pass ``cap``."""
+    pieces: list[str] = []
+    for entry in registry.items():
+        budget -= (2 if pieces else 0) + len(entry.name) + 2
+        text = None if budget < 0 else pretty(entry.array, budget)
+        if text is None:
+            raise printTooLarge("contextToString", cap)
+        budget -= len(text)
+        pieces.append(f"{entry.name}: {text}")
+    return ", ".join(pieces), budget
 
 
 class RuntimeContext:
@@ -308,8 +319,13 @@ class RuntimeContext:
 
     @C.refines(C.context_to_string_refines)
     def to_lean_string(self) -> str:
-        """Lean ``Runtime.contextToString``, character for character."""
-        return f"Context(vars: [{_entries_to_string(self._variables)}], grads: [{_entries_to_string(self._gradients)}])"
+        """Lean ``Runtime.contextToString``, character for character.  OutputTooLargeError
+        (``TLR_OUTPUT_TOO_LARGE``) when longer than ``spec.core.tensor.printCap()`` characters
+        (default 2**26; ``TORCHLEAN_RT_MAX_PRINT_CHARS``), refused before it is built."""
+        cap = printCap()
+        variables, budget = _entries_to_string(self._variables, cap - len("Context(vars: [], grads: [])"), cap)
+        gradients, _ = _entries_to_string(self._gradients, budget, cap)
+        return f"Context(vars: [{variables}], grads: [{gradients}])"
 
 
 _EMPTY = RuntimeContext._make(EMPTY, EMPTY, 0, None)

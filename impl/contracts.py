@@ -27,7 +27,6 @@ checks issue can also run them under CrossHair.  Their parameter names are the o
 
 from __future__ import annotations
 
-import os
 from typing import Any, Callable
 
 import icontract
@@ -35,6 +34,7 @@ import icontract
 from torchlean_runtime.errors import ContractViolationError, RefinementError, TorchLeanError
 from torchlean_runtime.spec.core.list import ofIterable
 from torchlean_runtime.spec.core.shape import ofList
+from torchlean_runtime.spec.env import env_choice
 from torchlean_runtime.spec.runtime import context as S
 from torchlean_runtime.spec.runtime import variable as V
 
@@ -43,7 +43,10 @@ __all__ = ["CHECK_ENV_VAR", "REFINE", "refines", "violation"]
 #: The environment variable that selects checked mode (value ``refine``).
 CHECK_ENV_VAR = "TORCHLEAN_RT_CHECK"
 #: Checked mode: read once, when the impl is first imported.
-REFINE: bool = os.environ.get(CHECK_ENV_VAR, "").strip().lower() == "refine"
+#: Unset or empty (or ``off``): plain checks and preconditions; ``refine``: checked mode.  Any
+#: other value (``1``, ``on``, ``refined``...) is refused at import with EnvironmentConfigError
+#: (``TLR_ENVIRONMENT``) rather than silently meaning "off".
+REFINE: bool = env_choice(CHECK_ENV_VAR, {"off": False, "refine": True}, False)
 
 
 def refines(condition: Callable[..., bool]) -> Callable:

@@ -21,8 +21,9 @@ import icontract
 import numpy as np
 
 from torchlean_runtime.errors import ArgumentTypeError, CastEvidenceError, ScalarTypeMismatchError
-from torchlean_runtime.spec.core.scalars import F32_CANONICAL_NAN, F32_QUIET_BIT, F64_QUIET_BIT
+from torchlean_runtime.spec.core.scalars import F32_CANONICAL_NAN, F32_QUIET_BIT, F64_QUIET_BIT, checkFloatEnvironment
 from torchlean_runtime.spec.core.shape import ShapeEq, ofList, toList
+from torchlean_runtime.spec.core.tensor import printCap, printTooLarge
 
 from . import contracts as C
 from .arrays import (
@@ -340,6 +341,7 @@ class Variable:
         """Lean ``Runtime.Variable.accumulateGradient``: no gradient → ``grad``; else the
         elementwise IEEE sum ``existing + grad`` (existing first), in the variable's dtype."""
         arr = _check_accumulate(self, grad)
+        checkFloatEnvironment("accumulateGradient")
         if self._gradient is None:
             return self._with(self._value, freeze(arr))
         owner = new_buffer(self.shape, self.dtype)
@@ -352,9 +354,14 @@ class Variable:
     @C.refines(C.variable_to_string_refines)
     def to_lean_string(self) -> str:
         """Lean ``Runtime.Variable.variableToString``, character for character."""
-        grad = "none" if self._gradient is None else pretty(self._gradient)
         flag = "true" if self.requires_grad else "false"
-        return f"Variable({self.name}, id={self.id}, value={pretty(self._value)}, grad={grad}, requires_grad={flag})"
+        cap = printCap()  # OutputTooLargeError above it, as the spec (see RuntimeContext.to_lean_string)
+        budget = cap - len(f"Variable({self.name}, id={self.id}, value=, grad=, requires_grad={flag})")
+        grad = "none" if self._gradient is None else pretty(self._gradient, budget)
+        value = None if grad is None or budget < len(grad) else pretty(self._value, budget - len(grad))
+        if value is None:
+            raise printTooLarge("variableToString", cap)
+        return f"Variable({self.name}, id={self.id}, value={value}, grad={grad}, requires_grad={flag})"
 
     @C.refines(C.variable_eq_refines)
     @icontract.require(
@@ -393,6 +400,7 @@ class Variable:
         added into each chunk's first element.  Every step is an IEEE operation in the array's
         dtype, so float32 stays float32 throughout.  Result: np.float64 / np.float32."""
         check_context_instance(self.dtype, "variable_norm")
+        checkFloatEnvironment("variableNorm")
         dtype = self.dtype
         flat = self._value.reshape(-1)
         total = np.zeros(1, dtype)  # the fold starts from +0.0

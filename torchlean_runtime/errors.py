@@ -148,3 +148,32 @@ def error_class_for_code(code: str) -> type[TorchLeanError]:
         if cls.code == code:
             return cls
     raise KeyError(code)
+
+
+# --- branch impl: environment, floating-point environment and output bounds (issue 9) ---------
+
+
+class EnvironmentConfigError(TorchLeanError, ValueError):
+    """An environment variable of torchlean_runtime has a value outside its documented domain
+    (e.g. ``TORCHLEAN_RT_CHECK=on``, ``TORCHLEAN_RT_SPEC_MAX_ELEMENTS=lots`` or ``-5``)."""
+
+    code = "TLR_ENVIRONMENT"
+
+
+class FloatEnvironmentError(TorchLeanError, ArithmeticError):
+    """The CPU's floating-point environment is not IEEE 754's default: subnormals are flushed to
+    zero (FTZ) or read as zero (DAZ) — typically switched on by a shared library built with
+    fast-math loaded into this process.  Spec and impl results would be silently wrong."""
+
+    code = "TLR_FLOAT_ENVIRONMENT"
+
+
+class OutputTooLargeError(TorchLeanError, ValueError):
+    """A printed form (``contextToString`` / ``variableToString``) above the documented cap on
+    its length, refused before it is built."""
+
+    code = "TLR_OUTPUT_TOO_LARGE"
+
+
+__all__ += ["EnvironmentConfigError", "FloatEnvironmentError", "OutputTooLargeError"]
+ERROR_CLASSES = ERROR_CLASSES + (EnvironmentConfigError, FloatEnvironmentError, OutputTooLargeError)

@@ -46,7 +46,47 @@ __all__ = [
     "f32_from_bits",
     "F32_CANONICAL_NAN",
     "F32_QUIET_BIT",
+    "floatEnvironmentProblem",
+    "checkFloatEnvironment",
 ]
+
+
+# --- the floating-point environment (issue 9, kind 10) ---------------------------------------------
+#
+# A shared library built with fast-math (crtfastmath.o) switches the CPU to flush-to-zero (FTZ:
+# subnormal results become 0) and denormals-are-zero (DAZ: subnormal operands read as 0) when it is
+# loaded, for the whole process.  Spec (Python floats) and impl (numpy) then agree with each other
+# and are both wrong.  Two IEEE operations detect it: MIN_NORMAL / 2 is a subnormal (FTZ makes it
+# 0) and a subnormal + 0 is that subnormal (DAZ makes it 0).  Module globals, so that nothing is
+# folded at compile time.
+_MIN_NORMAL = 2.2250738585072014e-308
+_HALF = 0.5
+_SUBNORMAL = 5e-324
+_ZERO = 0.0
+
+
+def floatEnvironmentProblem() -> "str | None":
+    """``None`` when IEEE 754's default subnormal behaviour holds in this thread; else which of
+    flush-to-zero / denormals-are-zero is on.  Two float operations (~50 ns)."""
+    ftz = _MIN_NORMAL * _HALF == _ZERO
+    daz = _SUBNORMAL + _ZERO == _ZERO
+    if not (ftz or daz):
+        return None
+    on = " and ".join(name for name, flag in (("flush-to-zero (FTZ)", ftz), ("denormals-are-zero (DAZ)", daz)) if flag)
+    return on
+
+
+def checkFloatEnvironment(op: str = "floating-point check") -> None:
+    """FloatEnvironmentError (``TLR_FLOAT_ENVIRONMENT``) when subnormals are not IEEE's (see
+    :func:`floatEnvironmentProblem`): every subnormal result would be silently wrong."""
+    problem = floatEnvironmentProblem()
+    if problem is not None:
+        from torchlean_runtime.errors import FloatEnvironmentError
+
+        raise FloatEnvironmentError(
+            f"{op}: the CPU runs with {problem} on, so subnormal results would be silently wrong "
+            "(usually a shared library built with -ffast-math loaded into this process; run without it)"
+        )
 
 
 def floatToString(x: float) -> str:

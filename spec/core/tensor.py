@@ -17,7 +17,6 @@ The spec materialises every element as a Python object, so tensors above
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from collections.abc import Sequence
 from typing import Any, Iterator
@@ -30,11 +29,13 @@ from torchlean_runtime.errors import (
     ScalarTypeMismatchError,
     ShapeMismatchError,
     TensorDataError,
+    OutputTooLargeError,
     TensorTooLargeError,
 )
 
+from ..env import env_nat
 from .scalars import ScalarType
-from .shape import Dim, Shape, ShapeEq, ofList, pretty as prettyShape, scalar as scalarShape, size, toList
+from .shape import MAX_RANK, Dim, Shape, ShapeEq, ofList, pretty as prettyShape, scalar as scalarShape, size, toList
 
 __all__ = [
     "Tensor",
@@ -52,16 +53,33 @@ __all__ = [
     "setElementCap",
     "DEFAULT_ELEMENT_CAP",
     "asShape",
+    "nodeCount",
+    "checkCap",
+    "printCap",
+    "setPrintCap",
+    "printTooLarge",
+    "structureChars",
+    "printedLength",
+    "DEFAULT_PRINT_CAP",
+    "ELEMENT_CAP_ENV_VAR",
+    "PRINT_CAP_ENV_VAR",
 ]
 
 #: Default cap on the number of elements of one spec tensor (override with the environment
 #: variable TORCHLEAN_RT_SPEC_MAX_ELEMENTS or :func:`setElementCap`).
 DEFAULT_ELEMENT_CAP = 1_000_000
-_element_cap = int(os.environ.get("TORCHLEAN_RT_SPEC_MAX_ELEMENTS", DEFAULT_ELEMENT_CAP))
+#: The environment variable overriding the default cap (a non-negative decimal integer).
+ELEMENT_CAP_ENV_VAR = "TORCHLEAN_RT_SPEC_MAX_ELEMENTS"
+_element_cap: "int | None" = None  # read from the environment on first use, so a bad value never breaks an import
 
 
 def elementCap() -> int:
-    """The current cap on the element count of a spec tensor."""
+    """The current cap on the element count (and nested-structure size) of a spec tensor.
+    EnvironmentConfigError (``TLR_ENVIRONMENT``) if TORCHLEAN_RT_SPEC_MAX_ELEMENTS is set to
+    anything but a non-negative integer."""
+    global _element_cap
+    if _element_cap is None:
+        _element_cap = env_nat(ELEMENT_CAP_ENV_VAR, DEFAULT_ELEMENT_CAP)
     return _element_cap
 
 
@@ -70,7 +88,7 @@ def setElementCap(cap: int) -> int:
     global _element_cap
     if isinstance(cap, bool) or not isinstance(cap, int) or cap < 0:
         raise ArgumentTypeError(f"the element cap must be a non-negative int, given {cap!r}")
-    previous, _element_cap = _element_cap, cap
+    previous, _element_cap = elementCap(), cap
     return previous
 
 
@@ -84,12 +102,37 @@ def asShape(s: Any) -> Shape:
     raise InvalidShapeError(f"expected a Shape or a tuple of dimensions, given {s!r} ({type(s).__name__})")
 
 
-def _check_cap(s: Shape) -> None:
+def nodeCount(dims: Sequence[int], limit: int) -> int:
+    """The number of nested values a tensor of shape ``dims`` materialises — ``1 + d1 + d1·d2 +
+    … + d1·…·dr`` (one per sub-tensor, scalars included) — or ``limit + 1`` as soon as it
+    exceeds ``limit``.  O(rank), never builds anything: a zero-size shape like (20000, 20000, 0)
+    still has 4·10^8 empty sub-tensors to build or print."""
+    total = level = 1
+    for d in dims:
+        level *= d
+        total += level
+        if total > limit:
+            return limit + 1
+    return total
+
+
+def checkCap(s: Shape) -> None:
+    """TensorTooLargeError (``TLR_TENSOR_TOO_LARGE``) if a tensor of shape ``s`` is above the
+    element cap or materialises more nested values than the caps allow; O(rank)."""
+    cap = elementCap()
+    dims = toList(s)
     n = size(s)
-    if n > _element_cap:
+    if n > cap:
         raise TensorTooLargeError(
-            f"a spec tensor of shape {list(toList(s))} has {n} elements, above the cap {_element_cap} "
+            f"a spec tensor of shape {list(dims)} has {n} elements, above the cap {cap} "
             "(raise it with TORCHLEAN_RT_SPEC_MAX_ELEMENTS or setElementCap)"
+        )
+    limit = MAX_RANK * cap + 1  # every non-empty tensor within the caps has at most this many
+    if nodeCount(dims, limit) > limit:
+        raise TensorTooLargeError(
+            f"a spec tensor of shape {list(dims)} has more than {limit} nested sub-tensors (empty ones "
+            f"included; the limit is MAX_RANK x the element cap {cap}, plus one) — raise the cap with "
+            "TORCHLEAN_RT_SPEC_MAX_ELEMENTS or setElementCap"
         )
 
 
@@ -121,7 +164,7 @@ class Tensor:
             raise InvalidShapeError(f"Tensor.shape must be a Shape, given {self.shape!r}")
         if not isinstance(self.alpha, ScalarType):
             raise ScalarTypeError(f"Tensor.alpha must be a ScalarType, given {self.alpha!r}")
-        _check_cap(self.shape)
+        checkCap(self.shape)
         object.__setattr__(self, "data", _build(self.alpha, toList(self.shape), self.data, "data"))
 
     def __eq__(self, other: object) -> bool:
@@ -175,7 +218,7 @@ def scalar(alpha: ScalarType, x: Any) -> Tensor:
 def zeros(alpha: ScalarType, shape: Any) -> Tensor:
     """The tensor of ``shape`` filled with ``0 : α``."""
     s = asShape(shape)
-    _check_cap(s)
+    checkCap(s)
     data: Any = alpha.zero
     for n in reversed(toList(s)):
         data = tuple(data for _ in range(n))
@@ -220,6 +263,70 @@ def sumSpec(t: Tensor) -> Any:
     for x in elements(t):
         acc = t.alpha.add(acc, x)
     return acc
+
+
+# --- the cap on printed forms (issue 9, kind 7) ------------------------------------------------------
+
+#: Default cap on the length of one printed context or variable (``contextToString`` /
+#: ``variableToString``), in characters: 2**26 (64 Mi).  Lean would print any length; a caller
+#: asking for more gets OutputTooLargeError (``TLR_OUTPUT_TOO_LARGE``) before it is built.
+DEFAULT_PRINT_CAP = 1 << 26
+#: The environment variable overriding it (a non-negative decimal integer).
+PRINT_CAP_ENV_VAR = "TORCHLEAN_RT_MAX_PRINT_CHARS"
+_print_cap: "int | None" = None
+
+
+def printCap() -> int:
+    """The current cap on a printed form's length (read from the environment on first use)."""
+    global _print_cap
+    if _print_cap is None:
+        _print_cap = env_nat(PRINT_CAP_ENV_VAR, DEFAULT_PRINT_CAP)
+    return _print_cap
+
+
+def setPrintCap(cap: int) -> int:
+    """Set the print cap; returns the previous one."""
+    global _print_cap
+    if isinstance(cap, bool) or not isinstance(cap, int) or cap < 0:
+        raise ArgumentTypeError(f"the print cap must be a non-negative int, given {cap!r}")
+    previous, _print_cap = printCap(), cap
+    return previous
+
+
+def printTooLarge(op: str, cap: int) -> OutputTooLargeError:
+    """The one error of a printed form above the cap — the same text from spec and impl."""
+    return OutputTooLargeError(
+        f"{op}: the printed form would be longer than {cap} characters, the cap (raise it with "
+        f"{PRINT_CAP_ENV_VAR} or setPrintCap)"
+    )
+
+
+def structureChars(dims: Sequence[int], budget: int) -> int:
+    """Characters ``pretty`` spends on brackets and ``", "`` separators at shape ``dims`` —
+    ``Σ_k P_{k-1}·(2 + 2·max(d_k − 1, 0))`` with ``P_k = d_1·…·d_k`` — or ``budget + 1`` as soon
+    as that exceeds ``budget``.  O(rank); a zero-size shape like (20000, 20000, 0) costs its
+    4·10^8 ``[]`` here, before anything is built."""
+    total, groups = 0, 1
+    for d in dims:
+        total += groups * (2 + 2 * max(d - 1, 0))
+        if total > budget:
+            return budget + 1
+        groups *= d
+    return total
+
+
+def printedLength(t: Tensor, budget: int) -> int:
+    """``len(pretty(t))`` computed without building it, or ``budget + 1`` once it exceeds
+    ``budget``.  O(elements) time, O(1) extra memory."""
+    total = structureChars(toList(t.shape), budget)
+    if total > budget:
+        return budget + 1
+    to_string = t.alpha.toString
+    for x in elements(t):
+        total += len(to_string(x))
+        if total > budget:
+            return budget + 1
+    return total
 
 
 def pretty(t: Tensor) -> str:

@@ -24,7 +24,7 @@ from ..core.list import List, nil
 from ..core.scalars import ScalarType
 from ..core.shape import Shape
 from ..core.string import checkLeanString
-from ..core.tensor import Tensor, asShape, pretty
+from ..core.tensor import Tensor, asShape, pretty, printCap, printedLength, printTooLarge
 
 __all__ = [
     "AnyTensor",
@@ -244,6 +244,26 @@ def contextToString(ctx: RuntimeContext) -> str:
     ``Context(vars: [<n>: <pretty t>, ...], grads: [...])`` — list order, names raw,
     ``next_id`` not shown."""
     ctx = _ctx(ctx, "contextToString")
+    _check_printable(ctx)
     var_str = ", ".join(ctx.var_registry.map(lambda entry: f"{entry[0]}: {pretty(entry[1].t)}"))
     grad_str = ", ".join(ctx.gradients.map(lambda entry: f"{entry[0]}: {pretty(entry[1].t)}"))
     return f"Context(vars: [{var_str}], grads: [{grad_str}])"
+
+
+def _check_printable(ctx: RuntimeContext) -> None:
+    """The printed context's length within ``printCap()`` — counted before it is built (not part
+    of Lean's definition: a resource bound, issue 9)."""
+    cap = printCap()
+    budget = cap - len("Context(vars: [], grads: [])")
+    for registry in (ctx.var_registry, ctx.gradients):
+        first = True
+        for name, any_tensor in registry:
+            budget -= (0 if first else 2) + len(name) + 2
+            first = False
+            if budget < 0:
+                raise printTooLarge("contextToString", cap)
+            budget -= printedLength(any_tensor.t, budget)
+            if budget < 0:
+                raise printTooLarge("contextToString", cap)
+    if budget < 0:
+        raise printTooLarge("contextToString", cap)

@@ -20,10 +20,21 @@ from torchlean_runtime.errors import (
     ShapeMismatchError,
 )
 
-from ..core.scalars import Context, ScalarType
+from ..core.scalars import Context, ScalarType, checkFloatEnvironment
 from ..core.shape import Shape, ShapeEq, areEqual, toList
 from ..core.string import checkLeanString
-from ..core.tensor import Tensor, addSpec, castShape as tensorCastShape, mulSpec, pretty, scalar, sumSpec
+from ..core.tensor import (
+    Tensor,
+    addSpec,
+    castShape as tensorCastShape,
+    mulSpec,
+    pretty,
+    printCap,
+    printedLength,
+    printTooLarge,
+    scalar,
+    sumSpec,
+)
 from . import context as _rt
 
 __all__ = [
@@ -157,6 +168,7 @@ def accumulateGradient(v: Variable, grad: Tensor) -> Variable:
     v = _var(v, "accumulateGradient")
     _context(v, "accumulateGradient")
     _same_index(v, grad, "accumulateGradient")
+    checkFloatEnvironment("accumulateGradient")  # not Lean: the hardware must compute IEEE's results
     if v.gradient is None:
         return setGradient(v, grad)
     return setGradient(v, addSpec(v.gradient, grad))
@@ -166,6 +178,11 @@ def variableToString(v: Variable) -> str:
     """Lean ``Runtime.Variable.variableToString``:
     ``Variable(<name>, id=<id>, value=<pretty>, grad=<pretty or none>, requires_grad=<true|false>)``."""
     v = _var(v, "variableToString")
+    cap = printCap()  # a resource bound (issue 9), counted before anything is built
+    budget = cap - len(f"Variable({v.name}, id={v.id}, value=, grad=, requires_grad={'true' if v.requires_grad else 'false'})")
+    budget -= 4 if v.gradient is None else printedLength(v.gradient, max(budget, 0))
+    if budget < 0 or printedLength(v.value, budget) > budget:
+        raise printTooLarge("variableToString", cap)
     grad_str = "none" if v.gradient is None else pretty(v.gradient)
     flag = "true" if v.requires_grad else "false"
     return f"Variable({v.name}, id={v.id}, value={pretty(v.value)}, " + f"grad={grad_str}, requires_grad={flag})"
@@ -192,6 +209,7 @@ def variableNorm(v: Variable) -> Any:
     ``sqrt (sumSpec (mulSpec value value))`` — a flat left fold from 0 in row-major order."""
     v = _var(v, "variableNorm")
     ctx = _context(v, "variableNorm")
+    checkFloatEnvironment("variableNorm")  # not Lean: the hardware must compute IEEE's results
     squared = mulSpec(v.value, v.value)
     sum_squared = sumSpec(squared)
     return ctx.sqrt(sum_squared)
