@@ -26,6 +26,7 @@ from ..core.string import checkLeanString
 from ..core.tensor import (
     Tensor,
     addSpec,
+    asShape,
     castShape as tensorCastShape,
     mulSpec,
     pretty,
@@ -197,11 +198,10 @@ def variableEq(v1: Variable, v2: Variable) -> bool:
 
 
 def hasShape(v: Variable, expected_shape: Shape) -> bool:
-    """Lean ``Runtime.Variable.hasShape``: ``Shape.areEqual s expected_shape``."""
+    """Lean ``Runtime.Variable.hasShape``: ``Shape.areEqual s expected_shape``
+    (``expected_shape``: a Shape or a list of dimensions, as ``getVariable``'s)."""
     v = _var(v, "hasShape")
-    if not isinstance(expected_shape, Shape):
-        raise ArgumentTypeError(f"hasShape expects a Shape, given {type(expected_shape).__name__}")
-    return areEqual(v.s, expected_shape)
+    return areEqual(v.s, asShape(expected_shape))
 
 
 def variableNorm(v: Variable) -> Any:

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from torchlean_runtime.errors import (
+    InvalidShapeError,
     ArgumentTypeError,
     CastEvidenceError,
     NoContextInstanceError,
@@ -112,8 +113,10 @@ def test_hasShape() -> None:
     """Lean ``Runtime.Variable.hasShape``: ``Shape.areEqual s expected_shape``."""
     v = V.createVariable(0, "v", f64([2, 0], [[], []]))
     assert V.hasShape(v, ofList([2, 0])) and not V.hasShape(v, ofList([2]))
-    with pytest.raises(ArgumentTypeError):
-        V.hasShape(v, (2, 0))  # Lean's argument is a Shape
+    # a list of dimensions names the Shape Shape.ofList gives (as getVariable's shape argument)
+    assert V.hasShape(v, (2, 0)) and V.hasShape(v, [2, 0]) and not V.hasShape(v, [0, 2])
+    with pytest.raises(InvalidShapeError):
+        V.hasShape(v, "20")
 
 
 def test_variableNorm() -> None:
