@@ -1,14 +1,14 @@
 """The array boundary of the impl: dtype ↔ Lean scalar type, the cheap always-on input checks,
-copy-and-freeze, and Lean printing of arrays.
+copy-into-immutable-memory, and Lean printing of arrays.
 
-Every array the impl stores or hands out is *frozen*: a read-only ``np.ndarray`` view whose
-memory belongs to a private owner array (:class:`_FrozenBuffer`) that is itself read-only and
-referenced by nobody else.  numpy refuses ``flags.writeable = True`` on a view of a read-only
-owner, so a caller can neither write through a returned array nor make it writeable again
-(short of reaching into ``.base`` on purpose).  An incoming array is *adopted* without a copy
-only when it is already frozen this way (every array the impl hands out is); anything else is
-copied.  (Adopting any read-only array that owns its data would not be safe: numpy lets the
-owner of an array flip ``writeable`` back to ``True``.)
+Storage (see "storage: immutable bytes" below): every array the impl stores is a private
+read-only header over an immutable ``bytes`` object, never handed out; every access hands out a
+fresh read-only header over the same bytes (:func:`expose`).  numpy refuses write access to memory
+a ``bytes`` object owns, and a fresh header per access means that rewriting a received array's
+metadata (``dtype``, ``shape``, ``strides``, ``__setstate__``) changes only the caller's object.
+An incoming array whose memory is a whole ``bytes`` object (every array the impl hands out) is
+adopted without a copy; anything else is copied.  ndarray subclasses are read through numpy's
+C-level metadata (:func:`exact`), never through methods they can override.
 
 Checks here are plain code (no icontract), cheap enough to run on every call; they raise the
 project's typed errors before any state is built.  The ``is_*`` predicates are total (never
@@ -17,6 +17,7 @@ raise) so the icontract preconditions in ``context.py`` / ``variable.py`` can re
 
 from __future__ import annotations
 
+import ctypes
 import operator
 from collections.abc import Sequence
 from typing import Any, Optional
@@ -72,6 +73,8 @@ __all__ = [
     "shape_of",
     "MAX_ELEMENTS",
     "check_float_environment",
+    "result_buffer",
+    "publish",
 ]
 
 FLOAT64 = np.dtype(np.float64)
@@ -378,6 +381,39 @@ def new_buffer(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
 def seal(buffer: np.ndarray) -> np.ndarray:
     """The stored form of a freshly computed result (its bytes, copied into immutable memory)."""
     return _ND(buffer.shape, _CANONICAL[buffer.dtype], buffer.tobytes())
+
+
+#: Results of at least this many bytes are computed straight into their immutable memory
+#: (:func:`result_buffer`); smaller ones are computed into a scratch array and copied.
+DIRECT_RESULT_BYTES = 1 << 16
+
+
+def result_buffer(shape: tuple[int, ...], dtype: np.dtype) -> tuple[Optional[bytes], np.ndarray]:
+    """Memory to compute a result of ``shape``/``dtype`` into: ``(data, out)``, then
+    :func:`publish` it.  For large results ``data`` is a new ``bytes`` object and ``out`` a
+    writeable alias of its memory, so the result is written once, in place, with no copy — a
+    second buffer of the same size costs more than the arithmetic (and, with the allocator
+    alternating two large blocks, page faults of 25x an ``np.add``).  Safe because nobody else
+    holds ``data`` yet (refcount 1, no hash cached, never a shared singleton at this size) and
+    ``publish`` drops the alias before ``data`` is published; CPython never moves an object.
+    Small results: ``(None, scratch)``, copied by ``publish``."""
+    nbytes = dtype.itemsize
+    for d in shape:
+        nbytes *= d
+    if nbytes < DIRECT_RESULT_BYTES:
+        return None, np.empty(shape, dtype)
+    data = bytes(nbytes)  # calloc: zero pages, touched once by the computation
+    address = np.frombuffer(data, np.uint8).ctypes.data
+    alias = (ctypes.c_char * nbytes).from_address(address)
+    return data, np.frombuffer(alias, dtype).reshape(shape)
+
+
+def publish(data: Optional[bytes], out: np.ndarray) -> np.ndarray:
+    """The stored form of a result computed into :func:`result_buffer`'s ``out`` (the caller
+    drops ``out`` afterwards; it is the only writeable alias)."""
+    if data is None:
+        return seal(out)
+    return _ND(out.shape, _CANONICAL[out.dtype], data)
 
 
 def expose(stored: np.ndarray) -> np.ndarray:

@@ -35,6 +35,7 @@ from torchlean_runtime.spec.core.tensor import printCap, printTooLarge
 from . import contracts as C
 from .arrays import (
     as_supported_dtype,
+    MAX_ELEMENTS,
     check_array,
     check_dtype,
     check_name,
@@ -68,11 +69,16 @@ _set = object.__setattr__
 
 def _storable(dtype: Optional[np.dtype], name: Any, value: Any) -> bool:
     """Precondition of storing ``value`` under ``name`` in a context over ``dtype``."""
+    if type(value) is np.ndarray and dtype is not None and value.dtype is dtype and type(name) is str and name.isascii():
+        return True  # fast path: the common call, decided without the general predicates
     return is_name(name) and is_array(value) and has_supported_dtype(value) and dtype_agrees(dtype, value)
 
 
 def _check_store(dtype: Optional[np.dtype], name: Any, value: Any, op: str, what: str = "value"):
     """The plain checks of storing ``value``: (name, array, the context's dtype afterwards)."""
+    if (type(value) is np.ndarray and dtype is not None and value.dtype is dtype and type(name) is str
+            and name.isascii() and value.size <= MAX_ELEMENTS):
+        return name, value, dtype  # fast path: exactly what the general checks below accept
     name = check_name(name, op)
     arr = check_array(value, op, what)
     return name, arr, check_same_dtype(dtype, arr, op, "the context")
@@ -327,6 +333,8 @@ class RuntimeContext:
         gradients, _ = _entries_to_string(self._gradients, budget, cap)
         return f"Context(vars: [{variables}], grads: [{gradients}])"
 
+
+C.install_fast_preconditions(RuntimeContext)
 
 _EMPTY = RuntimeContext._make(EMPTY, EMPTY, 0, None)
 

@@ -46,6 +46,8 @@ from .arrays import (
     is_name,
     is_shape,
     new_buffer,
+    publish,
+    result_buffer,
     pretty,
     seal,
     shape_of,
@@ -53,6 +55,8 @@ from .arrays import (
 from .context import RuntimeContext
 
 __all__ = ["Variable", "shape_eq", "NORM_CHUNK"]
+
+_HAS_CONTEXT_DTYPES = (FLOAT64, FLOAT32)
 
 _set = object.__setattr__
 _ND = np.ndarray
@@ -80,11 +84,12 @@ def _fix_sum_nans(out: np.ndarray, a: np.ndarray, b: np.ndarray, dtype: np.dtype
     * IEEE32Exec (spec ``_f32_choose_nan2``): signalling NaN in ``a``, signalling in ``b``, NaN in
       ``a``, NaN in ``b`` — quieted; an invalid sum of non-NaNs is the canonical NaN 0x7FC00000.
 
-    When no NaN occurs this costs one summation (a NaN anywhere makes the sum NaN; a false
-    alarm from inf - inf inside the sum only sends us down the exact path); the fix-up itself
-    touches only NaN positions.
+    When no NaN occurs this costs one dot product ``out·out`` (a NaN anywhere makes it NaN;
+    squares are never negative, so no inf − inf can raise a false alarm; only NaN-ness is used,
+    never its bits); the fix-up itself touches only NaN positions.
     """
-    total = np.add.reduce(out, axis=None)
+    flat = out if out.ndim == 1 else out.reshape(-1)
+    total = flat.dot(flat)
     if total == total:  # not NaN (a scalar comparison is far cheaper than np.isnan on a scalar)
         return
     nan = np.isnan(out)
@@ -142,10 +147,14 @@ def _check_create(id: Any, name: Any, value: Any, requires_grad: Any) -> tuple:
 
 def _fits(v: "Variable", x: Any) -> bool:
     """``x : Tensor α s`` for the variable's ``α`` (dtype) and ``s`` (shape)."""
+    if type(x) is np.ndarray and x.dtype is v.dtype:  # fast path: no subclass, the very dtype object
+        return x.shape == v.shape
     return is_array(x) and has_supported_dtype(x) and dtype_agrees(v.dtype, x) and shape_of(x) == v.shape
 
 
 def _check_fits(v: "Variable", x: Any, op: str, what: str) -> np.ndarray:
+    if type(x) is np.ndarray and x.dtype is v.dtype and x.shape == v.shape:
+        return x  # fast path: what the checks below accept (a held shape is within MAX_ELEMENTS)
     arr = check_array(x, op, what)
     check_same_dtype(v.dtype, arr, op, "the variable")
     check_same_shape(v.shape, arr, op)
@@ -153,6 +162,10 @@ def _check_fits(v: "Variable", x: Any, op: str, what: str) -> np.ndarray:
 
 
 def _check_accumulate(v: "Variable", grad: Any) -> np.ndarray:
+    # Fast path: an exact ndarray of the variable's very dtype and shape (a shape it already
+    # holds is within MAX_ELEMENTS) and a dtype with a Context instance — what the checks below accept.
+    if type(grad) is np.ndarray and grad.dtype is v.dtype and grad.shape == v.shape and v.dtype in _HAS_CONTEXT_DTYPES:
+        return grad
     check_context_instance(v.dtype, "accumulate_gradient")  # Lean needs Context α first
     return _check_fits(v, grad, "accumulate_gradient", "grad")
 
@@ -344,12 +357,14 @@ class Variable:
         checkFloatEnvironment("accumulateGradient")
         if self._gradient is None:
             return self._with(self._value, freeze(arr))
-        owner = new_buffer(self.shape, self.dtype)
-        out = owner.view(np.ndarray)  # a ufunc writes into a plain ndarray faster than into the subclass
+        existing = self._gradient
+        data, out = result_buffer(self.shape, self.dtype)  # a fresh result: older Variables keep theirs
         with np.errstate(all="ignore"):  # IEEE results (inf, NaN) are the answer, not an error
-            np.add(self._gradient, arr, out=out)
-            _fix_sum_nans(out, self._gradient, arr, self.dtype)
-        return self._with(self._value, seal(owner))
+            np.add(existing, arr, out=out)
+            _fix_sum_nans(out, existing, arr, self.dtype)
+        stored = publish(data, out)
+        del out  # the only writeable alias of the published memory
+        return self._with(self._value, stored)
 
     @C.refines(C.variable_to_string_refines)
     def to_lean_string(self) -> str:
@@ -501,6 +516,9 @@ class Variable:
         from :func:`shape_eq`), the same variable at ``s₂`` — an identity at run time."""
         _check_evidence(self, evidence)
         return self  # ShapeEq can only relate equal shapes, so s₂ is this very shape
+
+
+C.install_fast_preconditions(Variable)
 
 
 def _unpickle(id: int, name: str, value: Any, gradient: Any, requires_grad: bool) -> Variable:

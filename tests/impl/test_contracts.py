@@ -121,3 +121,39 @@ def test_checked_mode_catches_a_wrong_result() -> None:
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "TLR_REFINEMENT"
+
+
+def test_positional_calls_use_the_fast_caller_of_the_same_preconditions() -> None:
+    """The fast caller evaluates icontract's very condition objects; keyword calls go through
+    icontract's own wrapper.  Both refuse bad input with the same typed error."""
+    import numpy as np
+    import pytest
+
+    from torchlean_runtime.errors import TorchLeanError
+
+    raw = RuntimeContext.__dict__["register_variable"]
+    checker = icontract._checkers.find_checker(raw)
+    assert checker is not raw and raw.__wrapped__ is checker  # fast caller outside, icontract inside
+    assert raw.__preconditions__ is checker.__preconditions__ or raw.__preconditions__ == checker.__preconditions__
+    ctx = RuntimeContext.empty(np.float64)
+    v = Variable.create(0, "w", np.ones(2))
+    pairs = [
+        (lambda: ctx.register_variable("a", np.ones(1, np.float32)), lambda: ctx.register_variable(name="a", value=np.ones(1, np.float32))),
+        (lambda: ctx.set_gradient(3, np.ones(1)), lambda: ctx.set_gradient(name=3, grad=np.ones(1))),
+        (lambda: v.set_value(np.ones(3)), lambda: v.set_value(new_value=np.ones(3))),
+        (lambda: v.accumulate_gradient(np.ones(2, np.float32)), lambda: v.accumulate_gradient(grad=np.ones(2, np.float32))),
+        (lambda: Variable.create(-1, "w", np.ones(1)), lambda: Variable.create(id=-1, name="w", value=np.ones(1))),
+        (lambda: Variable.create(0, "w", np.ones(1), 1), lambda: Variable.create(0, "w", np.ones(1), requires_grad=1)),
+        (lambda: v.has_shape("2"), lambda: v.has_shape(shape="2")),
+        (lambda: Variable.error(RuntimeContext.empty(), "e"), lambda: Variable.error(ctx=RuntimeContext.empty(), msg="e")),
+    ]
+    for fast, slow in pairs:
+        errors = []
+        for call in (fast, slow):
+            with pytest.raises(TorchLeanError) as info:
+                call()
+            errors.append((type(info.value), str(info.value)))
+        assert errors[0] == errors[1]
+    # defaults are filled as icontract fills them
+    assert Variable.create(0, "w", np.ones(1)).requires_grad is True
+    assert RuntimeContext.empty().dtype is None
