@@ -45,6 +45,8 @@ from .arrays import (
     is_array,
     is_name,
     is_shape,
+    fp_quiet,
+    fp_restore,
     new_buffer,
     publish,
     result_buffer,
@@ -359,9 +361,12 @@ class Variable:
             return self._with(self._value, freeze(arr))
         existing = self._gradient
         data, out = result_buffer(self.shape, self.dtype)  # a fresh result: older Variables keep theirs
-        with np.errstate(all="ignore"):  # IEEE results (inf, NaN) are the answer, not an error
+        quiet = fp_quiet()  # IEEE results (inf, NaN) are the answer, not an error
+        try:
             np.add(existing, arr, out=out)
             _fix_sum_nans(out, existing, arr, self.dtype)
+        finally:
+            fp_restore(quiet)
         stored = publish(data, out)
         del out  # the only writeable alias of the published memory
         return self._with(self._value, stored)
@@ -417,18 +422,28 @@ class Variable:
         check_context_instance(self.dtype, "variable_norm")
         checkFloatEnvironment("variableNorm")
         dtype = self.dtype
-        flat = self._value.reshape(-1)
-        total = np.zeros(1, dtype)  # the fold starts from +0.0
-        scratch = np.empty(min(flat.size, NORM_CHUNK), dtype)
-        with np.errstate(all="ignore"):  # overflow → inf and NaN propagate, as in the spec
-            for start in range(0, flat.size, NORM_CHUNK):
-                chunk = flat[start:start + NORM_CHUNK]
-                squares = scratch[: chunk.size]
-                np.multiply(chunk, chunk, out=squares)
-                np.add(total, squares[:1], out=squares[:1])  # running total first, as the fold adds
+        flat = self._value.reshape(-1)  # stored C-ordered: a view, row-major
+        n = flat.size
+        quiet = fp_quiet()  # overflow → inf and NaN propagate, as in the spec
+        try:
+            # 0 + x0² is x0² bit for bit (a square is never -0.0; a NaN is fixed below), so the
+            # fold's leading "0 +" is implicit and a single chunk is one multiply and one cumsum.
+            if n <= NORM_CHUNK:
+                squares = np.multiply(flat, flat)
                 np.add.accumulate(squares, out=squares)
-                total[0] = squares[-1]
-            if total[0] != total[0]:  # NaN
+                total = squares[-1] if n else dtype.type(0)
+            else:
+                scratch = np.empty(NORM_CHUNK, dtype)
+                total = dtype.type(0)
+                for start in range(0, n, NORM_CHUNK):
+                    chunk = flat[start:start + NORM_CHUNK]
+                    squares = scratch[: chunk.size]
+                    np.multiply(chunk, chunk, out=squares)
+                    if start:
+                        squares[0] = total + squares[0]  # the running total first, as the fold adds (in dtype)
+                    np.add.accumulate(squares, out=squares)
+                    total = squares[-1]
+            if total != total:  # NaN
                 # In the spec, x*x of a NaN x is x quieted, acc + sq keeps acc's NaN once acc is
                 # NaN (both rules prefer the first quiet NaN operand), and sqrt keeps a NaN; squares
                 # are never negative, so the fold is NaN exactly when some element is, and its
@@ -437,7 +452,9 @@ class Variable:
                 uint = _BITS[dtype]
                 first = flat[np.flatnonzero(np.isnan(flat))[:1]]
                 return (first.view(uint) | _QUIET[dtype]).view(dtype)[0]
-            return np.sqrt(total)[0]
+            return np.sqrt(total)
+        finally:
+            fp_restore(quiet)
 
     @C.refines(C.clone_variable_refines)
     @icontract.require(
