@@ -423,6 +423,17 @@ def seal(buffer: np.ndarray) -> np.ndarray:
 DIRECT_RESULT_BYTES = 1 << 16
 
 
+# CPython's PyBytes_FromStringAndSize(NULL, n): a new bytes object whose contents are left for
+# the caller to fill (bytes(n) would zero them first: one more pass over the memory).
+_PyBytes_FromStringAndSize = ctypes.pythonapi.PyBytes_FromStringAndSize
+_PyBytes_FromStringAndSize.restype = ctypes.py_object
+_PyBytes_FromStringAndSize.argtypes = (ctypes.c_char_p, ctypes.c_ssize_t)
+
+
+def _uninitialised_bytes(nbytes: int) -> bytes:
+    return _PyBytes_FromStringAndSize(None, nbytes)
+
+
 def result_buffer(shape: tuple[int, ...], dtype: np.dtype) -> tuple[Optional[bytes], np.ndarray]:
     """Memory to compute a result of ``shape``/``dtype`` into: ``(data, out)``, then
     :func:`publish` it.  For large results ``data`` is a new ``bytes`` object and ``out`` a
@@ -437,7 +448,7 @@ def result_buffer(shape: tuple[int, ...], dtype: np.dtype) -> tuple[Optional[byt
         nbytes *= d
     if nbytes < DIRECT_RESULT_BYTES:
         return None, np.empty(shape, dtype)
-    data = bytes(nbytes)  # calloc: zero pages, touched once by the computation
+    data = _uninitialised_bytes(nbytes)
     address = np.frombuffer(data, np.uint8).ctypes.data
     alias = (ctypes.c_char * nbytes).from_address(address)
     return data, np.frombuffer(alias, dtype).reshape(shape)
