@@ -400,7 +400,7 @@ def freeze(arr: np.ndarray) -> np.ndarray:
     — ``arr``'s own bytes when :func:`is_frozen` (no copy), else a copy.  The caller keeps its
     own array and may change it freely.  A MemoryError becomes TensorTooLargeError."""
     dtype = _CANONICAL[arr.dtype]
-    if is_frozen(arr):
+    if arr.base is not None and is_frozen(arr):  # an array owning its memory is never bytes-backed
         return _ND(arr.shape, dtype, arr.base)
     try:
         return _ND(arr.shape, dtype, arr.tobytes())

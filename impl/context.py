@@ -120,10 +120,10 @@ class RuntimeContext:
     @staticmethod
     def _make(variables: Registry, gradients: Registry, next_id: int, dtype: Optional[np.dtype]) -> "RuntimeContext":
         ctx = object.__new__(RuntimeContext)
-        _set(ctx, "_variables", variables)
-        _set(ctx, "_gradients", gradients)
-        _set(ctx, "next_id", next_id)
-        _set(ctx, "dtype", dtype)
+        _SET_VARIABLES(ctx, variables)  # slot descriptors: cheaper than object.__setattr__ by name
+        _SET_GRADIENTS(ctx, gradients)
+        _SET_NEXT_ID(ctx, next_id)
+        _SET_DTYPE(ctx, dtype)
         return ctx
 
     def __setattr__(self, name: str, value: object) -> None:
@@ -334,6 +334,8 @@ class RuntimeContext:
         return f"Context(vars: [{variables}], grads: [{gradients}])"
 
 
+_SET_VARIABLES, _SET_GRADIENTS, _SET_NEXT_ID, _SET_DTYPE = (
+    RuntimeContext.__dict__[slot].__set__ for slot in RuntimeContext.__slots__)
 C.install_fast_preconditions(RuntimeContext)
 
 _EMPTY = RuntimeContext._make(EMPTY, EMPTY, 0, None)

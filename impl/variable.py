@@ -244,13 +244,13 @@ class Variable:
     @staticmethod
     def _make(id: int, name: str, value: np.ndarray, gradient: Optional[np.ndarray], requires_grad: bool) -> "Variable":
         v = object.__new__(Variable)
-        _set(v, "id", id)
-        _set(v, "name", name)
-        _set(v, "_value", value)
-        _set(v, "_gradient", gradient)
-        _set(v, "requires_grad", requires_grad)
-        _set(v, "shape", value.shape)
-        _set(v, "dtype", canonical_dtype(value))
+        _SET_ID(v, id)  # slot descriptors: cheaper than object.__setattr__ by name
+        _SET_NAME(v, name)
+        _SET_VALUE(v, value)
+        _SET_GRADIENT(v, gradient)
+        _SET_REQUIRES_GRAD(v, requires_grad)
+        _SET_SHAPE(v, value.shape)
+        _SET_DTYPE(v, canonical_dtype(value))
         return v
 
     @property
@@ -535,6 +535,8 @@ class Variable:
         return self  # ShapeEq can only relate equal shapes, so s₂ is this very shape
 
 
+_SET_ID, _SET_NAME, _SET_VALUE, _SET_GRADIENT, _SET_REQUIRES_GRAD, _SET_SHAPE, _SET_DTYPE = (
+    Variable.__dict__[slot].__set__ for slot in Variable.__slots__)
 C.install_fast_preconditions(Variable)
 
 
