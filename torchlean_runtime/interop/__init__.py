@@ -1,0 +1,1 @@
+"""``torchlean_runtime.interop`` — real parameters in and out of a RuntimeContext."""
