@@ -18,6 +18,7 @@ raise) so the icontract preconditions in ``context.py`` / ``variable.py`` can re
 from __future__ import annotations
 
 import operator
+from collections.abc import Sequence
 from typing import Any, Optional
 
 import numpy as np
@@ -61,6 +62,8 @@ __all__ = [
     "seal",
     "pretty",
     "dtype_name",
+    "expose",
+    "same_bits",
 ]
 
 FLOAT64 = np.dtype(np.float64)
@@ -91,11 +94,30 @@ def is_name(name: Any) -> bool:
     return isinstance(name, str)
 
 
+def _shape_items(shape: Any) -> Optional[tuple]:
+    """The items of a shape given as a sequence (tuple, list, range, any ``Sequence`` but text),
+    bounded by MAX_RANK before iterating; ``None`` if it is not such a sequence."""
+    if type(shape) is tuple:
+        items = shape
+    elif isinstance(shape, (str, bytes, bytearray, memoryview)) or not isinstance(shape, Sequence):
+        return None
+    else:
+        try:
+            if len(shape) > MAX_RANK:
+                return None
+            items = tuple(shape[i] for i in range(len(shape)))
+        except Exception:  # a hostile Sequence: not a shape
+            return None
+    return items if len(items) <= MAX_RANK else None
+
+
 def is_shape(shape: Any) -> bool:
-    """A shape is a tuple of at most MAX_RANK non-negative ints (``bool`` is not an int here)."""
-    if type(shape) is not tuple or len(shape) > MAX_RANK:
+    """A shape is a sequence (Lean ``Shape.ofList`` of a list) of at most MAX_RANK
+    non-negative ints (``bool`` is not an int here)."""
+    items = _shape_items(shape)
+    if items is None:
         return False
-    for d in shape:
+    for d in items:
         if isinstance(d, bool) or not hasattr(type(d), "__index__") or operator.index(d) < 0:
             return False
     return True
@@ -140,7 +162,9 @@ def check_name(name: Any, op: str) -> str:
 
 
 def check_shape(shape: Any, op: str) -> tuple[int, ...]:
-    """A shape tuple with plain ``int`` dimensions (numpy integers are converted)."""
+    """A shape as a tuple of plain ``int`` dimensions, from any sequence of non-negative ints
+    (tuple, list, range...; numpy integers are converted).  InvalidShapeError
+    (``TLR_INVALID_SHAPE``) otherwise."""
     if type(shape) is tuple:
         for d in shape:
             if type(d) is not int or d < 0:
@@ -150,10 +174,10 @@ def check_shape(shape: Any, op: str) -> tuple[int, ...]:
                 return shape
     if not is_shape(shape):
         raise InvalidShapeError(
-            f"{op}: a shape must be a tuple of non-negative ints (at most {MAX_RANK} of them), given "
-            f"{type(shape).__name__} {shape!r}"
+            f"{op}: a shape must be a sequence (tuple or list) of non-negative ints (at most {MAX_RANK} of them), "
+            f"given {type(shape).__name__} {shape!r}"
         )
-    return tuple(operator.index(d) for d in shape)
+    return tuple(operator.index(d) for d in _shape_items(shape))
 
 
 def check_array(value: Any, op: str, what: str = "value") -> np.ndarray:
@@ -260,6 +284,16 @@ def freeze(arr: np.ndarray) -> np.ndarray:
     if not arr.flags.writeable and is_frozen(arr):
         return arr
     return seal(np.array(arr.view(_FrozenBuffer), subok=True, order="C"))
+
+
+def expose(stored: np.ndarray) -> np.ndarray:
+    """The array handed to a caller for a stored array."""
+    return stored
+
+
+def same_bits(a: np.ndarray, b: np.ndarray) -> bool:
+    """Same dtype, shape and bytes (the spec's Tensor equality: bitwise on floats)."""
+    return a is b or (a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes())
 
 
 # --- Lean printing --------------------------------------------------------------------------------

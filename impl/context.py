@@ -24,7 +24,7 @@ first use; the spec's ``alpha``), then every array stored must have that dtype. 
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, Iterator, Optional
 
 import icontract
 import numpy as np
@@ -40,6 +40,8 @@ from .arrays import (
     check_same_dtype,
     check_shape,
     dtype_agrees,
+    expose,
+    same_bits,
     freeze,
     has_supported_dtype,
     is_array,
@@ -131,6 +133,50 @@ class RuntimeContext:
             f"<RuntimeContext vars={self._variables.length} [{names(self._variables)}] "
             f"grads={self._gradients.length} [{names(self._gradients)}] next_id={self.next_id} dtype={dtype}>"
         )
+
+    # -- equality and reading the entries (not Lean definitions; see issue 12) --------------------
+
+    def __eq__(self, other: object) -> bool:
+        """Equal as the spec's ``RuntimeContext`` values are (a derived structural equality):
+        the same entries in the same order in both registries (names, shapes, and tensors
+        bit for bit — ``-0.0`` differs from ``0.0``, a NaN equals a NaN with the same bits),
+        the same ``next_id`` and the same scalar type.  O(size of both contexts)."""
+        if not isinstance(other, RuntimeContext):
+            return NotImplemented
+        if self is other:
+            return True
+        return (
+            self.next_id == other.next_id
+            and self.dtype is other.dtype
+            and _same_entries(self._variables, other._variables)
+            and _same_entries(self._gradients, other._gradients)
+        )
+
+    def __hash__(self) -> int:
+        """Consistent with ``==`` (contexts are immutable): next_id, scalar type and the names in
+        order.  O(number of entries)."""
+        return hash((self.next_id, None if self.dtype is None else self.dtype.str,
+                     tuple(self._variables.names()), tuple(self._gradients.names())))
+
+    def variable_entries(self) -> Iterator[tuple[str, np.ndarray]]:
+        """Every variable entry as ``(name, array)`` in Lean list order: newest first, shadowed
+        older entries with the same name included (the spec's ``var_registry``).  Each array is
+        a fresh read-only array over the stored bits.  O(n) for the whole walk."""
+        return _walk(self._variables)
+
+    def gradient_entries(self) -> Iterator[tuple[str, np.ndarray]]:
+        """Every gradient entry as ``(name, array)``, newest first, shadowed ones included."""
+        return _walk(self._gradients)
+
+    def visible_variables(self) -> dict[str, np.ndarray]:
+        """A new plain ``dict`` name → array of the entries ``get_variable`` can see: the newest
+        entry per name (Lean ``find?``).  Insertion order is list order (newest first).
+        Changing the dict changes nothing stored.  O(n)."""
+        return _visible(self._variables)
+
+    def visible_gradients(self) -> dict[str, np.ndarray]:
+        """As :meth:`visible_variables`, for the gradients."""
+        return _visible(self._gradients)
 
     # -- Lean definitions -----------------------------------------------------------------------
 
@@ -258,6 +304,30 @@ class RuntimeContext:
 
 
 _EMPTY = RuntimeContext._make(EMPTY, EMPTY, 0, None)
+
+
+def _walk(registry: Registry) -> Iterator[tuple[str, np.ndarray]]:
+    for entry in registry.items():
+        yield entry.name, expose(entry.array)
+
+
+def _visible(registry: Registry) -> dict[str, np.ndarray]:
+    out: dict[str, np.ndarray] = {}
+    for entry in registry.items():
+        if entry.name not in out:
+            out[entry.name] = expose(entry.array)
+    return out
+
+
+def _same_entries(a: Registry, b: Registry) -> bool:
+    if a is b:
+        return True
+    if a.length != b.length:
+        return False
+    for x, y in zip(a.items(), b.items()):
+        if x.name != y.name or x.shape != y.shape or not same_bits(x.array, y.array):
+            return False
+    return True
 
 
 def _unpickle(variables: Registry, gradients: Registry, next_id: int, dtype: Optional[str]) -> RuntimeContext:
