@@ -72,8 +72,9 @@ def convert_pack(pack: ParamPack, target: str, to_float32: bool, path: object = 
         if arr.dtype.kind != "f":
             raise ParamDtypeError(f"{target} holds floats only, given {arr.dtype}", path, where)
         if target in (BITS, BITS_COMPACT) and arr.dtype == FLOAT32:
-            arr = arr.astype(FLOAT64)
-            notes.append(f"{name}: float32 widened to float64 (exact)")
+            with np.errstate(all="ignore"):  # a signaling NaN is quieted, as by the C cast
+                arr = arr.astype(FLOAT64)
+            notes.append(f"{name}: float32 widened to float64 (exact; a signaling NaN becomes quiet)")
         elif target == TLPF32B and arr.dtype == FLOAT64:
             if not to_float32:
                 raise ParamDtypeError("float64 → float32 rounds; pass --to-float32 to round as TorchLean's writer does", path, where)
