@@ -9,15 +9,18 @@
   :func:`read_safetensors` uses it when it names exactly the file's tensors, else the file's
   payload order (``safe_open.offset_keys``).  The key is not part of the returned metadata.
 
-Untrusted input: the package's Rust reader bounds and validates the header (size, offsets,
-overlaps); before loading, this module checks the file size, the tensor count and each
+Untrusted input: the package's Rust reader (``safe_open``) bounds and validates the header
+(size, offsets, overlaps, dtype × shape = byte length); payloads are then read into fresh arrays
+(see :func:`_read_payloads`); before loading, this module checks the file size, the tensor count and each
 tensor's rank and element count against :class:`Limits`.  Errors: TLR_PARAM_FORMAT,
 TLR_PARAM_DTYPE, TLR_PARAM_LIMIT, TLR_PARAM_COUNT (``names``), TLR_PARAM_IO.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import struct
 from typing import Optional, Sequence
 
 import numpy as np
@@ -62,15 +65,43 @@ def read_safetensors(
                         f"dtype {dtype} is not one of F64, F32, I64 (Lean Float, IEEE32Exec, Int)", path, f"{i} ({key!r})"
                     )
                 check_dims(tuple(sl.get_shape()), limits, path, f"{i} ({key!r})")
-            arrays = []
-            for key in keys:
-                arr = f.get_tensor(key)
-                arrays.append(readonly(arr.astype(arr.dtype.newbyteorder("<"), copy=False)))
+        arrays = _read_payloads(path, keys)
     except SafetensorError as exc:
         raise ParamFormatError(f"not a valid safetensors file: {exc}", path) from None
     except OSError as exc:
         raise ParamFileError(f"cannot read: {exc.strerror or exc}", path) from None
     return apply_names(ParamPack(tuple(keys), tuple(arrays), metadata), names, path)
+
+
+def _no_duplicates(pairs: list) -> dict:
+    keys = [k for k, _ in pairs]
+    if len(set(keys)) != len(keys):
+        raise ParamFormatError("duplicate key in the safetensors header")
+    return dict(pairs)
+
+
+def _read_payloads(path: str | os.PathLike, keys: list[str]) -> list[np.ndarray]:
+    """Each tensor read straight into a fresh array (``readinto`` at its ``data_offsets``):
+    one copy of the payload, no memory-mapped pages kept resident.  Runs only after
+    ``safe_open`` has validated the header (offsets contiguous, in bounds, matching shape and
+    dtype), so the header JSON parsed here is known-good."""
+    with open(path, "rb") as fh:
+        (n,) = struct.unpack("<Q", fh.read(8))
+        header = json.loads(fh.read(n), object_pairs_hook=_no_duplicates)
+        base = 8 + n
+        size = os.fstat(fh.fileno()).st_size
+        arrays = []
+        for key in keys:
+            info = header[key]
+            begin, end = info["data_offsets"]
+            arr = np.empty(tuple(info["shape"]), dtype=DTYPES[info["dtype"]])
+            if end - begin != arr.nbytes or base + end > size:  # (re-checked: cheap, and local)
+                raise ParamFormatError(f"data_offsets {begin}..{end} do not hold shape {info['shape']}", path, repr(key))
+            fh.seek(base + begin)
+            if fh.readinto(memoryview(arr.reshape(-1)).cast("B")) != end - begin:
+                raise ParamFormatError("file changed while reading (truncated payload)", path, repr(key))
+            arrays.append(readonly(arr))
+    return arrays
 
 
 def write_safetensors(path: str | os.PathLike, pack: ParamPack) -> None:
