@@ -63,9 +63,10 @@ def convert_pack(pack: ParamPack, target: str, to_float32: bool, path: object = 
     kept, float32 widened exactly (as Lean's ``float32BytesToFloatArray``: a C ``(double)``
     cast), int64 refused.  TLPF32B: float32 kept, float64 rounded only with ``to_float32``
     (TLR_PARAM_DTYPE otherwise), int64 refused.  safetensors: everything kept."""
-    notes: list[str] = []
+    widened: list[str] = []
+    rounded: list[str] = []
     if target == SAFETENSORS:
-        return pack, notes
+        return pack, []
     arrays = []
     for i, (name, arr) in enumerate(pack.items()):
         where = f"{i} ({name!r})"
@@ -74,13 +75,18 @@ def convert_pack(pack: ParamPack, target: str, to_float32: bool, path: object = 
         if target in (BITS, BITS_COMPACT) and arr.dtype == FLOAT32:
             with np.errstate(all="ignore"):  # a signaling NaN is quieted, as by the C cast
                 arr = arr.astype(FLOAT64)
-            notes.append(f"{name}: float32 widened to float64 (exact; a signaling NaN becomes quiet)")
+            widened.append(name)
         elif target == TLPF32B and arr.dtype == FLOAT64:
             if not to_float32:
                 raise ParamDtypeError("float64 → float32 rounds; pass --to-float32 to round as TorchLean's writer does", path, where)
             arr = _tlpf32b.to_float32(arr)
-            notes.append(f"{name}: float64 rounded to float32 (round-to-nearest-even)")
+            rounded.append(name)
         arrays.append(arr)
+    notes = []
+    if widened:
+        notes.append(f"float32 -> float64 (exact; a signaling NaN becomes quiet): {', '.join(widened)}")
+    if rounded:
+        notes.append(f"float64 -> float32 (round-to-nearest-even, as TorchLean's writer): {', '.join(rounded)}")
     return ParamPack(pack.names, tuple(arrays), pack.metadata), notes
 
 
