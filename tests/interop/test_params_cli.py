@@ -88,3 +88,24 @@ def test_usage_errors_exit_2(bits_file, tmp_path, capsys):
     with pytest.raises(SystemExit) as e:
         main(["params", "inspect"])
     assert e.value.code == 2
+
+
+def test_names_file_refusals(bits_file, tmp_path, capsys):
+    for content, code in [(b"a\n\nb\n", "TLR_PARAM_FORMAT"), (b"\xff\n", "TLR_PARAM_FORMAT"), (b"a\n", "TLR_PARAM_COUNT"),
+                          (b"a\na\n", "TLR_PARAM_FORMAT")]:
+        names = tmp_path / "n.txt"
+        names.write_bytes(content)
+        assert main(["params", "inspect", str(bits_file), "--names", str(names)]) == 2
+        assert f"[{code}]" in capsys.readouterr().err
+
+
+def test_inspect_json_keeps_safetensors_metadata(tmp_path, capsys):
+    from torchlean_runtime.interop.safetensors_io import write_safetensors
+
+    path = tmp_path / "m.safetensors"
+    write_safetensors(path, ParamPack(("w", "n"), (np.ones((2, 2), np.float32), np.arange(3)), {"note": "x"}))
+    assert main(["params", "inspect", str(path), "--json"]) == 0
+    r = json.loads(capsys.readouterr().out)
+    assert r["format"] == "safetensors" and r["metadata"] == {"note": "x"}
+    assert [p["name"] for p in r["params"]] == ["w", "n"] and r["params"][1]["l2_norm"] is None
+    assert r["params"][0]["l2_norm"] == 2.0
