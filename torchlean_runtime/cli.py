@@ -29,6 +29,25 @@ def _dispatch(ref: str, args: argparse.Namespace) -> int:
     return int(getattr(importlib.import_module(module_name), func)(args) or 0)
 
 
+def _add_params_parser(sub: argparse._SubParsersAction) -> None:
+    """``params inspect`` / ``params convert`` (torchlean_runtime.interop.commands)."""
+    p = sub.add_parser("params", help="parameter files: TorchLean bits JSON, TLPF32B, safetensors")
+    psub = p.add_subparsers(dest="params_command", required=True)
+    i = psub.add_parser("inspect", help="format, names, shapes, dtypes, Lean-exact L2 norms, NaN/inf counts, sha256")
+    i.add_argument("file")
+    i.add_argument("--json", action="store_true", help="machine-readable report on stdout")
+    i.add_argument("--names", metavar="FILE", help="one name per line, positionally (default p0, p1, ...)")
+    i.set_defaults(func=lambda a: _dispatch("torchlean_runtime.interop.commands:inspect_main", a))
+    c = psub.add_parser("convert", help="convert between the formats, bit-exact")
+    c.add_argument("input", metavar="IN")
+    c.add_argument("output", metavar="OUT")
+    c.add_argument("--names", metavar="FILE", help="one name per line, positionally (default p0, p1, ...)")
+    c.add_argument("--to", choices=["bits", "bits-compact", "tlpf32b", "safetensors"],
+                   help="output format (default: from OUT's extension .json/.safetensors/.tlpf32b/.bin)")
+    c.add_argument("--to-float32", action="store_true", help="allow float64 -> float32 (round-to-nearest-even, as TorchLean's writer)")
+    c.set_defaults(func=lambda a: _dispatch("torchlean_runtime.interop.commands:convert_main", a))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="torchlean-rt", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -58,6 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="fuzz-failures", help="where shrunk failures are saved as traces")
     p.set_defaults(func=lambda a: _dispatch("torchlean_runtime.proofs.differential.fuzz:main", a))
 
+    _add_params_parser(sub)
     return parser
 
 

@@ -177,3 +177,89 @@ class OutputTooLargeError(TorchLeanError, ValueError):
 
 __all__ += ["EnvironmentConfigError", "FloatEnvironmentError", "OutputTooLargeError"]
 ERROR_CLASSES = ERROR_CLASSES + (EnvironmentConfigError, FloatEnvironmentError, OutputTooLargeError)
+# --- branch params: parameter files in and out (torchlean_runtime.interop) ---------------------
+
+
+class ParamError(TorchLeanError):
+    """Base of the parameter-file errors; ``path`` and ``param`` (index and name, when known)
+    say which file and which parameter the error is about."""
+
+    code = "TLR_PARAM"
+
+    def __init__(self, message: str, path: object = None, param: object = None):
+        where = ", ".join(x for x in (f"file {path}" if path is not None else "",
+                                      f"parameter {param}" if param is not None else "") if x)
+        super().__init__(f"{where}: {message}" if where else message)
+        self.path = path
+        self.param = param
+
+
+class ParamFormatError(ParamError, ValueError):
+    """A parameter file is malformed (syntax, format tag, magic/version, bit pattern, element
+    count, truncation, trailing bytes)."""
+
+    code = "TLR_PARAM_FORMAT"
+
+
+class ParamLimitError(ParamError, ValueError):
+    """A parameter file exceeds a reader limit (bytes, parameters, rank, elements), refused
+    before anything is allocated."""
+
+    code = "TLR_PARAM_LIMIT"
+
+
+class ParamCountError(ParamError, ValueError):
+    """Missing or trailing parameter records against the expected list (shapes or names)."""
+
+    code = "TLR_PARAM_COUNT"
+
+
+class ParamShapeError(ParamError, ValueError):
+    """A parameter's shape differs from the expected shape."""
+
+    code = "TLR_PARAM_SHAPE"
+
+
+class ParamDtypeError(ParamError, TypeError):
+    """A dtype the target cannot hold exactly (e.g. BF16 in safetensors, float32 into the
+    Float-only bits format, float64 → float32 without the explicit flag, mixed dtypes for one
+    context)."""
+
+    code = "TLR_PARAM_DTYPE"
+
+
+class ParamFileError(ParamError, OSError):
+    """A parameter file cannot be opened, read or written."""
+
+    code = "TLR_PARAM_IO"
+
+
+class TorchUnavailableError(ParamError, ImportError):
+    """The PyTorch interop needs the optional extra ``torchlean-runtime[torch]``."""
+
+    code = "TLR_TORCH_MISSING"
+
+
+# Kept apart from ERROR_CLASSES on purpose: those codes are the ones a conformance trace may
+# expect from a runtime operation (the vector schema enumerates them); file errors are not.
+PARAM_ERROR_CLASSES: tuple[type[ParamError], ...] = (
+    ParamError,
+    ParamFormatError,
+    ParamLimitError,
+    ParamCountError,
+    ParamShapeError,
+    ParamDtypeError,
+    ParamFileError,
+    TorchUnavailableError,
+)
+__all__ += [
+    "PARAM_ERROR_CLASSES",
+    "ParamError",
+    "ParamFormatError",
+    "ParamLimitError",
+    "ParamCountError",
+    "ParamShapeError",
+    "ParamDtypeError",
+    "ParamFileError",
+    "TorchUnavailableError",
+]

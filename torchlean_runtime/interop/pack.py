@@ -1,0 +1,246 @@
+"""The interchange value of the interop room: a positional parameter pack.
+
+A :class:`ParamPack` is an ordered tuple of ``(name, array)`` pairs plus optional string
+metadata.  Every file format reads into one and writes from one; a pack becomes a
+:class:`~torchlean_runtime.impl.RuntimeContext` by registering its parameters in order (so the
+context's Lean list, newest first, is the pack reversed) and comes back from a context as its
+visible variables (newest entry per name), oldest first.
+
+TorchLean's own formats are positional (Lean ``TList Float ss`` / ``ParamList Float shapes``
+carry no names).  Names come from an explicit list — an argument or a names file (one name per
+line, UTF-8) — and default to ``p0, p1, …`` (:func:`default_names`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import math
+import os
+from typing import Any, Iterable, Mapping, Optional, Sequence
+
+import numpy as np
+
+from torchlean_runtime.errors import (
+    ParamCountError,
+    ParamDtypeError,
+    ParamFileError,
+    ParamFormatError,
+    ParamLimitError,
+)
+from torchlean_runtime.spec.core.shape import MAX_RANK
+
+__all__ = [
+    "Limits",
+    "DEFAULT_LIMITS",
+    "ParamPack",
+    "default_names",
+    "read_names_file",
+    "apply_names",
+    "check_dims",
+    "file_size",
+    "pack_to_context",
+    "pack_from_context",
+    "summarize",
+]
+
+FLOAT64 = np.dtype("<f8")
+FLOAT32 = np.dtype("<f4")
+INT64 = np.dtype("<i8")
+#: The dtypes a RuntimeContext holds: Lean Float, TorchLean IEEE32Exec, Lean Int.
+SUPPORTED_DTYPES = (FLOAT64, FLOAT32, INT64)
+
+
+@dataclasses.dataclass(frozen=True)
+class Limits:
+    """Reader limits, checked before anything of that size is allocated.
+
+    ``max_bytes``: file size; ``max_params``: parameter records; ``max_rank``: dimensions per
+    parameter (the spec's ``MAX_RANK``); ``max_elements``: elements of one parameter (a
+    declared shape larger than this is refused before its payload is read)."""
+
+    max_bytes: int = 8 << 30
+    max_params: int = 1 << 20
+    max_rank: int = MAX_RANK
+    max_elements: int = 1 << 33
+
+
+DEFAULT_LIMITS = Limits()
+
+
+@dataclasses.dataclass(frozen=True)
+class ParamPack:
+    """Ordered parameters: ``names[i]`` names ``arrays[i]`` (a read-only, C-contiguous,
+    little-endian ndarray of dtype float64, float32 or int64).  ``metadata`` is the string map
+    a safetensors header carries (``None`` when the format has none).  The arrays are
+    referenced, not copied: the readers hand out fresh arrays."""
+
+    names: tuple[str, ...]
+    arrays: tuple[np.ndarray, ...]
+    metadata: Optional[Mapping[str, str]] = None
+
+    def __post_init__(self) -> None:
+        if len(self.names) != len(self.arrays):
+            raise ParamCountError(f"{len(self.names)} names for {len(self.arrays)} parameters")
+        if len(set(self.names)) != len(self.names):
+            seen: set[str] = set()
+            dup = next(n for n in self.names if n in seen or seen.add(n))
+            raise ParamFormatError(f"duplicate parameter name {dup!r}")
+
+    def __len__(self) -> int:
+        return len(self.arrays)
+
+    def items(self) -> Iterable[tuple[str, np.ndarray]]:
+        return zip(self.names, self.arrays)
+
+    def __eq__(self, other: object) -> bool:
+        """Bitwise: same names, shapes, dtypes, payload bytes and metadata."""
+        if not isinstance(other, ParamPack):
+            return NotImplemented
+        return (
+            self.names == other.names
+            and dict(self.metadata or {}) == dict(other.metadata or {})
+            and all(
+                a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes()
+                for a, b in zip(self.arrays, other.arrays)
+            )
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def readonly(arr: np.ndarray) -> np.ndarray:
+    """A C-contiguous little-endian read-only array with the same bits (copy only if needed)."""
+    if not arr.flags.c_contiguous:  # (np.ascontiguousarray would make a 0-d array 1-d)
+        arr = arr.copy(order="C")
+    if arr.dtype.byteorder == ">":
+        arr = arr.astype(arr.dtype.newbyteorder("<"))
+    if arr.flags.writeable:
+        arr = arr.view()  # a read-only view; the caller's own flags stay as they were
+        arr.flags.writeable = False
+    return arr
+
+
+def default_names(count: int) -> tuple[str, ...]:
+    """The documented default names of a positional pack: ``p0, p1, …``."""
+    return tuple(f"p{i}" for i in range(count))
+
+
+def read_names_file(path: str | os.PathLike, limits: Limits = DEFAULT_LIMITS) -> tuple[str, ...]:
+    """A names file: UTF-8 text, one name per line (``\\n`` or ``\\r\\n``), no empty names.
+    Errors: TLR_PARAM_IO, TLR_PARAM_LIMIT, TLR_PARAM_FORMAT."""
+    size = file_size(path)
+    if size > limits.max_bytes:
+        raise ParamLimitError(f"names file of {size} bytes exceeds max_bytes={limits.max_bytes}", path)
+    try:
+        with open(path, "rb") as fh:
+            text = fh.read().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ParamFormatError(f"names file is not UTF-8 ({exc.reason})", path) from None
+    except OSError as exc:
+        raise ParamFileError(f"cannot read names file: {exc.strerror or exc}", path) from None
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    names = tuple(line[:-1] if line.endswith("\r") else line for line in lines)
+    if len(names) > limits.max_params:
+        raise ParamLimitError(f"{len(names)} names exceed max_params={limits.max_params}", path)
+    for i, name in enumerate(names):
+        if not name:
+            raise ParamFormatError(f"line {i + 1} is an empty name", path)
+    return names
+
+
+def apply_names(pack: ParamPack, names: Optional[Sequence[str]], path: object = None) -> ParamPack:
+    """``pack`` renamed positionally; ``names=None`` keeps it.  A count that differs is
+    TLR_PARAM_COUNT (missing or trailing records against the names)."""
+    if names is None:
+        return pack
+    names = tuple(names)
+    if len(names) != len(pack):
+        what = "missing" if len(pack) < len(names) else "trailing"
+        raise ParamCountError(f"{len(names)} names but {len(pack)} parameter records ({what} records)", path)
+    return ParamPack(names, pack.arrays, pack.metadata)
+
+
+def check_dims(dims: Sequence[int], limits: Limits, path: object, param: object) -> int:
+    """Rank and element-count limits for one declared shape; returns the element count
+    (computed with Python ints, so a hostile shape cannot overflow)."""
+    if len(dims) > limits.max_rank:
+        raise ParamLimitError(f"rank {len(dims)} exceeds max_rank={limits.max_rank}", path, param)
+    count = math.prod(dims)
+    if count > limits.max_elements:
+        raise ParamLimitError(f"shape {list(dims)} has {count} elements, above max_elements={limits.max_elements}", path, param)
+    return count
+
+
+def file_size(path: str | os.PathLike) -> int:
+    try:
+        return os.stat(path).st_size
+    except OSError as exc:
+        raise ParamFileError(f"cannot stat: {exc.strerror or exc}", path) from None
+
+
+def pack_to_context(pack: ParamPack) -> Any:
+    """A RuntimeContext holding the pack's parameters, registered in pack order (Lean
+    ``registerVariable`` each; ``next_id`` = number of parameters).  One scalar type ``α`` per
+    context: mixed dtypes are TLR_PARAM_DTYPE, naming the first parameter that differs."""
+    from torchlean_runtime.impl import RuntimeContext
+
+    dtypes = {a.dtype for a in pack.arrays}
+    if len(dtypes) > 1:
+        first = pack.arrays[0].dtype
+        i = next(i for i, a in enumerate(pack.arrays) if a.dtype != first)
+        raise ParamDtypeError(
+            f"a RuntimeContext has one scalar type; {pack.names[0]!r} is {first} but {pack.names[i]!r} is {pack.arrays[i].dtype}",
+            param=f"{i} ({pack.names[i]!r})",
+        )
+    ctx = RuntimeContext.empty(dtypes.pop() if dtypes else None)
+    for name, arr in pack.items():
+        ctx = ctx.register_variable(name, arr)
+    return ctx
+
+
+def pack_from_context(ctx: Any, metadata: Optional[Mapping[str, str]] = None) -> ParamPack:
+    """The visible variables of ``ctx`` (newest entry per name — what Lean ``getVariable``
+    sees), oldest first, so ``pack_from_context(pack_to_context(p))`` is ``p``.  Shadowed
+    entries are not part of a pack."""
+    seen: set[str] = set()
+    newest_first = []
+    for name, arr in ctx.variable_entries():
+        if name not in seen:
+            seen.add(name)
+            newest_first.append((name, arr))
+    newest_first.reverse()
+    return ParamPack(tuple(n for n, _ in newest_first), tuple(readonly(a) for _, a in newest_first), metadata)
+
+
+def _hex_bits(x: Any, dtype: np.dtype) -> str:
+    bits = np.asarray(x, dtype=dtype).view(f"<u{dtype.itemsize}")
+    return f"0x{int(bits):0{dtype.itemsize * 2}x}"
+
+
+def summarize(pack: ParamPack) -> list[dict[str, Any]]:
+    """Per parameter: name, shape, dtype, Lean-exact L2 norm (``Runtime.Variable.variableNorm``
+    through the impl's :meth:`Variable.variable_norm`; ``None`` for int64, which has no Lean
+    ``Context`` instance), NaN and ±inf counts, sha256 of the little-endian payload bytes."""
+    from torchlean_runtime.impl import Variable
+
+    rows = []
+    for i, (name, arr) in enumerate(pack.items()):
+        floating = arr.dtype.kind == "f"
+        norm = Variable.create(i, name, arr).variable_norm() if floating else None
+        rows.append(
+            {
+                "index": i,
+                "name": name,
+                "shape": list(arr.shape),
+                "dtype": str(arr.dtype),
+                "l2_norm": None if norm is None else float(norm),
+                "l2_norm_bits": None if norm is None else _hex_bits(norm, arr.dtype),
+                "nan_count": int(np.count_nonzero(np.isnan(arr))) if floating else 0,
+                "inf_count": int(np.count_nonzero(np.isinf(arr))) if floating else 0,
+                "sha256": hashlib.sha256(readonly(arr).reshape(-1).view(np.uint8)).hexdigest(),
+            }
+        )
+    return rows

@@ -1,0 +1,130 @@
+"""safetensors files through the ``safetensors`` package's numpy API (no torch needed).
+
+* F64, F32 and I64 tensors load as float64 (Lean ``Float``), float32 (``IEEE32Exec``) and int64
+  (``Int``) arrays with their exact bits; any other dtype (BF16, F16, I32, U8, BOOL, …) is
+  TLR_PARAM_DTYPE naming the tensor, checked for every tensor before any payload is read.
+* The header's ``__metadata__`` string map is kept in :attr:`ParamPack.metadata`.
+* Order: safetensors stores tensors by name, not position.  :func:`write_safetensors` records
+  the pack's order in the metadata key ``torchlean_runtime.order`` (names joined by ``\\n``);
+  :func:`read_safetensors` uses it when it names exactly the file's tensors, else the file's
+  payload order (``safe_open.offset_keys``).  The key is not part of the returned metadata.
+
+Untrusted input: the package's Rust reader (``safe_open``) bounds and validates the header
+(size, offsets, overlaps, dtype × shape = byte length); payloads are then read into fresh arrays
+(see :func:`_read_payloads`); before loading, this module checks the file size, the tensor count and each
+tensor's rank and element count against :class:`Limits`.  Errors: TLR_PARAM_FORMAT,
+TLR_PARAM_DTYPE, TLR_PARAM_LIMIT, TLR_PARAM_COUNT (``names``), TLR_PARAM_IO.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+from typing import Optional, Sequence
+
+import numpy as np
+
+from torchlean_runtime.errors import ParamDtypeError, ParamFileError, ParamFormatError, ParamLimitError
+
+from .pack import DEFAULT_LIMITS, FLOAT32, FLOAT64, INT64, Limits, ParamPack, apply_names, check_dims, file_size, readonly
+
+__all__ = ["ORDER_KEY", "DTYPES", "read_safetensors", "write_safetensors"]
+
+ORDER_KEY = "torchlean_runtime.order"
+#: safetensors dtype string → numpy dtype, for the three scalar types a context holds.
+DTYPES = {"F64": FLOAT64, "F32": FLOAT32, "I64": INT64}
+
+
+def read_safetensors(
+    path: str | os.PathLike,
+    names: Optional[Sequence[str]] = None,
+    limits: Limits = DEFAULT_LIMITS,
+) -> ParamPack:
+    """Load every tensor of a safetensors file (see the module docstring for order, dtypes,
+    metadata).  ``names`` renames the tensors positionally (count must match)."""
+    from safetensors import SafetensorError, safe_open
+
+    size = file_size(path)
+    if size > limits.max_bytes:
+        raise ParamLimitError(f"{size} bytes exceed max_bytes={limits.max_bytes}", path)
+    try:
+        with safe_open(os.fspath(path), framework="numpy") as f:
+            keys = list(f.offset_keys())
+            if len(keys) > limits.max_params:
+                raise ParamLimitError(f"{len(keys)} tensors exceed max_params={limits.max_params}", path)
+            metadata = dict(f.metadata() or {})
+            order = metadata.pop(ORDER_KEY, None)
+            if order is not None and sorted(order.split("\n")) == sorted(keys):
+                keys = order.split("\n")
+            for i, key in enumerate(keys):
+                sl = f.get_slice(key)
+                dtype = sl.get_dtype()
+                if dtype not in DTYPES:
+                    raise ParamDtypeError(
+                        f"dtype {dtype} is not one of F64, F32, I64 (Lean Float, IEEE32Exec, Int)", path, f"{i} ({key!r})"
+                    )
+                check_dims(tuple(sl.get_shape()), limits, path, f"{i} ({key!r})")
+        arrays = _read_payloads(path, keys)
+    except SafetensorError as exc:
+        raise ParamFormatError(f"not a valid safetensors file: {exc}", path) from None
+    except OSError as exc:
+        raise ParamFileError(f"cannot read: {exc.strerror or exc}", path) from None
+    return apply_names(ParamPack(tuple(keys), tuple(arrays), metadata), names, path)
+
+
+def _no_duplicates(pairs: list) -> dict:
+    keys = [k for k, _ in pairs]
+    if len(set(keys)) != len(keys):
+        raise ParamFormatError("duplicate key in the safetensors header")
+    return dict(pairs)
+
+
+def _read_payloads(path: str | os.PathLike, keys: list[str]) -> list[np.ndarray]:
+    """Each tensor read straight into a fresh array (``readinto`` at its ``data_offsets``):
+    one copy of the payload, no memory-mapped pages kept resident.  Runs only after
+    ``safe_open`` has validated the header (offsets contiguous, in bounds, matching shape and
+    dtype), so the header JSON parsed here is known-good."""
+    with open(path, "rb") as fh:
+        (n,) = struct.unpack("<Q", fh.read(8))
+        header = json.loads(fh.read(n), object_pairs_hook=_no_duplicates)
+        base = 8 + n
+        size = os.fstat(fh.fileno()).st_size
+        arrays = []
+        for key in keys:
+            info = header[key]
+            begin, end = info["data_offsets"]
+            arr = np.empty(tuple(info["shape"]), dtype=DTYPES[info["dtype"]])
+            if end - begin != arr.nbytes or base + end > size:  # (re-checked: cheap, and local)
+                raise ParamFormatError(f"data_offsets {begin}..{end} do not hold shape {info['shape']}", path, repr(key))
+            fh.seek(base + begin)
+            if fh.readinto(memoryview(arr.reshape(-1)).cast("B")) != end - begin:
+                raise ParamFormatError("file changed while reading (truncated payload)", path, repr(key))
+            arrays.append(readonly(arr))
+    return arrays
+
+
+def write_safetensors(path: str | os.PathLike, pack: ParamPack) -> None:
+    """Save ``pack`` (float64/float32/int64 arrays, bits kept) with its metadata plus the order
+    key.  Errors: TLR_PARAM_DTYPE, TLR_PARAM_FORMAT (a metadata key/value that is not a
+    string), TLR_PARAM_IO."""
+    from safetensors import SafetensorError
+    from safetensors.numpy import save_file
+
+    for i, (name, arr) in enumerate(pack.items()):
+        if arr.dtype not in (FLOAT64, FLOAT32, INT64):
+            raise ParamDtypeError(f"dtype {arr.dtype} is not float64, float32 or int64", path, f"{i} ({name!r})")
+    metadata = dict(pack.metadata or {})
+    if any(not isinstance(k, str) or not isinstance(v, str) for k, v in metadata.items()):
+        raise ParamFormatError("safetensors metadata maps strings to strings", path)
+    metadata[ORDER_KEY] = "\n".join(pack.names)
+    tmp = f"{os.fspath(path)}.tmp-{os.getpid()}"
+    try:
+        save_file({n: readonly(a) for n, a in pack.items()}, tmp, metadata=metadata)
+        os.replace(tmp, path)
+    except (OSError, SafetensorError) as exc:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise ParamFileError(f"cannot write: {exc}", path) from None
