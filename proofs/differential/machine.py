@@ -35,11 +35,11 @@ from typing import Any, Optional
 import hypothesis.strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, multiple, rule
 
-from torchlean_runtime.errors import TraceFormatError
+from torchlean_runtime.errors import TargetFailedError, TraceFormatError
 from torchlean_runtime.conformance.vectors.bits import DTYPE_OF_SCALAR_TYPE, DTYPES, TensorBits
+from torchlean_runtime.conformance.target import ObjectTarget, Target, impl_target
 from torchlean_runtime.conformance.vectors.execute import (
     Crash,
-    ImplAdapter,
     ObservedError,
     Session,
     SpecAdapter,
@@ -51,7 +51,7 @@ from torchlean_runtime.spec.core.shape import toList
 
 from .strategies import names, nats, non_finite_bits, scalar_types, shapes, tensor_bits
 
-__all__ = ["FuzzStats", "DivergenceError", "DifferentialMachine", "PROBE_NAME", "TRACE_GENERATOR"]
+__all__ = ["FuzzStats", "TargetFailure", "DivergenceError", "DifferentialMachine", "PROBE_NAME", "TRACE_GENERATOR"]
 
 # Choices inside rules (built once: constructing a strategy costs more than drawing from it).
 _ONE_IN_25 = st.integers(0, 24)
@@ -105,6 +105,15 @@ class FuzzStats:
     first_divergence_at: Optional[float] = None  # time.monotonic() of the first one
 
 
+class TargetFailure(BaseException):
+    """The target under test failed as a program (``error``: the TargetFailedError).  A
+    BaseException so that hypothesis does not shrink it as if it were a divergence."""
+
+    def __init__(self, error: Any):
+        super().__init__(str(error))
+        self.error = error
+
+
 class DivergenceError(AssertionError):
     """Spec and impl disagreed; ``trace`` is the v1 program up to and including the bad step."""
 
@@ -121,10 +130,15 @@ class DifferentialMachine(RuleBasedStateMachine):
     contexts = Bundle("contexts")
     variables = Bundle("variables")
 
-    def __init__(self, stats: Optional[FuzzStats] = None, seed: Optional[int] = None):
+    def __init__(self, stats: Optional[FuzzStats] = None, seed: Optional[int] = None,
+                 target: Optional[Target] = None, hostile: bool = False):
         super().__init__()
         self.stats = stats if stats is not None else FuzzStats()
         self.seed = seed
+        # the target under test (shared across runs: a subprocess is started once); the spec
+        # session below is the reference, and its objects give the argument hints
+        self.target: Target = target if target is not None else impl_target()
+        self.hostile = hostile
         self.stats.cases += 1
         self.scalar_type = "Float"
         self.dtype = "float64"
@@ -133,8 +147,6 @@ class DifferentialMachine(RuleBasedStateMachine):
         self.handles: list[str] = []
         self.failed = False
         self.spec: Optional[Session] = None
-        self.impl: Optional[Session] = None
-        self._to_spec: Any = None
 
     # -- executing one step on both sides ------------------------------------------------------
 
@@ -148,7 +160,10 @@ class DifferentialMachine(RuleBasedStateMachine):
         t0 = time.perf_counter()
         spec_obs = self.spec.execute(step)
         t1 = time.perf_counter()
-        impl_obs = self.impl.execute(step)
+        try:
+            impl_obs = self.target.call(op, args, handle)
+        except TargetFailedError as exc:
+            raise TargetFailure(exc) from None
         t2 = time.perf_counter()
         s = self.stats
         s.operations += 1
@@ -191,10 +206,13 @@ class DifferentialMachine(RuleBasedStateMachine):
         return expect
 
     def _abstracts_to_spec(self, handle: str) -> bool:
-        """``to_spec(impl object) == spec object`` (bitwise spec equality); an impl object the
-        abstraction function cannot read does not."""
+        """With the target's abstraction hook: ``abstract(handle) == spec object`` (bitwise spec
+        equality; an object the hook cannot read does not).  Without one: True — the answers,
+        which include whole states, are all that is compared (teardown re-observes instead)."""
+        if not self.target.offers_abstraction:
+            return True
         try:
-            return self._to_spec(self.impl.env[handle]) == self.spec.env[handle]
+            return self.target.abstract(handle) == self.spec.env[handle]
         except Exception:
             return False
 
@@ -258,13 +276,12 @@ class DifferentialMachine(RuleBasedStateMachine):
         runs them in a random order)."""
         if self.spec is not None:
             return
-        from torchlean_runtime.impl import to_spec
-
         self.scalar_type = scalar_type
         self.dtype = DTYPE_OF_SCALAR_TYPE[scalar_type]
         self.spec = Session(SpecAdapter(scalar_type))
-        self.impl = Session(ImplAdapter(scalar_type))
-        self._to_spec = to_spec
+        self.target.reset(scalar_type)
+        if isinstance(self.target, ObjectTarget):  # the hostile caller reaches in-process targets only
+            self.target.hostile = self.hostile
 
     @initialize(target=contexts, scalar_type=scalar_types())
     def start_with_a_context(self, scalar_type: str) -> Any:
@@ -431,10 +448,12 @@ class DifferentialMachine(RuleBasedStateMachine):
     def teardown(self) -> None:
         if self.failed or self.spec is None:
             return
-        for handle in self.handles:
-            if self._abstracts_to_spec(handle):
+        hook = self.target.offers_abstraction
+        for handle in list(self.handles):
+            if hook and self._abstracts_to_spec(handle):
                 continue
-            # Re-observe the changed value with an identity step, so the trace shows it.
+            # Re-observe with an identity step: without a hook this IS the check (the answers
+            # must still agree); with one, the trace shows the changed value.
             if handle in self.var_meta:
                 self._execute("Runtime.Variable.castShape", {"v": handle, "s2": self._var_shape(handle)},
                               note=f"re-observe {handle} (castShape to its own shape is the identity)")
@@ -442,4 +461,5 @@ class DifferentialMachine(RuleBasedStateMachine):
                 zero = TensorBits((), self.dtype, (0,))
                 self._execute("Runtime.setVariable", {"ctx": handle, "name": PROBE_NAME, "value": zero},
                               note=f"re-observe {handle} (setVariable under an absent name is the identity)")
-            self._diverge(f"{handle} changed after it was bound (to_spec(impl) no longer equals the spec's value)")
+            if hook:
+                self._diverge(f"{handle} changed after it was bound (the target's abstraction no longer equals the spec's value)")
