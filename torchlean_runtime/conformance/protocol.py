@@ -168,8 +168,14 @@ class ProcessTarget(Target):
             if len(self._buf) > MAX_LINE_BYTES:
                 raise self._fail(ProtocolError, f"a line longer than {MAX_LINE_BYTES} bytes")
             remaining = deadline - time.monotonic()
-            if remaining <= 0 or not self._selector.select(remaining):
+            if remaining <= 0:
                 raise self._fail(TargetTimeoutError, f"no answer to {what} within {self.timeout:g}s (the runner hangs)")
+            # wait in slices: a runner that died while a child of it still holds its stdout
+            # is reported at once, not after the timeout
+            if not self._selector.select(min(remaining, 0.05)):
+                if self._proc.poll() is not None:
+                    raise self._fail(TargetFailedError, f"the runner exited while answering {what}" + self._exit_note())
+                continue
             chunk = os.read(self._out, 1 << 20)
             if not chunk:
                 try:
