@@ -53,8 +53,11 @@ def _add_conformance_parsers(sub: Any) -> None:
     p.add_argument("--target", default="impl", metavar="T", help=TARGET_HELP + " (default impl)")
     p.add_argument("--seconds", type=float, default=None, help="time budget (default 60 unless --rounds is given)")
     p.add_argument("--rounds", type=int, default=None,
-                   help="a fixed number of rounds (50 programs each): deterministic for a seed")
+                   help="a fixed number of rounds (of --programs programs each): deterministic for a seed")
     p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--programs", type=int, default=50, help="programs per round (default 50)")
+    p.add_argument("--hostile", action="store_true",
+                   help="in-process targets: attack every array passed in and every object received after each call")
     p.add_argument("--workers", type=int, default=1, help="processes on this machine (default 1)")
     p.add_argument("--shard", default="0/1", metavar="I/N", help="run only rounds r with r %% N == I (default 0/1)")
     p.add_argument("--json", metavar="FILE", help="also write the campaign summary as JSON (for fuzz merge)")

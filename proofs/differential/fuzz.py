@@ -82,6 +82,7 @@ class CampaignResult:
     target_failure: Optional[str] = None  # "[TLR_...] message" + stderr tail
     target: str = "impl"
     attacks: int = 0  # hostile-caller attacks tried (in-process targets with hostile=True)
+    not_covered: dict = field(default_factory=dict)  # operation → steps the target declared unsupported
     round_list: list = field(default_factory=list)
 
     def summary(self) -> str:
@@ -89,6 +90,9 @@ class CampaignResult:
         impl_rate = self.operations / self.impl_seconds if self.impl_seconds else 0.0
         found = 0 if self.divergence is None else 1
         hostile = f", {self.attacks} hostile-caller attacks" if self.attacks else ""
+        if self.not_covered:
+            hostile += f", {sum(self.not_covered.values())} steps not covered (unsupported by the target: " + \
+                ", ".join(sorted(self.not_covered)) + ")"
         return (
             f"{self.cases} cases, {self.operations} operations ({self.must_fail} must-fail){hostile}, {found} divergences "
             f"in {self.seconds:.0f}s (seed {self.seed}, {self.rounds} rounds, target {self.target}); "
@@ -213,6 +217,7 @@ def run_campaign(
     result.cases, result.operations, result.must_fail = stats.cases, stats.operations, stats.must_fail
     result.spec_seconds, result.impl_seconds = stats.spec_seconds, stats.impl_seconds
     result.attacks = getattr(tgt, "attacks_tried", 0)
+    result.not_covered = dict(stats.not_covered)
     if stats.first_divergence_at is not None:
         result.found_after = stats.first_divergence_at - start
         result.shrink_seconds = start + result.seconds - stats.first_divergence_at
@@ -256,6 +261,7 @@ def _summary_doc(results: Sequence[CampaignResult], args: Any, seed: int, saved:
         "cases": sum(r.cases for r in results),
         "operations": sum(r.operations for r in results),
         "must_fail": sum(r.must_fail for r in results),
+        "not_covered": sum(sum(r.not_covered.values()) for r in results),
         "seconds": max((r.seconds for r in results), default=0.0),
         "divergences": [{"message": r.divergence, "trace": p} for r, p in zip(results, saved) if r.divergence],
         "target_failures": [r.target_failure for r in results if r.target_failure],
@@ -296,6 +302,7 @@ def merge_summaries(paths: Sequence[str]) -> dict:
         "cases": sum(d["cases"] for d in docs),
         "operations": sum(d["operations"] for d in docs),
         "must_fail": sum(d["must_fail"] for d in docs),
+        "not_covered": sum(d.get("not_covered", 0) for d in docs),
         "seconds": max(d["seconds"] for d in docs),
         "divergences": [x for d in docs for x in d["divergences"]],
         "target_failures": [x for d in docs for x in d["target_failures"]],
@@ -378,8 +385,10 @@ def main(args: Any = None) -> int:
     budget = f"{seconds:.0f}s" if seconds is not None else f"{args.rounds} rounds"
     print(f"[fuzz] spec vs {args.target}, stateful, {budget}, seed {seed}, shard {shard[0]}/{shard[1]}, "
           f"{args.workers} workers", file=sys.stderr, flush=True)
+    if args.programs < 1:
+        return _usage("--programs must be at least 1")
     common = dict(seconds=seconds, seed=seed, target=args.target, rounds=args.rounds, shard=shard,
-                  timeout=args.timeout)
+                  timeout=args.timeout, examples_per_round=args.programs, hostile=args.hostile)
     if args.workers == 1:
         results = [run_campaign(progress=sys.stderr, **common)]
     else:

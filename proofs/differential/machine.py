@@ -101,6 +101,7 @@ class FuzzStats:
     impl_seconds: float = 0.0
     by_op: Counter = field(default_factory=Counter)  # operation → times executed
     error_codes: Counter = field(default_factory=Counter)  # code → must-fail steps refused with it
+    not_covered: Counter = field(default_factory=Counter)  # operation → steps the target declared unsupported
     divergent_cases: int = 0  # cases that diverged (the first find, then shrink attempts)
     first_divergence_at: Optional[float] = None  # time.monotonic() of the first one
 
@@ -145,6 +146,8 @@ class DifferentialMachine(RuleBasedStateMachine):
         self.steps: list[Step] = []
         self.var_meta: dict[str, VariableState] = {}  # handle → the spec's value of the variable
         self.handles: list[str] = []
+        self.target_handles: set[str] = set()  # handles the target bound (answered with a value)
+        self.uncovered_steps: set[int] = set()  # indices of steps the target did not run
         self.failed = False
         self.spec: Optional[Session] = None
 
@@ -157,6 +160,19 @@ class DifferentialMachine(RuleBasedStateMachine):
         if kind in ("context", "variable"):
             handle = f"{kind[0]}{len(self.steps)}"
         step = Step(op, args, bind=handle, note=note)
+        sig = OPS[op]
+        if not self._covered(op, args):
+            # what the target declares unsupported (or a handle it never bound) runs on the
+            # spec alone — counted as not covered, kept out of any saved trace
+            spec_obs = self.spec.execute(step)
+            self.stats.not_covered[op] += 1
+            self.uncovered_steps.add(len(self.steps))
+            if isinstance(spec_obs, Crash):
+                self._diverge(f"step {len(self.steps)} ({op}): the spec crashed: {spec_obs.describe()}")
+            expect = self._record(step, spec_obs, handle, note)
+            if isinstance(expect, Result) and handle is not None:
+                return handle
+            return None
         t0 = time.perf_counter()
         spec_obs = self.spec.execute(step)
         t1 = time.perf_counter()
@@ -165,6 +181,8 @@ class DifferentialMachine(RuleBasedStateMachine):
         except TargetFailedError as exc:
             raise TargetFailure(exc) from None
         t2 = time.perf_counter()
+        if handle is not None:
+            self.target_handles.add(handle)
         s = self.stats
         s.operations += 1
         s.spec_seconds += t1 - t0
@@ -194,6 +212,11 @@ class DifferentialMachine(RuleBasedStateMachine):
             self._check_state(handle, index, op)
             return handle
         return None
+
+    def _covered(self, op: str, args: dict[str, Any]) -> bool:
+        if op not in self.target.operations or self.scalar_type not in self.target.scalar_types:
+            return False
+        return all(args.get(p.name) in self.target_handles for p in OPS[op].params if p.kind in ("context", "variable"))
 
     def _record(self, step: Step, observed: Any, handle: Optional[str], note: str) -> Any:
         if isinstance(observed, ObservedError):
@@ -228,7 +251,7 @@ class DifferentialMachine(RuleBasedStateMachine):
         tags = ("fuzz", "regression", {"float64": "float64", "float32": "float32", "int64": "int"}[self.dtype])
         trace = Trace(
             self.scalar_type,
-            tuple(s for s in self.steps),
+            tuple(s for i, s in enumerate(self.steps) if i not in self.uncovered_steps),
             generator=Generator(name=TRACE_GENERATOR, seed=self.seed),
             description=f"spec/impl divergence found by the stateful differential machine: {_clip(message)}",
             tags=tags,
@@ -449,7 +472,7 @@ class DifferentialMachine(RuleBasedStateMachine):
         if self.failed or self.spec is None:
             return
         hook = self.target.offers_abstraction
-        for handle in list(self.handles):
+        for handle in [h for h in self.handles if h in self.target_handles]:
             if hook and self._abstracts_to_spec(handle):
                 continue
             # Re-observe with an identity step: without a hook this IS the check (the answers

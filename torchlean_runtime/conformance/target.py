@@ -197,8 +197,15 @@ class ObjectTarget(Target):
 
     def _attack(self, native_args: dict[str, Any], sig: Any, native: Any, op: str) -> None:
         """The hostile caller: every tensor passed in, then the object received."""
+        import warnings
+
         from .attacks import attack
 
+        with warnings.catch_warnings():  # some routes are deprecated numpy features: meant
+            warnings.simplefilter("ignore")
+            self._attack_all(attack, native_args, sig, native, op)
+
+    def _attack_all(self, attack: Any, native_args: dict[str, Any], sig: Any, native: Any, op: str) -> None:
         for p in sig.params:
             # arrays and containers the caller passed in (an opaque object is the
             # implementation's own value, attacked only as something received)
