@@ -23,12 +23,14 @@ def check_corpus_replay(target: str) -> Outcome:
     """Obligation body: the whole shipped corpus (manifest verified) passes on ``target``."""
     run = run_replay([corpus_dir()], target)
     failed = [r for r in run.results if r.status != "passed"]
+    if not run.manifest or not all(m["ok"] for m in run.manifest):
+        return Outcome(False, f"the corpus manifest is missing or disagrees: {run.manifest[:1]}")
     if failed or not run.results:
         first = failed[0].line().splitlines()[0] if failed else "no results"
         return Outcome(False, f"{len(failed)}/{len(run.results)} files failed; first: {first}")
     steps = sum(r.executed for r in run.results)
     return Outcome(True, f"{steps} steps in {len(run.results)} files replayed on {target}, all bit-exact; "
-                         f"manifest verified ({sum(len(m['files']) for m in run.manifest)} sha256)")
+                         f"manifest verified ({sum(m['files'] for m in run.manifest)} sha256)")
 
 
 def check_corpus_regenerates() -> Outcome:

@@ -189,9 +189,19 @@ def _answer_doc(x: Any) -> Any:
 
 
 def replay_trace(trace: Trace, target: Any, path: str = "<trace>") -> FileResult:
-    """Execute ``trace`` on ``target`` (a :class:`~..target.Target`) and compare every step,
-    stopping at the first divergence.  TargetFailedError propagates (the caller reports it)."""
-    from ..target import coverage
+    """Execute ``trace`` on ``target`` (a :class:`~..target.Target`, or a selector string: the
+    target is then opened and closed here) and compare every step, stopping at the first
+    divergence.  TargetFailedError propagates (the caller reports it)."""
+    from ..target import ObjectTarget, coverage, open_target
+
+    if isinstance(target, str):
+        opened = open_target(target)
+        if isinstance(opened, ObjectTarget):
+            opened.hostile = "inputs"
+        try:
+            return replay_trace(trace, opened, path)
+        finally:
+            opened.close()
 
     name = getattr(target, "name", "target")
     n = len(trace.steps)
