@@ -16,7 +16,7 @@ from torchlean_runtime.report import Obligation, Outcome
 __all__ = ["obligations", "check_corpus_replay", "check_corpus_regenerates", "READER_FUZZ_DOCUMENTS"]
 
 #: Documents of the reader-fuzz obligation (fixed count, fixed seed): quick / thorough.
-READER_FUZZ_DOCUMENTS = (1_000, 6_000)
+READER_FUZZ_DOCUMENTS = (400, 2_000)
 
 
 def check_corpus_replay(target: str) -> Outcome:

@@ -189,7 +189,7 @@ class DifferentialMachine(RuleBasedStateMachine):
         s.impl_seconds += t2 - t1
         s.by_op[op] += 1
 
-        index = len(self.steps)
+        index = len(self.steps) - len(self.uncovered_steps)  # the index in the saved trace
         if isinstance(spec_obs, Crash):
             # The spec is the reference: a crash is a spec bug.  The step is kept with the impl's
             # answer as its expectation (if a trace can hold it) so the trace shows where.
@@ -197,7 +197,7 @@ class DifferentialMachine(RuleBasedStateMachine):
                 self._record(step, impl_obs, handle, note or f"the spec crashed: {spec_obs.describe()}")
             except TraceFormatError:
                 pass
-            self._diverge(f"step {index} ({op}): the spec crashed: {spec_obs.describe()}; impl: {impl_obs.describe()}")
+            self._diverge(f"step {index} ({op}): the spec crashed: {spec_obs.describe()}; {self.target.name}: {impl_obs.describe()}")
         try:
             expect = self._record(step, spec_obs, handle, note)
         except TraceFormatError as exc:  # the spec raised a code a trace cannot expect
@@ -206,7 +206,7 @@ class DifferentialMachine(RuleBasedStateMachine):
             s.must_fail += 1
             s.error_codes[expect.code] += 1
         if not matches(expect, impl_obs):
-            self._diverge(f"step {index} ({op}): spec {expect.describe()}; impl {impl_obs.describe()}")
+            self._diverge(f"step {index} ({op}): spec {expect.describe()}; {self.target.name} {impl_obs.describe()}")
         if isinstance(expect, Result) and handle is not None:
             self.handles.append(handle)
             self._check_state(handle, index, op)
