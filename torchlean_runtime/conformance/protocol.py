@@ -22,6 +22,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from typing import Any, BinaryIO, Mapping, Optional, Sequence
 
@@ -77,6 +78,9 @@ class ProcessTarget(Target):
         self._selector = selectors.DefaultSelector()
         self._selector.register(self._out, selectors.EVENT_READ)
         self.runner: dict[str, Any] = {}
+        self._deadline: Optional[float] = None
+        self._timed_out = self._exited_early = False
+        threading.Thread(target=self._watchdog, name=f"watchdog of {self.argv[0]}", daemon=True).start()
         self._handshake()
 
     # -- the transport -------------------------------------------------------------------------
@@ -158,32 +162,52 @@ class ProcessTarget(Target):
                 raise self._fail(TargetFailedError, "the runner closed its stdout" + self._exit_note())
             raise self._fail(ProtocolError, f"the runner wrote out of turn: {chunk[:200]!r}")
 
-    def _read_line(self, what: str) -> bytes:
-        deadline = time.monotonic() + self.timeout
-        while True:
-            nl = self._buf.find(b"\n")
-            if nl >= 0:
-                line, self._buf = self._buf[:nl], self._buf[nl + 1:]
-                return line
-            if len(self._buf) > MAX_LINE_BYTES:
-                raise self._fail(ProtocolError, f"a line longer than {MAX_LINE_BYTES} bytes")
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise self._fail(TargetTimeoutError, f"no answer to {what} within {self.timeout:g}s (the runner hangs)")
-            # wait in slices: a runner that died while a child of it still holds its stdout
-            # is reported at once, not after the timeout
-            if not self._selector.select(min(remaining, 0.05)):
-                if self._proc.poll() is not None:
-                    raise self._fail(TargetFailedError, f"the runner exited while answering {what}" + self._exit_note())
+    def _watchdog(self) -> None:
+        """Kills the runner's process group when an answer is overdue, or when the runner has
+        exited while an answer is awaited (a child of it may still hold its stdout), so that the
+        blocking read below ends with end-of-file.  A thread, so that the read itself needs no
+        select per message (a pipe round trip costs ~100 µs on the CI machines already)."""
+        while not self._closed:
+            time.sleep(0.02)
+            deadline = self._deadline
+            if deadline is None:
                 continue
-            chunk = os.read(self._out, 1 << 20)
-            if not chunk:
-                try:
-                    self._proc.wait(timeout=0.5)
-                except subprocess.TimeoutExpired:
-                    pass
-                raise self._fail(TargetFailedError, f"the runner closed its stdout while answering {what}" + self._exit_note())
-            self._buf += chunk
+            if time.monotonic() > deadline:
+                self._timed_out = True
+            elif self._proc.poll() is not None:
+                self._exited_early = True
+            else:
+                continue
+            try:
+                os.killpg(self._proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            self._deadline = None
+
+    def _read_line(self, what: str) -> bytes:
+        self._timed_out = self._exited_early = False
+        self._deadline = time.monotonic() + self.timeout
+        try:
+            while True:
+                nl = self._buf.find(b"\n")
+                if nl >= 0:
+                    line, self._buf = self._buf[:nl], self._buf[nl + 1:]
+                    return line
+                if len(self._buf) > MAX_LINE_BYTES:
+                    raise self._fail(ProtocolError, f"a line longer than {MAX_LINE_BYTES} bytes")
+                chunk = os.read(self._out, 1 << 20)
+                if not chunk:
+                    if self._timed_out:
+                        raise self._fail(TargetTimeoutError, f"no answer to {what} within {self.timeout:g}s (the runner hangs)")
+                    try:
+                        self._proc.wait(timeout=0.5)
+                    except subprocess.TimeoutExpired:
+                        pass
+                    how = "exited" if self._exited_early else "closed its stdout"
+                    raise self._fail(TargetFailedError, f"the runner {how} while answering {what}" + self._exit_note())
+                self._buf += chunk
+        finally:
+            self._deadline = None
 
     def _request(self, message: dict, what: str) -> dict:
         if self._failed is not None:
