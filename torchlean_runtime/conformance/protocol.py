@@ -351,6 +351,17 @@ def serve(target: Target, stdin: Optional[BinaryIO] = None, stdout: Optional[Bin
     """Answer requests from ``stdin`` until ``shutdown`` or end of input; 0 on a clean end."""
     rd = stdin if stdin is not None else sys.stdin.buffer
     wr = stdout if stdout is not None else sys.stdout.buffer
+    try:
+        return _serve(target, rd, wr)
+    except (BrokenPipeError, ConnectionResetError):  # the harness went away: nothing to answer
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), wr.fileno())  # no flush error at exit
+        except (OSError, ValueError, AttributeError):
+            pass
+        return 0
+
+
+def _serve(target: Target, rd: BinaryIO, wr: BinaryIO) -> int:
     loads, dumps = json.loads, json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
     while True:
         line = rd.readline(MAX_LINE_BYTES + 1)

@@ -45,6 +45,8 @@ import numpy as np
 
 from torchlean_runtime.spec.core.tensor import Tensor, elements
 
+from torchlean_runtime.errors import OutputPathError
+
 from .bits import DTYPES, SCALAR_TYPE_OF_DTYPE, TensorBits
 from .execute import Crash, ObservedError, Session, SpecAdapter
 from .format import LEAN_DECLARATIONS, OPS, ExpectedError, Generator, Step, Trace, write_trace
@@ -1253,9 +1255,9 @@ def generate(out_dir: os.PathLike | str) -> Coverage:
     out = Path(out_dir)
     if out.exists():
         if not out.is_dir():
-            raise GenerationError(f"{out} exists and is not a directory")
+            raise OutputPathError(f"{out} exists and is not a directory")
         if any(out.iterdir()) and not (out / "coverage.txt").is_file():
-            raise GenerationError(f"{out} is not empty and holds no previous corpus (coverage.txt); refusing to write into it")
+            raise OutputPathError(f"{out} is not empty and holds no previous corpus (coverage.txt); refusing to write into it")
         for old in sorted(out.glob("*/*.json")) + sorted(out.glob("manifest.json")):
             old.unlink()
         for folder in sorted(p for p in out.iterdir() if p.is_dir()):
@@ -1287,6 +1289,9 @@ def main(args: Any = None) -> int:
     except GenerationError as exc:
         print(f"vectors generate: {exc}", file=sys.stderr)
         return 1
+    except OutputPathError as exc:
+        print(f"vectors generate: [{exc.code}] {exc.message}", file=sys.stderr)
+        return 2
     except OSError as exc:  # an unwritable or invalid OUT_DIR: one line, usage-class exit
         print(f"vectors generate: [TLR_OUTPUT_PATH] cannot write {args.out_dir!r}: {exc.strerror or exc}", file=sys.stderr)
         return 2

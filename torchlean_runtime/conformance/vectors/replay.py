@@ -499,7 +499,15 @@ def main(args: Any = None) -> int:
             print(f"  | {t}", file=sys.stderr)
         return 3
     doc = report_document(run)
-    if args.json:
+    try:
+        _print(doc, run, args.json)
+    except BrokenPipeError:  # `replay … | head`: the reader stopped listening
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return doc["exit_code"]
+
+
+def _print(doc: dict, run: RunResult, as_json: bool) -> None:
+    if as_json:
         print(json.dumps(doc, indent=2, ensure_ascii=True))
     else:
         for r in run.results:
@@ -510,7 +518,6 @@ def main(args: Any = None) -> int:
             f"{t['diverged']} diverged, {t['not_covered']} not covered, {t['target_failed']} target failed, "
             f"{t['not_run']} not run, {t['unread'] + t['vacuous']} unread or vacuous), {t['steps_replayed']} steps replayed"
         )
-    return doc["exit_code"]
 
 
 def corpus_dir() -> str:
