@@ -56,6 +56,9 @@ def _add_conformance_parsers(sub: Any) -> None:
                    help="a fixed number of rounds (of --programs programs each): deterministic for a seed")
     p.add_argument("--seed", type=int, default=None)
     p.add_argument("--programs", type=int, default=50, help="programs per round (default 50)")
+    p.add_argument("--engine", choices=["stateful", "random"], default="stateful",
+                   help="stateful: hypothesis' stateful machine, shrinks what it finds (default); random: the corpus "
+                        "generator's seeded random programs, about 5x the operations per second, not shrunk")
     p.add_argument("--hostile", action="store_true",
                    help="in-process targets: attack every array passed in and every object received after each call")
     p.add_argument("--workers", type=int, default=1, help="processes on this machine (default 1)")

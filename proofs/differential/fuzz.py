@@ -43,6 +43,7 @@ __all__ = [
     "SUMMARY_FORMAT",
     "CampaignResult",
     "run_campaign",
+    "run_random_campaign",
     "round_indices",
     "save_failure",
     "regressions_dir",
@@ -96,7 +97,7 @@ class CampaignResult:
         return (
             f"{self.cases} cases, {self.operations} operations ({self.must_fail} must-fail){hostile}, {found} divergences "
             f"in {self.seconds:.0f}s (seed {self.seed}, {self.rounds} rounds, target {self.target}); "
-            f"{self.operations / max(self.seconds, 1e-9):.0f} operations/s with hypothesis; execution alone: "
+            f"{self.operations / max(self.seconds, 1e-9):.0f} operations/s overall; execution alone: "
             f"spec {spec_rate:.0f} ops/s, target {impl_rate:.0f} ops/s"
         )
 
@@ -224,6 +225,92 @@ def run_campaign(
     return result
 
 
+def run_random_campaign(
+    seconds: Optional[float],
+    seed: int,
+    progress: Optional[TextIO] = None,
+    examples_per_round: int = EXAMPLES_PER_ROUND,
+    steps_per_program: int = 120,
+    shrink: bool = True,
+    target: str = "impl",
+    rounds: Optional[int] = None,
+    shard: tuple[int, int] = (0, 1),
+    worker: tuple[int, int] = (0, 1),
+    hostile: bool = False,
+    timeout: Optional[float] = None,
+) -> CampaignResult:
+    """``--engine random``: the throughput engine.  Each program is the corpus generator's seeded
+    random program (``vectors.generate.random_program``: every operation, trap-biased, the spec's
+    answers as expectations, non-portable steps left out) over Float, IEEE32Exec and Int in turn,
+    replayed on the target through the one interface.  No hypothesis: about 5x the operations per
+    second of the stateful engine; a divergence is cut after its step (``shrink`` is ignored: not
+    minimised).  Round ``r`` runs programs ``(S * 1000003 + r) * 1000 + k`` for ``k < programs``."""
+    from dataclasses import replace as dc_replace
+
+    from torchlean_runtime.conformance.target import DEFAULT_TIMEOUT, ObjectTarget, open_target
+    from torchlean_runtime.conformance.vectors.generate import ALL_DTYPES, random_program
+    from torchlean_runtime.conformance.vectors.replay import replay_trace
+    from torchlean_runtime.errors import TargetFailedError
+
+    if seconds is None and rounds is None:
+        raise ValueError("a campaign needs seconds or rounds")
+    result = CampaignResult(seed, 0.0, 0, 0, 0, 0, 0.0, 0.0, target=target)
+    start = time.monotonic()
+    try:
+        tgt = open_target(target, timeout=timeout or DEFAULT_TIMEOUT)
+    except TargetFailedError as exc:
+        result.target_failure = f"[{exc.code}] {exc.message}"
+        return result
+    if isinstance(tgt, ObjectTarget):
+        tgt.hostile = hostile  # False unless --hostile: the throughput engine (replay attacks inputs always)
+    not_covered: dict[str, int] = {}
+    try:
+        for r in round_indices(shard, worker, rounds):
+            if seconds is not None and time.monotonic() - start >= seconds:
+                break
+            result.round_list.append(r)
+            for k in range(examples_per_round):
+                program_seed = (seed * 1_000_003 + r) * 1000 + k
+                t0 = time.perf_counter()
+                case = random_program(program_seed, ALL_DTYPES[k % len(ALL_DTYPES)], steps_per_program)
+                trace = case.trace()
+                t1 = time.perf_counter()
+                try:
+                    res = replay_trace(trace, tgt, f"random program {program_seed}")
+                except TargetFailedError as exc:
+                    result.target_failure = f"[{exc.code}] {exc.message}" + (
+                        f"\nstderr tail:\n{exc.stderr_tail}" if exc.stderr_tail else "")
+                    return result
+                t2 = time.perf_counter()
+                result.cases += 1
+                result.spec_seconds += t1 - t0
+                result.impl_seconds += t2 - t1
+                result.must_fail += sum(1 for st in trace.steps[:res.executed] if not hasattr(st.expect, "kind"))
+                result.operations += res.executed
+                if res.status == "not_covered":
+                    for st in trace.steps:
+                        not_covered[st.op] = not_covered.get(st.op, 0) + 1
+                if res.status == "diverged":
+                    d = res.divergence
+                    result.divergence = f"step {d.step} ({d.op}): spec {d.expected}; {tgt.name} {d.actual}"
+                    result.trace = dc_replace(trace, steps=trace.steps[:d.step + 1], tags=trace.tags + ("fuzz", "regression"))
+                    result.found_after = time.monotonic() - start
+                    result.shrink_seconds = 0.0
+                    return result
+            if progress is not None:
+                elapsed = time.monotonic() - start
+                print(f"[fuzz] {elapsed:6.0f}s  rounds {len(result.round_list)}  programs {result.cases}  operations "
+                      f"{result.operations}  ({result.operations / max(elapsed, 1e-9):.0f}/s)  divergences 0",
+                      file=progress, flush=True)
+    finally:
+        tgt.close()
+        result.seconds = time.monotonic() - start
+        result.rounds = len(result.round_list)
+        result.not_covered = not_covered
+        result.attacks = getattr(tgt, "attacks_tried", 0)
+    return result
+
+
 def save_failure(trace: Any, out_dir: os.PathLike | str) -> Path:
     """Write ``trace`` into ``out_dir`` (created if needed) under a name that does not exist yet."""
     from torchlean_runtime.conformance.vectors.format import write_trace
@@ -324,7 +411,8 @@ def _parse_shard(text: str) -> Optional[tuple[int, int]]:
 
 def _worker(kwargs: dict) -> CampaignResult:
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-    return run_campaign(**kwargs)
+    engine = kwargs.pop("engine", "stateful")
+    return (run_random_campaign if engine == "random" else run_campaign)(**kwargs)
 
 
 def main(args: Any = None) -> int:
@@ -383,14 +471,15 @@ def main(args: Any = None) -> int:
         print(f"fuzz: target failed at its handshake: [{exc.code}] {exc.message}", file=sys.stderr)
         return 3
     budget = f"{seconds:.0f}s" if seconds is not None else f"{args.rounds} rounds"
-    print(f"[fuzz] spec vs {args.target}, stateful, {budget}, seed {seed}, shard {shard[0]}/{shard[1]}, "
+    print(f"[fuzz] spec vs {args.target}, {args.engine}, {budget}, seed {seed}, shard {shard[0]}/{shard[1]}, "
           f"{args.workers} workers", file=sys.stderr, flush=True)
     if args.programs < 1:
         return _usage("--programs must be at least 1")
     common = dict(seconds=seconds, seed=seed, target=args.target, rounds=args.rounds, shard=shard,
                   timeout=args.timeout, examples_per_round=args.programs, hostile=args.hostile)
+    common["engine"] = args.engine
     if args.workers == 1:
-        results = [run_campaign(progress=sys.stderr, **common)]
+        results = [_worker(dict(common, progress=sys.stderr))]
     else:
         with ProcessPoolExecutor(args.workers) as pool:
             results = list(pool.map(_worker, [dict(common, worker=(w, args.workers)) for w in range(args.workers)]))
@@ -409,9 +498,10 @@ def main(args: Any = None) -> int:
     for r, path in zip(results, saved):
         if path is None:
             continue
-        print(f"fuzz: DIVERGENCE found after {r.found_after:.1f}s, shrunk in {r.shrink_seconds:.1f}s "
-              f"to {len(r.trace.steps)} steps: {r.divergence}")
-        print(f"fuzz: saved the shrunk program as a torchlean.runtime.v1 trace: {path}")
+        how = "cut after the diverging step" if args.engine == "random" else f"shrunk in {r.shrink_seconds:.1f}s"
+        print(f"fuzz: DIVERGENCE found after {r.found_after:.1f}s, {how}, "
+              f"{len(r.trace.steps)} steps: {r.divergence}")
+        print(f"fuzz: saved the program as a torchlean.runtime.v1 trace: {path}")
         target = args.target if args.target not in ("impl",) else "impl"
         print(f"fuzz: reproduce with: torchlean-rt replay {path} --target {_quote(target)}")
         print("fuzz: once fixed, keep it as a regression vector in torchlean_runtime/conformance/vectors/regressions/")
