@@ -263,3 +263,51 @@ __all__ += [
     "ParamFileError",
     "TorchUnavailableError",
 ]
+
+# --- branch conf: the conformance kit (targets, the runner protocol, settings) --------------
+
+
+class TargetSelectorError(TorchLeanError, ValueError):
+    """A ``--target`` selector that names no target (unknown name, bad ``module:`` path, empty ``exec:``)."""
+
+    code = "TLR_TARGET_SELECTOR"
+
+
+class TargetFailedError(TorchLeanError, RuntimeError):
+    """The target under test failed as a program (crash, hang, closed pipe) — not a divergence.
+
+    ``stderr_tail`` holds the last lines the runner wrote to stderr (``""`` if none)."""
+
+    code = "TLR_TARGET_FAILED"
+
+    def __init__(self, message: str, stderr_tail: str = ""):
+        super().__init__(message)
+        self.stderr_tail = stderr_tail
+
+
+class TargetTimeoutError(TargetFailedError):
+    """The target gave no answer within the per-step timeout."""
+
+    code = "TLR_TARGET_TIMEOUT"
+
+
+class ProtocolError(TargetFailedError):
+    """A runner broke ``torchlean.runtime.protocol.v1``: garbage, a wrong answer shape, output out of turn."""
+
+    code = "TLR_PROTOCOL"
+
+
+# One class for a bad environment variable (the impl's): the conformance kit raises it too.
+BadEnvironmentError = EnvironmentConfigError
+
+
+class OutputPathError(TorchLeanError, OSError):
+    """A command cannot write where it was told to (missing folder, no permission, not a directory)."""
+
+    code = "TLR_OUTPUT_PATH"
+
+
+ERROR_CLASSES = ERROR_CLASSES + (TargetSelectorError, TargetFailedError, TargetTimeoutError, ProtocolError,
+                                 OutputPathError)
+__all__ += ["TargetSelectorError", "TargetFailedError", "TargetTimeoutError", "ProtocolError", "BadEnvironmentError",
+            "OutputPathError"]

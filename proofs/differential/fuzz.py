@@ -1,51 +1,68 @@
-"""``torchlean-rt fuzz --seconds N [--seed S] [--out DIR]`` — a timed spec-vs-impl campaign.
+"""``torchlean-rt fuzz --target T [--seconds N | --rounds R] [--seed S] [--workers W] [--shard I/N]
+[--json FILE] [--out DIR]`` and ``torchlean-rt fuzz merge FILE...`` — the differential campaign,
+spec vs any target.
 
-Runs the stateful machine (``machine.py``) round after round — each round is one hypothesis run
-of :data:`EXAMPLES_PER_ROUND` programs from its own seed — until the time is up, with progress
-on stderr.  On the first divergence hypothesis shrinks the program; the shrunk program is
-saved as a ``torchlean.runtime.v1`` trace in ``--out`` and the command that replays it is
-printed (the trace passes on the spec and fails on the impl at the diverging step).  Exit
-status: 0 clean, 1 divergence, 2 the harness itself failed.
+Runs the stateful machine (``machine.py``) round after round — round ``r`` is one hypothesis run
+of :data:`EXAMPLES_PER_ROUND` programs from seed ``S * 1_000_003 + r`` — against the target
+through the one target interface (comparison of answers only; the per-step state check through
+the target's abstraction hook when it has one).  On the first divergence hypothesis shrinks the
+program; the shrunk program is saved as a ``torchlean.runtime.v1`` trace in ``--out`` and the
+command that replays it is printed.
 
-After fixing the bug, copy the trace into ``torchlean_runtime/conformance/vectors/regressions/`` (see its README):
-the verify provider below and ``tests/differential`` replay that folder on spec and impl.
+Splitting a campaign (deterministic for a seed): ``--shard I/N`` runs only the rounds with
+``r % N == I`` (N machines of a CI matrix or batch scheduler each run one shard); ``--workers W``
+splits the shard's rounds over W processes of this machine (round ``r`` of the shard goes to
+worker ``(r // N) % W``).  ``--rounds R`` bounds the campaign to the global rounds ``0 .. R-1``
+(a fixed count: the same programs on every run); ``--seconds`` is a time budget per worker.
+``--json FILE`` writes the summary; ``fuzz merge A.json B.json …`` adds summaries up.
 
-The verify provider (:func:`obligations`) runs a short campaign from a fixed seed (quick: 20 s,
-thorough: 120 s) and replays the regression vectors.
+Exit status: 0 clean; 1 a divergence; 2 usage error, unreadable summary or the harness itself
+failed; 3 the target failed (crash, timeout, protocol error).
+
+After fixing a bug, copy its trace into ``torchlean_runtime/conformance/vectors/regressions/``
+(see its README): the verify provider below and ``tests/differential`` replay that folder.
 """
 
 from __future__ import annotations
 
-import argparse
+import json
 import os
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Optional, TextIO
+from typing import Any, Optional, Sequence, TextIO
 
 from torchlean_runtime.report import Obligation, Outcome
 
 __all__ = [
     "EXAMPLES_PER_ROUND",
     "STEPS_PER_PROGRAM",
+    "SUMMARY_FORMAT",
     "CampaignResult",
     "run_campaign",
+    "run_random_campaign",
+    "round_indices",
     "save_failure",
     "regressions_dir",
+    "merge_summaries",
     "main",
     "obligations",
     "check_fuzz_budget",
     "check_regressions",
 ]
 
-#: Programs per hypothesis run (a round): small, so the time budget is overrun by a few seconds at most.
+#: Programs per hypothesis run (a round): small, so a time budget is overrun by a few seconds at most.
 EXAMPLES_PER_ROUND = 50
 #: The most operations in one program (hypothesis' ``stateful_step_count``).
 STEPS_PER_PROGRAM = 50
 #: The seed of the verify provider's campaign (fixed: the same programs on every run).
 VERIFY_SEED = 20250605
+#: Rounds of the verify provider's campaign: quick / thorough.
+VERIFY_ROUNDS = (3, 20)
+SUMMARY_FORMAT = "torchlean.runtime.fuzz-summary.v1"
 
 
 @dataclass
@@ -63,16 +80,25 @@ class CampaignResult:
     shrink_seconds: Optional[float] = None  # seconds from then until the shrunk one was reported
     trace: Any = None  # its v1 Trace
     harness_error: Optional[str] = None
+    target_failure: Optional[str] = None  # "[TLR_...] message" + stderr tail
+    target: str = "impl"
+    attacks: int = 0  # hostile-caller attacks tried (in-process targets with hostile=True)
+    not_covered: dict = field(default_factory=dict)  # operation → steps the target declared unsupported
+    round_list: list = field(default_factory=list)
 
     def summary(self) -> str:
         spec_rate = self.operations / self.spec_seconds if self.spec_seconds else 0.0
         impl_rate = self.operations / self.impl_seconds if self.impl_seconds else 0.0
         found = 0 if self.divergence is None else 1
+        hostile = f", {self.attacks} hostile-caller attacks" if self.attacks else ""
+        if self.not_covered:
+            hostile += f", {sum(self.not_covered.values())} steps not covered (unsupported by the target: " + \
+                ", ".join(sorted(self.not_covered)) + ")"
         return (
-            f"{self.cases} cases, {self.operations} operations ({self.must_fail} must-fail), {found} divergences "
-            f"in {self.seconds:.0f}s (seed {self.seed}, {self.rounds} rounds); "
-            f"{self.operations / max(self.seconds, 1e-9):.0f} operations/s with hypothesis; execution alone: "
-            f"spec {spec_rate:.0f} ops/s, impl {impl_rate:.0f} ops/s"
+            f"{self.cases} cases, {self.operations} operations ({self.must_fail} must-fail){hostile}, {found} divergences "
+            f"in {self.seconds:.0f}s (seed {self.seed}, {self.rounds} rounds, target {self.target}); "
+            f"{self.operations / max(self.seconds, 1e-9):.0f} operations/s overall; execution alone: "
+            f"spec {spec_rate:.0f} ops/s, target {impl_rate:.0f} ops/s"
         )
 
 
@@ -89,22 +115,47 @@ def _divergence_in(exc: BaseException) -> Optional[Any]:
     return None
 
 
+def round_indices(shard: tuple[int, int] = (0, 1), worker: tuple[int, int] = (0, 1), rounds: Optional[int] = None) -> Any:
+    """The global round numbers of one worker of one shard, in order (infinite if ``rounds`` is None)."""
+    i, n = shard
+    w, workers = worker
+    k = 0
+    while True:
+        r = i + n * (w + workers * k)
+        if rounds is not None and r >= rounds:
+            return
+        yield r
+        k += 1
+
+
 def run_campaign(
-    seconds: float,
+    seconds: Optional[float],
     seed: int,
     progress: Optional[TextIO] = None,
     examples_per_round: int = EXAMPLES_PER_ROUND,
     steps_per_program: int = STEPS_PER_PROGRAM,
     shrink: bool = True,
+    target: str = "impl",
+    rounds: Optional[int] = None,
+    shard: tuple[int, int] = (0, 1),
+    worker: tuple[int, int] = (0, 1),
+    hostile: bool = False,
+    timeout: Optional[float] = None,
 ) -> CampaignResult:
-    """Run the machine round after round for ``seconds`` (the round in progress is finished).
+    """Run the machine against the target ``target`` (a selector) over this worker's rounds,
+    until ``seconds`` are up (the round in progress is finished) or its rounds are done.
     ``shrink=False`` reports the first divergent program as found (tests use it for speed)."""
     from hypothesis import HealthCheck, Phase, Verbosity, settings
     from hypothesis import seed as hypothesis_seed
     from hypothesis.stateful import run_state_machine_as_test
 
-    from .machine import DifferentialMachine, FuzzStats
+    from torchlean_runtime.conformance.target import DEFAULT_TIMEOUT, open_target
+    from torchlean_runtime.errors import TargetFailedError
 
+    from .machine import DifferentialMachine, FuzzStats, TargetFailure
+
+    if seconds is None and rounds is None:
+        raise ValueError("a campaign needs seconds or rounds")
     stats = FuzzStats()
     config = settings(
         max_examples=examples_per_round,
@@ -116,45 +167,147 @@ def run_campaign(
         report_multiple_bugs=False,
         verbosity=Verbosity.quiet,
     )
+    result = CampaignResult(seed, 0.0, 0, 0, 0, 0, 0.0, 0.0, target=target)
     start = time.monotonic()
     last_report = start
-    rounds = 0
-    result = CampaignResult(seed, 0.0, 0, 0, 0, 0, 0.0, 0.0)
-    while time.monotonic() - start < seconds:
-        round_seed = seed * 1_000_003 + rounds
+    try:
+        tgt = open_target(target, timeout=timeout or DEFAULT_TIMEOUT)
+    except TargetFailedError as exc:
+        result.target_failure = f"[{exc.code}] {exc.message}" + (f"\nstderr tail:\n{exc.stderr_tail}" if exc.stderr_tail else "")
+        return result
+    try:
+        for r in round_indices(shard, worker, rounds):
+            if seconds is not None and time.monotonic() - start >= seconds:
+                break
+            round_seed = seed * 1_000_003 + r
 
-        def factory(round_seed: int = round_seed) -> DifferentialMachine:
-            return DifferentialMachine(stats, seed=round_seed)
+            def factory(round_seed: int = round_seed) -> DifferentialMachine:
+                return DifferentialMachine(stats, seed=round_seed, target=tgt, hostile=hostile)
 
-        rounds += 1
-        try:
-            run_state_machine_as_test(hypothesis_seed(round_seed)(factory), settings=config)
-        except BaseException as exc:  # noqa: BLE001 - a divergence, or the harness broke
-            if isinstance(exc, KeyboardInterrupt):
-                raise
-            found = _divergence_in(exc)
-            if found is not None:
-                result.divergence, result.trace = found.message, found.trace
-            else:
-                result.harness_error = f"{type(exc).__name__}: {exc}"
-            break
-        now = time.monotonic()
-        if progress is not None and (now - last_report >= 5.0 or now - start >= seconds):
-            last_report = now
-            elapsed = now - start
-            print(
-                f"[fuzz] {elapsed:6.0f}s / {seconds:.0f}s  cases {stats.cases}  operations {stats.operations}  "
-                f"({stats.operations / max(elapsed, 1e-9):.0f}/s)  divergences 0",
-                file=progress,
-                flush=True,
-            )
+            result.round_list.append(r)
+            try:
+                run_state_machine_as_test(hypothesis_seed(round_seed)(factory), settings=config)
+            except TargetFailure as exc:
+                err = exc.error
+                result.target_failure = f"[{err.code}] {err.message}" + (
+                    f"\nstderr tail:\n{err.stderr_tail}" if err.stderr_tail else "")
+                break
+            except BaseException as exc:  # noqa: BLE001 - a divergence, or the harness broke
+                if isinstance(exc, KeyboardInterrupt):
+                    raise
+                found = _divergence_in(exc)
+                if found is not None:
+                    result.divergence, result.trace = found.message, found.trace
+                else:
+                    result.harness_error = f"{type(exc).__name__}: {exc}"
+                break
+            now = time.monotonic()
+            if progress is not None and (now - last_report >= 5.0):
+                last_report = now
+                elapsed = now - start
+                print(
+                    f"[fuzz] {elapsed:6.0f}s  rounds {len(result.round_list)}  cases {stats.cases}  operations "
+                    f"{stats.operations}  ({stats.operations / max(elapsed, 1e-9):.0f}/s)  divergences 0",
+                    file=progress,
+                    flush=True,
+                )
+    finally:
+        tgt.close()
     result.seconds = time.monotonic() - start
-    result.rounds = rounds
+    result.rounds = len(result.round_list)
     result.cases, result.operations, result.must_fail = stats.cases, stats.operations, stats.must_fail
     result.spec_seconds, result.impl_seconds = stats.spec_seconds, stats.impl_seconds
+    result.attacks = getattr(tgt, "attacks_tried", 0)
+    result.not_covered = dict(stats.not_covered)
     if stats.first_divergence_at is not None:
         result.found_after = stats.first_divergence_at - start
         result.shrink_seconds = start + result.seconds - stats.first_divergence_at
+    return result
+
+
+def run_random_campaign(
+    seconds: Optional[float],
+    seed: int,
+    progress: Optional[TextIO] = None,
+    examples_per_round: int = EXAMPLES_PER_ROUND,
+    steps_per_program: int = 120,
+    shrink: bool = True,
+    target: str = "impl",
+    rounds: Optional[int] = None,
+    shard: tuple[int, int] = (0, 1),
+    worker: tuple[int, int] = (0, 1),
+    hostile: bool = False,
+    timeout: Optional[float] = None,
+) -> CampaignResult:
+    """``--engine random``: the throughput engine.  Each program is the corpus generator's seeded
+    random program (``vectors.generate.random_program``: every operation, trap-biased, the spec's
+    answers as expectations, non-portable steps left out) over Float, IEEE32Exec and Int in turn,
+    replayed on the target through the one interface.  No hypothesis: about 5x the operations per
+    second of the stateful engine; a divergence is cut after its step (``shrink`` is ignored: not
+    minimised).  Round ``r`` runs programs ``(S * 1000003 + r) * 1000 + k`` for ``k < programs``."""
+    from dataclasses import replace as dc_replace
+
+    from torchlean_runtime.conformance.target import DEFAULT_TIMEOUT, ObjectTarget, open_target
+    from torchlean_runtime.conformance.vectors.generate import ALL_DTYPES, random_program
+    from torchlean_runtime.conformance.vectors.replay import replay_trace
+    from torchlean_runtime.errors import TargetFailedError
+
+    if seconds is None and rounds is None:
+        raise ValueError("a campaign needs seconds or rounds")
+    result = CampaignResult(seed, 0.0, 0, 0, 0, 0, 0.0, 0.0, target=target)
+    start = time.monotonic()
+    try:
+        tgt = open_target(target, timeout=timeout or DEFAULT_TIMEOUT)
+    except TargetFailedError as exc:
+        result.target_failure = f"[{exc.code}] {exc.message}"
+        return result
+    if isinstance(tgt, ObjectTarget):
+        tgt.hostile = hostile  # False unless --hostile: the throughput engine (replay attacks inputs always)
+    not_covered: dict[str, int] = {}
+    try:
+        for r in round_indices(shard, worker, rounds):
+            if seconds is not None and time.monotonic() - start >= seconds:
+                break
+            result.round_list.append(r)
+            for k in range(examples_per_round):
+                program_seed = (seed * 1_000_003 + r) * 1000 + k
+                t0 = time.perf_counter()
+                case = random_program(program_seed, ALL_DTYPES[k % len(ALL_DTYPES)], steps_per_program)
+                trace = case.trace()
+                t1 = time.perf_counter()
+                try:
+                    res = replay_trace(trace, tgt, f"random program {program_seed}")
+                except TargetFailedError as exc:
+                    result.target_failure = f"[{exc.code}] {exc.message}" + (
+                        f"\nstderr tail:\n{exc.stderr_tail}" if exc.stderr_tail else "")
+                    return result
+                t2 = time.perf_counter()
+                result.cases += 1
+                result.spec_seconds += t1 - t0
+                result.impl_seconds += t2 - t1
+                result.must_fail += sum(1 for st in trace.steps[:res.executed] if not hasattr(st.expect, "kind"))
+                result.operations += res.executed
+                if res.status == "not_covered":
+                    for st in trace.steps:
+                        not_covered[st.op] = not_covered.get(st.op, 0) + 1
+                if res.status == "diverged":
+                    d = res.divergence
+                    result.divergence = f"step {d.step} ({d.op}): spec {d.expected}; {tgt.name} {d.actual}"
+                    result.trace = dc_replace(trace, steps=trace.steps[:d.step + 1], tags=trace.tags + ("fuzz", "regression"))
+                    result.found_after = time.monotonic() - start
+                    result.shrink_seconds = 0.0
+                    return result
+            if progress is not None:
+                elapsed = time.monotonic() - start
+                print(f"[fuzz] {elapsed:6.0f}s  rounds {len(result.round_list)}  programs {result.cases}  operations "
+                      f"{result.operations}  ({result.operations / max(elapsed, 1e-9):.0f}/s)  divergences 0",
+                      file=progress, flush=True)
+    finally:
+        tgt.close()
+        result.seconds = time.monotonic() - start
+        result.rounds = len(result.round_list)
+        result.not_covered = not_covered
+        result.attacks = getattr(tgt, "attacks_tried", 0)
     return result
 
 
@@ -181,49 +334,194 @@ def regressions_dir() -> str:
     return str(resources.files("torchlean_runtime.conformance.vectors").joinpath("regressions"))
 
 
+# --- the command --------------------------------------------------------------------------
+
+
+def _summary_doc(results: Sequence[CampaignResult], args: Any, seed: int, saved: Sequence[Optional[str]]) -> dict:
+    return {
+        "format": SUMMARY_FORMAT,
+        "target": args.target,
+        "seed": seed,
+        "shard": args.shard,
+        "workers": args.workers,
+        "rounds": sorted(r for res in results for r in res.round_list),
+        "cases": sum(r.cases for r in results),
+        "operations": sum(r.operations for r in results),
+        "must_fail": sum(r.must_fail for r in results),
+        "not_covered": sum(sum(r.not_covered.values()) for r in results),
+        "seconds": max((r.seconds for r in results), default=0.0),
+        "divergences": [{"message": r.divergence, "trace": p} for r, p in zip(results, saved) if r.divergence],
+        "target_failures": [r.target_failure for r in results if r.target_failure],
+        "harness_errors": [r.harness_error for r in results if r.harness_error],
+    }
+
+
+def _exit(doc: dict) -> int:
+    if doc["target_failures"]:
+        return 3
+    if doc["harness_errors"]:
+        return 2
+    return 1 if doc["divergences"] else 0
+
+
+def merge_summaries(paths: Sequence[str]) -> dict:
+    """Add up ``--json`` summaries (TLR_TRACE_FORMAT-style ValueError if one is not a summary)."""
+    docs = []
+    for p in paths:
+        try:
+            with open(p, "rb") as fh:
+                doc = json.loads(fh.read(64 * 1024 * 1024))
+        except (OSError, ValueError) as exc:
+            raise ValueError(f"{p}: cannot be read as JSON: {exc}") from None
+        if not isinstance(doc, dict) or doc.get("format") != SUMMARY_FORMAT:
+            raise ValueError(f"{p}: not a {SUMMARY_FORMAT} summary")
+        docs.append(doc)
+    seeds = {(d["seed"], d["target"]) for d in docs}
+    rounds = sorted(r for d in docs for r in d["rounds"])
+    return {
+        "format": SUMMARY_FORMAT,
+        "target": ",".join(sorted({d["target"] for d in docs})),
+        "seed": docs[0]["seed"] if len(seeds) == 1 else None,
+        "shard": "merged",
+        "workers": sum(d["workers"] for d in docs),
+        "rounds": rounds,
+        "duplicate_rounds": len(rounds) - len(set(rounds)),
+        "cases": sum(d["cases"] for d in docs),
+        "operations": sum(d["operations"] for d in docs),
+        "must_fail": sum(d["must_fail"] for d in docs),
+        "not_covered": sum(d.get("not_covered", 0) for d in docs),
+        "seconds": max(d["seconds"] for d in docs),
+        "divergences": [x for d in docs for x in d["divergences"]],
+        "target_failures": [x for d in docs for x in d["target_failures"]],
+        "harness_errors": [x for d in docs for x in d["harness_errors"]],
+    }
+
+
+def _usage(message: str) -> int:
+    print(f"fuzz: [TLR_USAGE] {message}", file=sys.stderr)
+    return 2
+
+
+def _parse_shard(text: str) -> Optional[tuple[int, int]]:
+    i, sep, n = text.partition("/")
+    if not sep or not i.isdigit() or not n.isdigit() or not 0 <= int(i) < int(n):
+        return None
+    return int(i), int(n)
+
+
+def _worker(kwargs: dict) -> CampaignResult:
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    engine = kwargs.pop("engine", "stateful")
+    return (run_random_campaign if engine == "random" else run_campaign)(**kwargs)
+
+
 def main(args: Any = None) -> int:
-    """``torchlean-rt fuzz`` (``args.seconds``, ``args.seed``, ``args.out``)."""
+    """``torchlean-rt fuzz`` / ``torchlean-rt fuzz merge``."""
     if args is None or isinstance(args, (list, tuple)):
-        parser = argparse.ArgumentParser(prog="torchlean-rt fuzz")
-        parser.add_argument("--seconds", type=float, default=60.0)
-        parser.add_argument("--seed", type=int, default=None)
-        parser.add_argument("--out", default="fuzz-failures")
-        args = parser.parse_args(args)
+        from torchlean_runtime.cli import build_parser
+
+        args = build_parser().parse_args(["fuzz", *(args or [])])
+    if args.merge:
+        if args.merge[0] != "merge" or len(args.merge) < 2:
+            return _usage("positional arguments are only `merge FILE...`")
+        try:
+            doc = merge_summaries(args.merge[1:])
+        except ValueError as exc:
+            print(f"fuzz merge: [TLR_TRACE_FORMAT] {exc}", file=sys.stderr)
+            return 2
+        text = json.dumps(doc, indent=1)
+        if args.json:
+            Path(args.json).write_text(text + "\n", encoding="utf-8")
+        print(f"fuzz merge: {len(args.merge) - 1} summaries, {len(doc['rounds'])} rounds "
+              f"({doc['duplicate_rounds']} duplicated), {doc['cases']} cases, {doc['operations']} operations, "
+              f"{len(doc['divergences'])} divergences, {len(doc['target_failures'])} target failures")
+        for d in doc["divergences"]:
+            print(f"fuzz merge: divergence: {d['message'][:300]} (trace: {d['trace']})")
+        return _exit(doc)
     try:
         import hypothesis  # noqa: F401
     except ImportError:
-        print("fuzz: needs hypothesis (pip install 'torchlean-runtime[dev]')", file=sys.stderr)
-        return 2
-    if args.seconds <= 0:
-        print("fuzz: --seconds must be positive", file=sys.stderr)
-        return 2
+        return _usage("needs hypothesis (pip install 'torchlean-runtime[dev]')")
+    if args.seconds is not None and not args.seconds > 0:
+        return _usage("--seconds must be positive")
+    if args.rounds is not None and args.rounds <= 0:
+        return _usage("--rounds must be positive")
+    if args.workers < 1:
+        return _usage("--workers must be at least 1")
+    shard = _parse_shard(args.shard)
+    if shard is None:
+        return _usage(f"--shard must be I/N with 0 <= I < N, given {args.shard!r}")
+    seconds = args.seconds if args.seconds is not None or args.rounds is not None else 60.0
     seed = args.seed if args.seed is not None else int.from_bytes(os.urandom(4), "big")
     if seed < 0:
-        print("fuzz: --seed must be a non-negative integer", file=sys.stderr)
+        return _usage("--seed must be a non-negative integer")
+    if args.json:
+        folder = Path(args.json).resolve().parent
+        if not folder.is_dir():
+            return _usage(f"--json: the folder {folder} does not exist")
+    from torchlean_runtime.conformance.target import open_target
+    from torchlean_runtime.errors import TargetFailedError, TargetSelectorError
+
+    try:  # a bad selector is a usage error before any process starts
+        open_target(args.target, timeout=args.timeout or 10.0).close()
+    except TargetSelectorError as exc:
+        print(f"fuzz: [{exc.code}] {exc.message}", file=sys.stderr)
         return 2
-    print(f"[fuzz] spec vs impl, stateful, {args.seconds:.0f}s, seed {seed}", file=sys.stderr, flush=True)
-    result = run_campaign(args.seconds, seed, progress=sys.stderr)
-    print(f"fuzz: {result.summary()}")
-    if result.harness_error is not None:
-        print(f"fuzz: the harness failed (not a divergence): {result.harness_error}")
-        return 2
-    if result.divergence is not None:
-        path = save_failure(result.trace, args.out)
-        print(f"fuzz: DIVERGENCE found after {result.found_after:.1f}s, shrunk in {result.shrink_seconds:.1f}s "
-              f"to {len(result.trace.steps)} steps: {result.divergence}")
-        print(f"fuzz: saved the shrunk program as a torchlean.runtime.v1 trace: {path}")
-        print(f"fuzz: reproduce with: torchlean-rt replay {path}")
+    except TargetFailedError as exc:
+        print(f"fuzz: target failed at its handshake: [{exc.code}] {exc.message}", file=sys.stderr)
+        return 3
+    budget = f"{seconds:.0f}s" if seconds is not None else f"{args.rounds} rounds"
+    print(f"[fuzz] spec vs {args.target}, {args.engine}, {budget}, seed {seed}, shard {shard[0]}/{shard[1]}, "
+          f"{args.workers} workers", file=sys.stderr, flush=True)
+    if args.programs < 1:
+        return _usage("--programs must be at least 1")
+    common = dict(seconds=seconds, seed=seed, target=args.target, rounds=args.rounds, shard=shard,
+                  timeout=args.timeout, examples_per_round=args.programs, hostile=args.hostile)
+    common["engine"] = args.engine
+    if args.workers == 1:
+        results = [_worker(dict(common, progress=sys.stderr))]
+    else:
+        with ProcessPoolExecutor(args.workers) as pool:
+            results = list(pool.map(_worker, [dict(common, worker=(w, args.workers)) for w in range(args.workers)]))
+    saved: list[Optional[str]] = []
+    for r in results:
+        print(f"fuzz: {r.summary()}")
+        saved.append(str(save_failure(r.trace, args.out)) if r.divergence is not None else None)
+    doc = _summary_doc(results, args, seed, saved)
+    if args.json:
+        Path(args.json).write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
+    for r in results:
+        if r.target_failure is not None:
+            print(f"fuzz: target failed: {r.target_failure}")
+        if r.harness_error is not None:
+            print(f"fuzz: the harness failed (not a divergence): {r.harness_error}")
+    for r, path in zip(results, saved):
+        if path is None:
+            continue
+        how = "cut after the diverging step" if args.engine == "random" else f"shrunk in {r.shrink_seconds:.1f}s"
+        print(f"fuzz: DIVERGENCE found after {r.found_after:.1f}s, {how}, "
+              f"{len(r.trace.steps)} steps: {r.divergence}")
+        print(f"fuzz: saved the program as a torchlean.runtime.v1 trace: {path}")
+        target = args.target if args.target not in ("impl",) else "impl"
+        print(f"fuzz: reproduce with: torchlean-rt replay {path} --target {_quote(target)}")
         print("fuzz: once fixed, keep it as a regression vector in torchlean_runtime/conformance/vectors/regressions/")
-        return 1
-    return 0
+    return _exit(doc)
+
+
+def _quote(selector: str) -> str:
+    import shlex
+
+    return shlex.quote(selector)
 
 
 # --- the verify provider ------------------------------------------------------------------
 
 
-def check_fuzz_budget(seconds: float, seed: int) -> Outcome:
-    """Obligation body: a campaign of ``seconds`` from ``seed`` finds no divergence."""
-    result = run_campaign(seconds, seed)
+def check_fuzz_budget(rounds: int, seed: int) -> Outcome:
+    """Obligation body: a campaign of ``rounds`` rounds from ``seed`` finds no divergence."""
+    result = run_campaign(None, seed, rounds=rounds)
+    if result.target_failure is not None:
+        return Outcome(False, f"the target failed: {result.target_failure}")
     if result.harness_error is not None:
         return Outcome(False, f"the harness failed: {result.harness_error}")
     if result.divergence is not None:
@@ -248,20 +546,21 @@ def check_regressions() -> Outcome:
 
 
 def obligations(quick: bool) -> list[Obligation]:
-    seconds = 20.0 if quick else 120.0
+    rounds = VERIFY_ROUNDS[0 if quick else 1]
     return [
         Obligation(
             name="impl refines spec: stateful differential fuzzing",
             method="hypothesis-stateful",
             label="sampled",
             claim=(
-                f"for every program the stateful machine generates in {seconds:.0f}s from seed {VERIFY_SEED} "
+                f"for every program of the {rounds * EXAMPLES_PER_ROUND} the stateful machine generates in {rounds} rounds "
+                f"from seed {VERIFY_SEED} "
                 "(every Context and Variable declaration, trap-biased arguments, one scalar type per program), "
                 "every answer and error code of the impl equals the spec's bit for bit and to_spec(impl state) "
                 "equals the spec state after every step"
             ),
             run=check_fuzz_budget,
-            args=(seconds, VERIFY_SEED),
+            args=(rounds, VERIFY_SEED),
             parallel=True,
         ),
         Obligation(

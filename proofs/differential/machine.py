@@ -35,11 +35,11 @@ from typing import Any, Optional
 import hypothesis.strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, multiple, rule
 
-from torchlean_runtime.errors import TraceFormatError
+from torchlean_runtime.errors import TargetFailedError, TraceFormatError
 from torchlean_runtime.conformance.vectors.bits import DTYPE_OF_SCALAR_TYPE, DTYPES, TensorBits
+from torchlean_runtime.conformance.target import ObjectTarget, Target, impl_target
 from torchlean_runtime.conformance.vectors.execute import (
     Crash,
-    ImplAdapter,
     ObservedError,
     Session,
     SpecAdapter,
@@ -51,7 +51,7 @@ from torchlean_runtime.spec.core.shape import toList
 
 from .strategies import names, nats, non_finite_bits, scalar_types, shapes, tensor_bits
 
-__all__ = ["FuzzStats", "DivergenceError", "DifferentialMachine", "PROBE_NAME", "TRACE_GENERATOR"]
+__all__ = ["FuzzStats", "TargetFailure", "DivergenceError", "DifferentialMachine", "PROBE_NAME", "TRACE_GENERATOR"]
 
 # Choices inside rules (built once: constructing a strategy costs more than drawing from it).
 _ONE_IN_25 = st.integers(0, 24)
@@ -101,8 +101,18 @@ class FuzzStats:
     impl_seconds: float = 0.0
     by_op: Counter = field(default_factory=Counter)  # operation → times executed
     error_codes: Counter = field(default_factory=Counter)  # code → must-fail steps refused with it
+    not_covered: Counter = field(default_factory=Counter)  # operation → steps the target declared unsupported
     divergent_cases: int = 0  # cases that diverged (the first find, then shrink attempts)
     first_divergence_at: Optional[float] = None  # time.monotonic() of the first one
+
+
+class TargetFailure(BaseException):
+    """The target under test failed as a program (``error``: the TargetFailedError).  A
+    BaseException so that hypothesis does not shrink it as if it were a divergence."""
+
+    def __init__(self, error: Any):
+        super().__init__(str(error))
+        self.error = error
 
 
 class DivergenceError(AssertionError):
@@ -121,20 +131,25 @@ class DifferentialMachine(RuleBasedStateMachine):
     contexts = Bundle("contexts")
     variables = Bundle("variables")
 
-    def __init__(self, stats: Optional[FuzzStats] = None, seed: Optional[int] = None):
+    def __init__(self, stats: Optional[FuzzStats] = None, seed: Optional[int] = None,
+                 target: Optional[Target] = None, hostile: bool = False):
         super().__init__()
         self.stats = stats if stats is not None else FuzzStats()
         self.seed = seed
+        # the target under test (shared across runs: a subprocess is started once); the spec
+        # session below is the reference, and its objects give the argument hints
+        self.target: Target = target if target is not None else impl_target()
+        self.hostile = hostile
         self.stats.cases += 1
         self.scalar_type = "Float"
         self.dtype = "float64"
         self.steps: list[Step] = []
         self.var_meta: dict[str, VariableState] = {}  # handle → the spec's value of the variable
         self.handles: list[str] = []
+        self.target_handles: set[str] = set()  # handles the target bound (answered with a value)
+        self.uncovered_steps: set[int] = set()  # indices of steps the target did not run
         self.failed = False
         self.spec: Optional[Session] = None
-        self.impl: Optional[Session] = None
-        self._to_spec: Any = None
 
     # -- executing one step on both sides ------------------------------------------------------
 
@@ -145,18 +160,36 @@ class DifferentialMachine(RuleBasedStateMachine):
         if kind in ("context", "variable"):
             handle = f"{kind[0]}{len(self.steps)}"
         step = Step(op, args, bind=handle, note=note)
+        sig = OPS[op]
+        if not self._covered(op, args):
+            # what the target declares unsupported (or a handle it never bound) runs on the
+            # spec alone — counted as not covered, kept out of any saved trace
+            spec_obs = self.spec.execute(step)
+            self.stats.not_covered[op] += 1
+            self.uncovered_steps.add(len(self.steps))
+            if isinstance(spec_obs, Crash):
+                self._diverge(f"step {len(self.steps)} ({op}): the spec crashed: {spec_obs.describe()}")
+            expect = self._record(step, spec_obs, handle, note)
+            if isinstance(expect, Result) and handle is not None:
+                return handle
+            return None
         t0 = time.perf_counter()
         spec_obs = self.spec.execute(step)
         t1 = time.perf_counter()
-        impl_obs = self.impl.execute(step)
+        try:
+            impl_obs = self.target.call(op, args, handle)
+        except TargetFailedError as exc:
+            raise TargetFailure(exc) from None
         t2 = time.perf_counter()
+        if handle is not None:
+            self.target_handles.add(handle)
         s = self.stats
         s.operations += 1
         s.spec_seconds += t1 - t0
         s.impl_seconds += t2 - t1
         s.by_op[op] += 1
 
-        index = len(self.steps)
+        index = len(self.steps) - len(self.uncovered_steps)  # the index in the saved trace
         if isinstance(spec_obs, Crash):
             # The spec is the reference: a crash is a spec bug.  The step is kept with the impl's
             # answer as its expectation (if a trace can hold it) so the trace shows where.
@@ -164,7 +197,7 @@ class DifferentialMachine(RuleBasedStateMachine):
                 self._record(step, impl_obs, handle, note or f"the spec crashed: {spec_obs.describe()}")
             except TraceFormatError:
                 pass
-            self._diverge(f"step {index} ({op}): the spec crashed: {spec_obs.describe()}; impl: {impl_obs.describe()}")
+            self._diverge(f"step {index} ({op}): the spec crashed: {spec_obs.describe()}; {self.target.name}: {impl_obs.describe()}")
         try:
             expect = self._record(step, spec_obs, handle, note)
         except TraceFormatError as exc:  # the spec raised a code a trace cannot expect
@@ -173,12 +206,17 @@ class DifferentialMachine(RuleBasedStateMachine):
             s.must_fail += 1
             s.error_codes[expect.code] += 1
         if not matches(expect, impl_obs):
-            self._diverge(f"step {index} ({op}): spec {expect.describe()}; impl {impl_obs.describe()}")
+            self._diverge(f"step {index} ({op}): spec {expect.describe()}; {self.target.name} {impl_obs.describe()}")
         if isinstance(expect, Result) and handle is not None:
             self.handles.append(handle)
             self._check_state(handle, index, op)
             return handle
         return None
+
+    def _covered(self, op: str, args: dict[str, Any]) -> bool:
+        if op not in self.target.operations or self.scalar_type not in self.target.scalar_types:
+            return False
+        return all(args.get(p.name) in self.target_handles for p in OPS[op].params if p.kind in ("context", "variable"))
 
     def _record(self, step: Step, observed: Any, handle: Optional[str], note: str) -> Any:
         if isinstance(observed, ObservedError):
@@ -191,10 +229,13 @@ class DifferentialMachine(RuleBasedStateMachine):
         return expect
 
     def _abstracts_to_spec(self, handle: str) -> bool:
-        """``to_spec(impl object) == spec object`` (bitwise spec equality); an impl object the
-        abstraction function cannot read does not."""
+        """With the target's abstraction hook: ``abstract(handle) == spec object`` (bitwise spec
+        equality; an object the hook cannot read does not).  Without one: True — the answers,
+        which include whole states, are all that is compared (teardown re-observes instead)."""
+        if not self.target.offers_abstraction:
+            return True
         try:
-            return self._to_spec(self.impl.env[handle]) == self.spec.env[handle]
+            return self.target.abstract(handle) == self.spec.env[handle]
         except Exception:
             return False
 
@@ -210,7 +251,7 @@ class DifferentialMachine(RuleBasedStateMachine):
         tags = ("fuzz", "regression", {"float64": "float64", "float32": "float32", "int64": "int"}[self.dtype])
         trace = Trace(
             self.scalar_type,
-            tuple(s for s in self.steps),
+            tuple(s for i, s in enumerate(self.steps) if i not in self.uncovered_steps),
             generator=Generator(name=TRACE_GENERATOR, seed=self.seed),
             description=f"spec/impl divergence found by the stateful differential machine: {_clip(message)}",
             tags=tags,
@@ -258,13 +299,12 @@ class DifferentialMachine(RuleBasedStateMachine):
         runs them in a random order)."""
         if self.spec is not None:
             return
-        from torchlean_runtime.impl import to_spec
-
         self.scalar_type = scalar_type
         self.dtype = DTYPE_OF_SCALAR_TYPE[scalar_type]
         self.spec = Session(SpecAdapter(scalar_type))
-        self.impl = Session(ImplAdapter(scalar_type))
-        self._to_spec = to_spec
+        self.target.reset(scalar_type)
+        if isinstance(self.target, ObjectTarget):  # the hostile caller reaches in-process targets only
+            self.target.hostile = self.hostile
 
     @initialize(target=contexts, scalar_type=scalar_types())
     def start_with_a_context(self, scalar_type: str) -> Any:
@@ -431,10 +471,12 @@ class DifferentialMachine(RuleBasedStateMachine):
     def teardown(self) -> None:
         if self.failed or self.spec is None:
             return
-        for handle in self.handles:
-            if self._abstracts_to_spec(handle):
+        hook = self.target.offers_abstraction
+        for handle in [h for h in self.handles if h in self.target_handles]:
+            if hook and self._abstracts_to_spec(handle):
                 continue
-            # Re-observe the changed value with an identity step, so the trace shows it.
+            # Re-observe with an identity step: without a hook this IS the check (the answers
+            # must still agree); with one, the trace shows the changed value.
             if handle in self.var_meta:
                 self._execute("Runtime.Variable.castShape", {"v": handle, "s2": self._var_shape(handle)},
                               note=f"re-observe {handle} (castShape to its own shape is the identity)")
@@ -442,4 +484,5 @@ class DifferentialMachine(RuleBasedStateMachine):
                 zero = TensorBits((), self.dtype, (0,))
                 self._execute("Runtime.setVariable", {"ctx": handle, "name": PROBE_NAME, "value": zero},
                               note=f"re-observe {handle} (setVariable under an absent name is the identity)")
-            self._diverge(f"{handle} changed after it was bound (to_spec(impl) no longer equals the spec's value)")
+            if hook:
+                self._diverge(f"{handle} changed after it was bound (the target's abstraction no longer equals the spec's value)")

@@ -89,7 +89,7 @@ METHODS: tuple[Method, ...] = (
     Method("agreement", "spec-vs-impl agreement on random sequences (sampled)",
            modules=("torchlean_runtime.proofs.differential.agreement",)),
     Method("vectors", "shipped vector corpus replayed on the impl",
-           modules=("torchlean_runtime.conformance.vectors.replay",), select=("vectors: corpus replays on impl",)),
+           modules=("torchlean_runtime.proofs.vectors_obligations",), select=("vectors: corpus replays on impl",)),
     # the machine (differential/machine.py) is run by the fuzz provider: a timed campaign plus
     # the replay of its kept regression vectors
     Method("machine", "stateful differential machine (fuzz campaign + its regression vectors)",
@@ -343,11 +343,11 @@ def machine_obligations(quick: bool) -> list:
     return out
 
 
-def _campaign_without_shrinking(seconds: float, seed: int):
+def _campaign_without_shrinking(rounds: int, seed: int):
     from torchlean_runtime.proofs.differential import fuzz
     from torchlean_runtime.report import Outcome
 
-    result = fuzz.run_campaign(seconds, seed, shrink=False)
+    result = fuzz.run_campaign(None, seed, rounds=rounds, shrink=False)
     if result.harness_error is not None:
         return Outcome(False, f"the harness failed: {result.harness_error}")
     if result.divergence is not None:

@@ -199,9 +199,10 @@ def test_verify_provider_lists_a_sampled_stateful_obligation() -> None:
     assert "torchlean_runtime.proofs.differential.fuzz:obligations" in verify.PROVIDERS
     obs = fuzz.obligations(quick=True)
     stateful = [o for o in obs if o.method == "hypothesis-stateful"]
-    assert len(stateful) == 1 and stateful[0].label == "sampled" and stateful[0].args[0] == 20.0
-    assert fuzz.obligations(quick=False)[0].args[0] == 120.0
-    outcome = fuzz.check_fuzz_budget(1.0, 9)
+    # fixed counts, never a wall-clock budget: rounds of EXAMPLES_PER_ROUND programs
+    assert len(stateful) == 1 and stateful[0].label == "sampled" and stateful[0].args[0] == fuzz.VERIFY_ROUNDS[0]
+    assert fuzz.obligations(quick=False)[0].args[0] == fuzz.VERIFY_ROUNDS[1]
+    outcome = fuzz.check_fuzz_budget(1, 9)
     assert outcome.passed and re.search(r"\d+ cases, \d+ operations .*0 divergences", outcome.detail), outcome.detail
 
 
@@ -233,7 +234,7 @@ def test_a_value_changed_after_binding_is_caught_at_teardown() -> None:
     c0 = machine._execute("Runtime.emptyContext", {})
     c1 = machine._execute("Runtime.registerVariable", {"ctx": c0, "name": "w", "value": TensorBits((), "float64", (0,))})
     # simulate an impl that changed c1 in place after it was handed out
-    machine.impl.env[c1] = RuntimeContext.empty(np.float64)
+    machine.target.env[c1] = RuntimeContext.empty(np.float64)
     with pytest.raises(DivergenceError, match=r"step 2 \(Runtime.setVariable\)") as caught:
         machine.teardown()
     last = caught.value.trace.steps[-1]

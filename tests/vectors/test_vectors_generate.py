@@ -68,7 +68,8 @@ def test_an_uncovered_trap_fails_the_command(tmp_path, monkeypatch, capsys):
 
 def test_generate_refuses_a_foreign_directory_and_replaces_a_previous_corpus(tmp_path):
     (tmp_path / "notes.txt").write_text("mine")
-    assert G.main([str(tmp_path)]) == 1
+    assert G.main([str(tmp_path)]) == 2  # bad usage: one line, TLR_OUTPUT_PATH
+    assert G.main([str(tmp_path / "notes.txt" / "sub")]) == 2  # unwritable (issue 9 item 5)
     out = tmp_path / "corpus"
     G.generate(out)
     stale = out / "Runtime.emptyContext" / "stale.float64.json"

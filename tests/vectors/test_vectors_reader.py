@@ -8,6 +8,8 @@ import json
 from pathlib import Path
 
 import pytest
+
+from torchlean_runtime.errors import BadEnvironmentError
 from hypothesis import HealthCheck, given, settings
 
 from torchlean_runtime.errors import TraceFormatError, TraceLimitError
@@ -160,9 +162,13 @@ def test_limits_from_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("TORCHLEAN_RT_TRACE_MAX_STEPS", "1")
     with pytest.raises(TraceLimitError, match="2 steps exceed max_steps=1"):
         R.read_trace(path)
-    monkeypatch.setenv("TORCHLEAN_RT_TRACE_MAX_STEPS", "many")
-    with pytest.raises(ValueError, match="not an integer"):
-        R.limits_from_env()
+    for bad in ("many", "abc", "-1", "-5", "1.5", "", "1e3", "99999999999999999999"):
+        monkeypatch.setenv("TORCHLEAN_RT_TRACE_MAX_STEPS", bad)
+        with pytest.raises(BadEnvironmentError, match="TORCHLEAN_RT_TRACE_MAX_STEPS") as info:
+            R.limits_from_env()
+        assert info.value.code == "TLR_ENVIRONMENT"
+    monkeypatch.setenv("TORCHLEAN_RT_TRACE_MAX_STEPS", " 7 ")
+    assert R.limits_from_env().max_steps == 7
 
 
 @pytest.mark.parametrize(

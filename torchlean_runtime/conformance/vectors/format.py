@@ -48,6 +48,10 @@ __all__ = [
     "to_document",
     "from_document",
     "dumps_trace",
+    "args_to_doc",
+    "args_from_doc",
+    "result_to_doc",
+    "result_from_doc",
     "write_trace",
     "schema_document",
     "schema_text",
@@ -66,10 +70,19 @@ LEAN_SOURCE: dict[str, Any] = {
 #: The Lean scalar types a v1 trace can be about (``Rat`` has no numpy counterpart in the impl).
 SCALAR_TYPES: tuple[str, ...] = ("Float", "IEEE32Exec", "Int")
 
+#: Codes of the harness itself (targets, the runner protocol, settings): no Lean call raises them.
+HARNESS_CODES: tuple[str, ...] = (
+    "TLR_TARGET_SELECTOR", "TLR_TARGET_FAILED", "TLR_TARGET_TIMEOUT", "TLR_PROTOCOL", "TLR_ENVIRONMENT",
+    "TLR_OUTPUT_PATH",
+)
+
 #: Error codes a must-fail step may expect: the project's stable codes, minus the ones only the
 #: trace reader itself raises.
 ERROR_CODES: tuple[str, ...] = tuple(
-    cls.code for cls in ERROR_CLASSES if cls.code not in ("TLR_ERROR", "TLR_TRACE_FORMAT", "TLR_TRACE_LIMIT")
+    cls.code
+    for cls in ERROR_CLASSES
+    if cls.code not in ("TLR_ERROR", "TLR_TRACE_FORMAT", "TLR_TRACE_LIMIT")
+    and cls.code not in HARNESS_CODES
 )
 
 #: Handles: short identifiers (``c0``, ``ctx_after_register``, ``v1``).
@@ -606,19 +619,11 @@ def _result(x: Any, kind: str, w: _Where) -> Result:
     return Result(kind, value)
 
 
-def _decode_step(x: Any, w: _Where, bound: dict[str, str]) -> Step:
-    if not isinstance(x, dict):
-        raise w.fail(f"a step must be an object, given {type(x).__name__}")
-    op = x.get("op")
-    if not isinstance(op, str) or op not in OPS:
-        raise w.fail(f"unknown operation {op!r}")
-    w.op = op
-    sig = OPS[op]
-    d = _obj(x, ("op", "args"), ("bind", "expect", "expect_error", "note"), "the step", w)
-    if ("expect" in d) == ("expect_error" in d):
-        raise w.fail("a step has exactly one of 'expect' and 'expect_error'")
+def _decode_args(sig: OpSignature, args_doc: Any, w: _Where, bound: Optional[dict[str, str]]) -> dict[str, Any]:
+    """The literal arguments of one call; handles are checked against ``bound`` (handle → kind)
+    unless it is None (a protocol runner resolves handles itself)."""
     args_doc = _obj(
-        d["args"],
+        args_doc,
         tuple(p.name for p in sig.params if not p.optional),
         tuple(p.name for p in sig.params if p.optional),
         "args",
@@ -631,10 +636,11 @@ def _decode_step(x: Any, w: _Where, bound: dict[str, str]) -> Step:
         a, what = args_doc[p.name], f"args.{p.name}"
         if p.kind in ("context", "variable"):
             handle = _string(a, what, w)
-            if handle not in bound:
-                raise w.fail(f"{what}: handle {handle!r} is not bound by an earlier step")
-            if bound[handle] != p.kind:
-                raise w.fail(f"{what}: handle {handle!r} names a {bound[handle]}, the operation needs a {p.kind}")
+            if bound is not None:
+                if handle not in bound:
+                    raise w.fail(f"{what}: handle {handle!r} is not bound by an earlier step")
+                if bound[handle] != p.kind:
+                    raise w.fail(f"{what}: handle {handle!r} names a {bound[handle]}, the operation needs a {p.kind}")
             args[p.name] = handle
         elif p.kind == "string":
             args[p.name] = _string(a, what, w)
@@ -646,6 +652,46 @@ def _decode_step(x: Any, w: _Where, bound: dict[str, str]) -> Step:
             args[p.name] = _shape(a, what, w)
         else:
             args[p.name] = _tensor(a, what, w)
+    return args
+
+
+def args_to_doc(op: str, args: Mapping[str, Any]) -> dict:
+    """The JSON form of one call's arguments (as in a v1 step's ``args``)."""
+    kinds = {p.name: p.kind for p in OPS[op].params}
+    return {name: _arg_doc(kinds[name], value) for name, value in args.items()}
+
+
+def args_from_doc(op: str, doc: Any, source: str = "<args>") -> dict[str, Any]:
+    """Decode a v1 ``args`` object of ``op`` (handles as strings, tensors as TensorBits).
+    Raises TraceFormatError (TLR_TRACE_FORMAT) naming ``source``."""
+    if op not in OPS:
+        raise TraceFormatError(f"{source}: unknown operation {op!r}")
+    return _decode_args(OPS[op], doc, _Where(source), None)
+
+
+def result_to_doc(result: Result) -> dict:
+    """The JSON form of a result (as in a v1 step's ``expect``)."""
+    return _result_doc(result)
+
+
+def result_from_doc(kind: str, doc: Any, source: str = "<result>") -> Result:
+    """Decode a v1 ``expect`` object of result kind ``kind``; TraceFormatError if malformed."""
+    return _result(doc, kind, _Where(source))
+
+
+
+def _decode_step(x: Any, w: _Where, bound: dict[str, str]) -> Step:
+    if not isinstance(x, dict):
+        raise w.fail(f"a step must be an object, given {type(x).__name__}")
+    op = x.get("op")
+    if not isinstance(op, str) or op not in OPS:
+        raise w.fail(f"unknown operation {op!r}")
+    w.op = op
+    sig = OPS[op]
+    d = _obj(x, ("op", "args"), ("bind", "expect", "expect_error", "note"), "the step", w)
+    if ("expect" in d) == ("expect_error" in d):
+        raise w.fail("a step has exactly one of 'expect' and 'expect_error'")
+    args = _decode_args(sig, d["args"], w, bound)
     expect: Union[Result, ExpectedError]
     if "expect_error" in d:
         code = d["expect_error"]

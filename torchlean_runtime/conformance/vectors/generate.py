@@ -45,6 +45,8 @@ import numpy as np
 
 from torchlean_runtime.spec.core.tensor import Tensor, elements
 
+from torchlean_runtime.errors import OutputPathError
+
 from .bits import DTYPES, SCALAR_TYPE_OF_DTYPE, TensorBits
 from .execute import Crash, ObservedError, Session, SpecAdapter
 from .format import LEAN_DECLARATIONS, OPS, ExpectedError, Generator, Step, Trace, write_trace
@@ -1016,6 +1018,72 @@ def _(c: Case) -> None:
     c("Variable.castShape", v=s0, s2=(1,), fails="TLR_CAST_EVIDENCE")
 
 
+# --- argument-domain edges: every edge value present AND absent, for every query ----------
+
+#: Edge values of the name domain (a Lean ``String``): empty, blank, case, non-ASCII, NUL,
+#: control characters, long.  Each is asked for, by every query that takes a name, both where
+#: it is present (registered twice — shadowed, at two shapes — and as a gradient) and where it
+#: is absent (an empty context, and a context holding it only as a gradient / only as a variable).
+EDGE_NAMES: tuple[str, ...] = ("", " ", "w", "W", "θ.weight", "nul\u0000byte", "line\nbreak", "x" * 64)
+#: Edge values of the shape domain, cycled over the names: scalar, zero-size dimensions, a vector.
+EDGE_SHAPES: tuple[tuple[int, ...], ...] = ((), (0, 3), (2,), (0,))
+#: The queries whose answers depend on whether a name is present.
+NAME_QUERIES: tuple[str, ...] = ("hasVariable", "getVariable", "getGradient", "setVariable", "setGradient",
+                                 "isValidContext", "Variable.getFromContext")
+
+
+def _edge_value(k: Kit, shape: tuple[int, ...], salt: int) -> TensorBits:
+    n = int(np.prod(shape)) if shape else 1
+    return k.t([salt + i for i in range(n)], shape)
+
+
+def _other_shape(shape: tuple[int, ...]) -> tuple[int, ...]:
+    """A different shape, of the same element count where possible ((0, 3) ↔ (0, 4))."""
+    return {(): (1,), (0, 3): (0, 4), (2,): (2, 1), (0,): (0, 0)}[shape]
+
+
+def _domain_edges(c: Case, query: str) -> None:
+    """Per edge name, four small contexts (small, so the expected states stay short): the name
+    present as variable (shadowed at another shape) and gradient; absent (empty); present as a
+    variable only; present as a gradient only.  Every one also holds the neighbour name ``"w "``."""
+    k = c.k
+    empty = c("emptyContext")
+    base = c("registerVariable", ctx=empty, name="w ", value=k.scalar(9), note="a neighbour name")
+    for i, name in enumerate(EDGE_NAMES):
+        shape = EDGE_SHAPES[i % len(EDGE_SHAPES)]
+        older = _edge_value(k, _other_shape(shape), 10 * i)
+        newer = _edge_value(k, shape, 10 * i + 5)
+        full = c("registerVariable", ctx=base, name=name, value=older)
+        full = c("registerVariable", ctx=full, name=name, value=newer, note="shadows the older entry")
+        full = c("registerGradient", ctx=full, name=name, grad=newer)
+        vars_only = c("registerVariable", ctx=base, name=name, value=newer)
+        grads_only = c("registerGradient", ctx=base, name=name, grad=newer)
+        for ctx in (full, base, vars_only, grads_only):
+            if query == "hasVariable":
+                c("hasVariable", ctx=ctx, name=name)
+            elif query in ("getVariable", "getGradient"):
+                c(query, ctx=ctx, name=name, s=shape)
+                c(query, ctx=ctx, name=name, s=_other_shape(shape), note="the shadowed entry's shape: none")
+            elif query in ("setVariable", "setGradient"):
+                key = "value" if query == "setVariable" else "grad"
+                c(query, ctx=ctx, name=name, **{key: _edge_value(k, _other_shape(shape), 100 + i)})
+            elif query == "isValidContext":
+                c("isValidContext", ctx=ctx)
+                g = c("registerGradient", ctx=ctx, name=name, grad=_edge_value(k, shape, 7))
+                c("isValidContext", ctx=g, note="valid iff the name is a variable name")
+            else:  # Variable.getFromContext
+                for s in (shape, _other_shape(shape)):
+                    v = c("Variable.createVariable", id=i, name=name, value=_edge_value(k, s, 3))
+                    c("Variable.getFromContext", ctx=ctx, v=v)
+
+
+for _query in NAME_QUERIES:
+    case(_query, "domain-edges", ALL_DTYPES,
+         f"{_query} with every edge name (empty, blank, case, non-ASCII, NUL, newline, long) present — shadowed at "
+         "another shape, and as a gradient — and absent; zero-size and scalar shapes",
+         ("shadowing", "duplicates", "zero-size-dims"))(lambda c, q=_query: _domain_edges(c, q))
+
+
 # --- seeded random programs ---------------------------------------------------------------
 
 _RANDOM_NAMES = ("w", "b", "x")
@@ -1187,10 +1255,10 @@ def generate(out_dir: os.PathLike | str) -> Coverage:
     out = Path(out_dir)
     if out.exists():
         if not out.is_dir():
-            raise GenerationError(f"{out} exists and is not a directory")
+            raise OutputPathError(f"{out} exists and is not a directory")
         if any(out.iterdir()) and not (out / "coverage.txt").is_file():
-            raise GenerationError(f"{out} is not empty and holds no previous corpus (coverage.txt); refusing to write into it")
-        for old in sorted(out.glob("*/*.json")):
+            raise OutputPathError(f"{out} is not empty and holds no previous corpus (coverage.txt); refusing to write into it")
+        for old in sorted(out.glob("*/*.json")) + sorted(out.glob("manifest.json")):
             old.unlink()
         for folder in sorted(p for p in out.iterdir() if p.is_dir()):
             if not any(folder.iterdir()):
@@ -1204,6 +1272,9 @@ def generate(out_dir: os.PathLike | str) -> Coverage:
     cov = coverage_of(traces)
     with open(out / "coverage.txt", "w", encoding="utf-8", newline="\n") as fh:
         fh.write(cov.table())
+    from .manifest import write_manifest
+
+    write_manifest(out, [(c.path, tr) for c, tr in zip(cases, traces)])
     return cov
 
 
@@ -1218,6 +1289,12 @@ def main(args: Any = None) -> int:
     except GenerationError as exc:
         print(f"vectors generate: {exc}", file=sys.stderr)
         return 1
+    except OutputPathError as exc:
+        print(f"vectors generate: [{exc.code}] {exc.message}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # an unwritable or invalid OUT_DIR: one line, usage-class exit
+        print(f"vectors generate: [TLR_OUTPUT_PATH] cannot write {args.out_dir!r}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
     print(cov.table(), end="")
-    print(f"wrote {cov.files} trace files and coverage.txt to {args.out_dir}")
+    print(f"wrote {cov.files} trace files, coverage.txt and manifest.json to {args.out_dir}")
     return 1 if cov.uncovered else 0

@@ -24,16 +24,17 @@ from __future__ import annotations
 import json
 import os
 import re
+import stat
 from dataclasses import dataclass, fields, replace
 from functools import lru_cache
 from importlib import resources
 from typing import Any, Optional, Union
 
-from torchlean_runtime.errors import TraceFormatError, TraceLimitError
+from torchlean_runtime.errors import BadEnvironmentError, TraceFormatError, TraceLimitError
 
 from .format import Trace, from_document
 
-__all__ = ["ReaderLimits", "DEFAULT_LIMITS", "limits_from_env", "read_trace", "read_trace_bytes", "schema", "validator"]
+__all__ = ["trace_work", "ReaderLimits", "DEFAULT_LIMITS", "limits_from_env", "read_trace", "read_trace_bytes", "schema", "validator"]
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,11 @@ class ReaderLimits:
     max_tensor_elements: int = 1_000_000
     #: the most tensor elements in one file, over all tensors
     max_total_elements: int = 1_000_000
+    #: the most work a file may ask for, in element-visits: each step costs the elements of
+    #: its tensor literals, of the values bound to the handles it names and of its expected
+    #: result (at least 1); the sum over the steps is bounded — a file of a few MB cannot ask
+    #: for hours of execution (e.g. 10^4 norms of a 5×10^5-element Variable: 5×10^9)
+    max_work: int = 50_000_000
     #: the largest product of a tensor's dimensions with zero dimensions counted as 1 — bounds
     #: the declared extent of EMPTY tensors such as ``[0, 10^30]``, which hold no elements but
     #: which no array library can represent
@@ -73,24 +79,33 @@ class ReaderLimits:
 DEFAULT_LIMITS = ReaderLimits()
 
 
+_ENV_INT = re.compile(r"[0-9]{1,19}")
+
+
 def limits_from_env(environ: Optional[dict] = None) -> ReaderLimits:
-    """:data:`DEFAULT_LIMITS` overridden by ``TORCHLEAN_RT_TRACE_MAX_FILE_BYTES`` etc."""
+    """:data:`DEFAULT_LIMITS` overridden by ``TORCHLEAN_RT_TRACE_MAX_FILE_BYTES`` etc.
+
+    Each value must be a non-negative decimal integer (at most 19 digits, surrounding blanks
+    allowed); anything else raises BadEnvironmentError (``TLR_ENVIRONMENT``)."""
     env = os.environ if environ is None else environ
     changes = {}
     for f in fields(ReaderLimits):
-        raw = env.get(f"TORCHLEAN_RT_TRACE_{f.name.upper()}")
+        var = f"TORCHLEAN_RT_TRACE_{f.name.upper()}"
+        raw = env.get(var)
         if raw is not None:
-            try:
-                changes[f.name] = int(raw)
-            except ValueError:
-                raise ValueError(f"TORCHLEAN_RT_TRACE_{f.name.upper()}={raw!r} is not an integer") from None
+            text = raw.strip()
+            if not _ENV_INT.fullmatch(text):
+                raise BadEnvironmentError(f"{var}={raw[:40]!r} is not a non-negative integer")
+            changes[f.name] = int(text)
     return replace(DEFAULT_LIMITS, **changes)
 
 
 # --- 1. limits ----------------------------------------------------------------------------
 
-# a string literal (skipped whole) or one bracket
-_TOKEN = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]', re.DOTALL)
+# a string literal (skipped whole; an unterminated one runs to the end of the text, so each
+# byte is scanned once — requiring the closing quote made every later quote restart a scan to
+# the end: quadratic on a run of escaped quotes) or one bracket
+_TOKEN = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"?|[\[\]{}]', re.DOTALL)
 _OPENING = (ord("["), ord("{"))
 
 
@@ -238,31 +253,88 @@ def validator() -> Any:
     return cls(schema())
 
 
-@lru_cache(maxsize=1)
-def _split_validators() -> tuple[Any, dict[str, Any]]:
+def _inline(node: Any, defs: dict) -> Any:
+    """``node`` with every ``{"$ref": "#/$defs/X"}`` replaced by (the inlined) ``defs[X]`` — the
+    schema is not recursive, so this terminates, and the verdict is the same without reference
+    lookups (which were a third of the validation time)."""
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if len(node) == 1 and isinstance(ref, str) and ref.startswith("#/$defs/"):
+            return _inline(defs[ref[len("#/$defs/"):]], defs)
+        return {k: _inline(v, defs) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_inline(v, defs) for v in node]
+    return node
+
+
+@lru_cache(maxsize=2)
+def _split_validators(bits_prechecked: bool) -> tuple[Any, dict[str, Any]]:
     """The shipped schema split for speed: the document with every step checked against
-    ``$defs/step_base`` only, plus one validator of ``$defs/step_<op>`` per operation.
+    ``$defs/step_base`` only, plus one validator of ``$defs/step_<op>`` per operation, with
+    references inlined.
 
     ``$defs/step`` is ``allOf[step_base, if op = X then step_X, …]``; ``step_base`` requires ``op``
     to be one of the operations, so exactly one if-clause applies to a valid step and checking
     ``step_base`` and then that one ``step_<op>`` gives the full schema's verdict (a test checks
-    the two agree on the corpus and on fuzzed documents)."""
+    the two agree on the corpus and on fuzzed documents).
+
+    ``bits_prechecked``: the caller has checked every object with a ``bits`` list
+    (:func:`_tensors_ok`: its bits are ``$defs/bit_pattern`` strings, its ``shape`` a
+    ``$defs/shape``, its ``dtype`` a ``$defs/dtype``), and every object in a tensor position has
+    one, so ``$defs/tensor`` keeps only its object, key and array rules — the same verdict,
+    without one jsonschema descent per tensor element and dimension (most of the time)."""
     full = schema()
     cls = type(validator())
-    defs = full["$defs"]
-    document = dict(full, **{"$defs": dict(defs, step={"$ref": "#/$defs/step_base"})})
+    defs = dict(full["$defs"])
+    if bits_prechecked:
+        tensor = dict(defs["tensor"])
+        tensor["properties"] = {"shape": {"type": "array"}, "dtype": {}, "bits": {"type": "array"}}
+        defs["tensor"] = tensor
+    doc_defs = dict(defs, step={"$ref": "#/$defs/step_base"})
+    document = {k: _inline(v, doc_defs) for k, v in full.items() if k != "$defs"}
     per_op = {
-        key[len("step_"):]: cls({"$ref": f"#/$defs/{key}", "$defs": defs})
+        key[len("step_"):]: cls(_inline({"$ref": f"#/$defs/{key}"}, defs))
         for key in defs
         if key.startswith("step_") and key != "step_base"
     }
     return cls(document), per_op
 
 
+_BIT_PATTERN = re.compile(r"0|[1-9][0-9]{0,19}")
+
+
+def _tensors_ok(doc: Any) -> bool:
+    """Every object anywhere in ``doc`` with a ``bits`` list satisfies ``$defs/tensor``'s value
+    rules: bits are bit-pattern strings (``^(0|[1-9][0-9]{0,19})$``, checked more strictly: no
+    final newline), a ``shape`` present is a list of at most 64 non-negative integers, a
+    ``dtype`` present is one of the dtypes.  Iterative; linear in the document."""
+    from .bits import DTYPES
+
+    stack = [doc]
+    match = _BIT_PATTERN.fullmatch
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            bits = node.get("bits")
+            if isinstance(bits, list):
+                if not all(type(b) is str and match(b) for b in bits):
+                    return False
+                if "shape" in node:
+                    shape = node["shape"]
+                    if not (isinstance(shape, list) and len(shape) <= 64 and all(type(d) is int and d >= 0 for d in shape)):
+                        return False
+                if "dtype" in node and not (isinstance(node["dtype"], str) and node["dtype"] in DTYPES):
+                    return False
+            stack.extend(v for k, v in node.items() if isinstance(v, (dict, list)) and not (k == "bits" and isinstance(v, list)))
+        elif isinstance(node, list):
+            stack.extend(v for v in node if isinstance(v, (dict, list)))
+    return True
+
+
 def _validate(doc: Any, source: str) -> None:
     import jsonschema
 
-    document, per_op = _split_validators()
+    document, per_op = _split_validators(_tensors_ok(doc))
     errors = document.iter_errors(doc)
     error = jsonschema.exceptions.best_match(errors)
     prefix: list = []
@@ -300,7 +372,49 @@ def read_trace_bytes(data: bytes, source: str = "<bytes>", limits: ReaderLimits 
     doc = _parse(bytes(data), source, limits)
     _check_sizes(doc, source, limits)
     _validate(doc, source)
-    return from_document(doc, source)
+    trace = from_document(doc, source)
+    _check_work(trace, source, limits)
+    return trace
+
+
+def trace_work(trace: Trace) -> int:
+    """The work ``trace`` asks for, in element-visits (see ``ReaderLimits.max_work``)."""
+    from .format import OPS, ContextState, Result, VariableState
+
+    def size(result: Any) -> int:
+        if not isinstance(result, Result):
+            return 0
+        v = result.value
+        if isinstance(v, ContextState):
+            return sum(len(t.bits) for reg in (v.var_registry, v.gradients) for _, t in reg)
+        if isinstance(v, VariableState):
+            return len(v.value.bits) + (0 if v.gradient is None else len(v.gradient.bits))
+        bits = getattr(v, "bits", None)
+        return len(bits) if isinstance(bits, tuple) else 0
+
+    bound: dict[str, int] = {}
+    work = 0
+    for step in trace.steps:
+        cost = 1 + size(step.expect)
+        for p in OPS[step.op].params:
+            a = step.args.get(p.name)
+            if p.kind in ("context", "variable"):
+                cost += bound.get(a, 0)
+            elif p.kind == "tensor" and a is not None:
+                cost += len(a.bits)
+        if step.bind is not None:
+            bound[step.bind] = size(step.expect)
+        work += cost
+    return work
+
+
+def _check_work(trace: Trace, source: str, limits: ReaderLimits) -> None:
+    work = trace_work(trace)
+    if work > limits.max_work:
+        raise TraceLimitError(
+            f"{source}: the trace asks for {work} element-visits of work, above max_work={limits.max_work} "
+            "(TORCHLEAN_RT_TRACE_MAX_WORK raises it)"
+        )
 
 
 def read_trace(path: Union[str, os.PathLike], limits: Optional[ReaderLimits] = None) -> Trace:
@@ -308,10 +422,14 @@ def read_trace(path: Union[str, os.PathLike], limits: Optional[ReaderLimits] = N
     limits = limits_from_env() if limits is None else limits
     source = os.fspath(path)
     try:
-        size = os.stat(source).st_size
-        if size > limits.max_file_bytes:
-            raise TraceLimitError(f"{source}: {size} bytes exceed max_file_bytes={limits.max_file_bytes}")
-        with open(source, "rb") as fh:
+        # O_NONBLOCK: opening a FIFO never blocks; only a regular file is then read
+        fd = os.open(source, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+        with os.fdopen(fd, "rb") as fh:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
+                raise TraceFormatError(f"{source}: not a regular file (a FIFO, socket, device or directory is never read)")
+            if st.st_size > limits.max_file_bytes:
+                raise TraceLimitError(f"{source}: {st.st_size} bytes exceed max_file_bytes={limits.max_file_bytes}")
             data = fh.read(limits.max_file_bytes + 1)
     except OSError as exc:
         raise TraceFormatError(f"{source}: cannot be read: {exc.strerror or exc}") from None

@@ -1,61 +1,103 @@
-"""``torchlean-rt replay FILE_OR_DIR... [--target spec|impl|both] [--json]`` — run traces, compare.
+"""``torchlean-rt replay FILE_OR_DIR... --target T [--json] [--timeout S]`` — run traces on a target.
 
-Each file is read by the hardened reader, then executed step by step on each target; the first
-step whose observed result differs from the expected one (bitwise; or the wrong error code; or
-a crash) fails the file and is reported with the expected and the actual value, decoded and as
-bit patterns.  Replaying on ``spec`` checks the corpus's self-consistency (its expectations were
-computed by the spec); replaying on ``impl`` is the conformance check.
+Each file is read by the hardened reader, then executed step by step on the target through the
+one target interface (:mod:`torchlean_runtime.conformance.target`; any selector: ``spec``,
+``impl``, ``module:…``, ``exec:…``, an entry-point name; ``both`` means spec then impl).  The
+first step whose answer differs from the expected one (bitwise; or another error code; or a
+crash) fails the file and is reported with the expected and the actual value, decoded and as
+bit patterns.
 
-Vacuity guard — a replay that checked nothing must not pass:
+Every file gets exactly one status per target (``STATUSES``):
 
-* a path that does not exist, a directory without ``*.json`` files, or a file the reader
-  rejects is a failure (never skipped);
-* a file with no steps is a failure;
-* a file passes only if every one of its steps was executed and compared.
+==================  =============================================================================
+``passed``          every step executed and gave its expected answer
+``diverged``        a step gave another answer (the first such step is reported)
+``vacuous``         the file has no steps (a replay that checks nothing never passes)
+``not_covered``     the target declares the file's scalar type or one of its operations
+                    unsupported: listed and counted, never passed
+``target_failed``   the target failed as a program (crash, timeout, protocol error): "target
+                    failed at FILE step N" with the tail of its stderr; later files are ``not_run``
+``not_run``         not executed because the target failed earlier in this run
+``unread``          the path is missing, not a regular file, a dangling link or a loop, the reader
+                    rejected the file, or the directory's ``manifest.json`` disagrees with it
+==================  =============================================================================
 
-The exit status is non-zero on any failure.
+Exit status (the highest that applies): 3 a target failed; 2 usage error or unreadable input
+(``unread``, a bad ``--target``, a bad environment variable); 1 a divergence, a vacuous file, or
+nothing passed at all; 0 otherwise.  ``--json`` writes the conformance report
+(``report_schema_v1.json``) on stdout.
+
+In-process targets (spec, impl, ``module:``, entry points) meet a hostile caller: after every
+call, every tensor passed in is attacked through every mutation route numpy offers
+(:mod:`~torchlean_runtime.conformance.attacks`), so an implementation that keeps the caller's
+array instead of a copy answers a later step differently and diverges.
+
+Directories are walked without recursion limit, following links to directories once (a loop
+is reported); every entry named ``*.json`` is read or reported (a FIFO, socket or device is
+reported, never opened).  A directory's top-level ``manifest.json`` (written by ``vectors
+generate``) is verified instead of replayed: a listed file missing or with another sha256, or
+an unlisted trace file, is ``unread``.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import json
-from dataclasses import asdict, dataclass
+import os
+import stat
+import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Optional, Sequence
 
-from torchlean_runtime.errors import TraceFormatError, TraceLimitError
-from torchlean_runtime.report import Obligation, Outcome
+from torchlean_runtime.errors import TargetFailedError, TorchLeanError, TraceFormatError, TraceLimitError
 
 from .bits import TensorBits, describe_element
-from .execute import ImplUnavailable, Session, adapter_for, matches
-from .format import ContextState, Result, Trace, VariableState
-from .reader import ReaderLimits, read_trace
+from .execute import matches
+from .format import ContextState, ExpectedError, Result, Trace, VariableState, result_to_doc
+from .reader import ReaderLimits, limits_from_env, read_trace
 
 __all__ = [
+    "STATUSES",
+    "REPORT_FORMAT",
     "Divergence",
     "FileResult",
+    "shown",
     "replay_trace",
     "collect_files",
     "replay_paths",
+    "run_replay",
+    "exit_code",
+    "report_document",
+    "report_schema",
     "corpus_dir",
     "main",
-    "obligations",
 ]
 
-TARGET_CHOICES = {"spec": ("spec",), "impl": ("impl",), "both": ("spec", "impl")}
+STATUSES = ("passed", "diverged", "vacuous", "not_covered", "target_failed", "not_run", "unread")
+REPORT_FORMAT = "torchlean.runtime.conformance-report.v1"
+MANIFEST_NAME = "manifest.json"
+
+
+def shown(path: str) -> str:
+    """A path as printable text: bytes that are not UTF-8 (kept by the OS as surrogate escapes)
+    become ``\\xNN``, so printing never fails on a strict UTF-8 stdout."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
 
 
 @dataclass
 class Divergence:
-    """The first step whose observation differs from its expectation."""
+    """The first step whose answer differs from its expectation."""
 
     step: int
     op: str
     note: str
-    expected: str
+    expected: str  # decoded, with bit patterns
     actual: str
     where: str  # the first differing component (for contexts/variables), else ""
+    expected_doc: Any = None  # the v1 JSON form ({"error": code} for an error, None for a crash)
+    actual_doc: Any = None
 
 
 @dataclass
@@ -65,15 +107,27 @@ class FileResult:
     passed: bool
     steps: int  # steps in the file
     executed: int  # steps executed and compared
-    problem: str = ""  # why the file failed without a diverging step (unreadable, vacuous, …)
+    problem: str = ""  # why the file failed without a diverging step
     divergence: Optional[Divergence] = None
+    status: str = ""
+    stderr_tail: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.status:
+            self.status = "passed" if self.passed else ("diverged" if self.divergence else "unread")
+        assert self.status in STATUSES
 
     def line(self) -> str:
-        head = f"{'PASS' if self.passed else 'FAIL'} {self.target:<4} {self.path}"
+        label = {"passed": "PASS", "not_covered": "NOT COVERED", "not_run": "NOT RUN"}.get(self.status, "FAIL")
+        head = f"{label} {self.target:<4} {self.path}"
         if self.passed:
             return f"{head}  ({self.executed}/{self.steps} steps)"
         if self.divergence is None:
-            return f"{head}  {self.problem}"
+            lines = [f"{head}  {self.problem}"]
+            if self.stderr_tail:
+                lines.append("      stderr tail:")
+                lines += [f"      | {t}" for t in self.stderr_tail.splitlines()[-20:]]
+            return "\n".join(lines)
         d = self.divergence
         lines = [f"{head}  step {d.step} ({d.op}){' — ' + d.note if d.note else ''}"]
         if d.where:
@@ -105,119 +159,365 @@ def _first_difference(expected: Any, actual: Any) -> str:
     if isinstance(e, TensorBits) and isinstance(a, TensorBits):
         return _tensor_difference(e, a)
     if isinstance(e, ContextState):
-        for field in ("var_registry", "gradients"):
-            er, ar = getattr(e, field), getattr(a, field)
+        for name in ("var_registry", "gradients"):
+            er, ar = getattr(e, name), getattr(a, name)
             if len(er) != len(ar):
-                return f"{field} has {len(ar)} entries, expected {len(er)}"
+                return f"{name} has {len(ar)} entries, expected {len(er)}"
             for i, ((en, et), (an, at)) in enumerate(zip(er, ar)):
                 if en != an:
-                    return f"{field}[{i}] is named {an!r}, expected {en!r}"
+                    return f"{name}[{i}] is named {an!r}, expected {en!r}"
                 if et != at:
-                    return f"{field}[{i}] ({en!r}): {_tensor_difference(et, at)}"
+                    return f"{name}[{i}] ({en!r}): {_tensor_difference(et, at)}"
         if e.next_id != a.next_id:
             return f"next_id is {a.next_id}, expected {e.next_id}"
     if isinstance(e, VariableState):
-        for field in ("id", "name", "value", "gradient", "requires_grad"):
-            ev, av = getattr(e, field), getattr(a, field)
+        for name in ("id", "name", "value", "gradient", "requires_grad"):
+            ev, av = getattr(e, name), getattr(a, name)
             if ev != av:
                 if isinstance(ev, TensorBits) and isinstance(av, TensorBits):
-                    return f"{field}: {_tensor_difference(ev, av)}"
+                    return f"{name}: {_tensor_difference(ev, av)}"
                 show = (lambda x: x.describe() if hasattr(x, "describe") else repr(x))
-                return f"{field} is {show(av)}, expected {show(ev)}"
+                return f"{name} is {show(av)}, expected {show(ev)}"
     return ""
 
 
-def replay_trace(trace: Trace, target: str, path: str = "<trace>") -> FileResult:
-    """Execute ``trace`` on ``target`` and compare every step (stop at the first divergence)."""
+def _answer_doc(x: Any) -> Any:
+    if isinstance(x, Result):
+        return result_to_doc(x)
+    code = getattr(x, "code", None)
+    return {"error": code} if isinstance(code, str) else None
+
+
+def replay_trace(trace: Trace, target: Any, path: str = "<trace>") -> FileResult:
+    """Execute ``trace`` on ``target`` (a :class:`~..target.Target`, or a selector string: the
+    target is then opened and closed here) and compare every step, stopping at the first
+    divergence.  TargetFailedError propagates (the caller reports it)."""
+    from ..target import ObjectTarget, coverage, open_target
+
+    if isinstance(target, str):
+        opened = open_target(target)
+        if isinstance(opened, ObjectTarget):
+            opened.hostile = "inputs"
+        try:
+            return replay_trace(trace, opened, path)
+        finally:
+            opened.close()
+
+    name = getattr(target, "name", "target")
     n = len(trace.steps)
     if n == 0:
-        return FileResult(path, target, False, 0, 0, "vacuous: the file has no steps")
-    try:
-        session = Session(adapter_for(target, trace.scalar_type))
-    except ImplUnavailable as exc:
-        return FileResult(path, target, False, n, 0, f"target unavailable: {exc}")
+        return FileResult(path, name, False, 0, 0, "vacuous: the file has no steps", status="vacuous")
+    cov = coverage(target, trace.scalar_type, (s.op for s in trace.steps))
+    if not cov.covered:
+        return FileResult(path, name, False, n, 0, f"not covered: {cov.reason(trace.scalar_type)}", status="not_covered")
+    target.reset(trace.scalar_type)
     executed = 0
     for i, step in enumerate(trace.steps):
-        observed = session.execute(step)
+        try:
+            observed = target.call(step.op, step.args, step.bind)
+        except TargetFailedError as exc:
+            exc.step = i  # type: ignore[attr-defined]
+            raise
         executed += 1
         assert step.expect is not None  # the reader never yields a step without one
         if not matches(step.expect, observed):
-            d = Divergence(i, step.op, step.note, step.expect.describe(), observed.describe(), _first_difference(step.expect, observed))
-            return FileResult(path, target, False, n, executed, "diverged", d)
-    if executed != n:  # cannot happen with the loop above; the guard states the contract
-        return FileResult(path, target, False, n, executed, f"vacuity: {n - executed} steps skipped")
-    return FileResult(path, target, True, n, executed)
+            d = Divergence(i, step.op, step.note, step.expect.describe(), observed.describe(),
+                           _first_difference(step.expect, observed),
+                           _answer_doc(step.expect), _answer_doc(observed))
+            return FileResult(path, name, False, n, executed, "diverged", d, status="diverged")
+    return FileResult(path, name, True, n, executed, status="passed")
 
 
-def collect_files(paths: Iterable[str]) -> tuple[list[str], list[tuple[str, str]]]:
-    """Trace files named by ``paths`` (directories walked recursively for ``*.json``, sorted),
-    and the problems (missing paths, directories without traces)."""
+# --- walking the paths --------------------------------------------------------------------
+
+
+def _stat_problem(path: str) -> Optional[str]:
+    """Why ``path`` cannot be read as a file or directory (None if it can)."""
+    try:
+        os.stat(path)
+        return None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "unread: a symbolic link loop"
+        try:
+            if stat.S_ISLNK(os.lstat(path).st_mode):
+                return "unread: a dangling symbolic link"
+        except OSError:
+            pass
+        if exc.errno == errno.ENOENT:
+            return "unread: no such file or directory"
+        return f"unread: {exc.strerror or exc}"
+
+
+def _kind_problem(mode: int) -> str:
+    kind = ("a FIFO" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode)
+            else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "not a regular file")
+    return f"unread: {kind}, not opened (only regular files are read)"
+
+
+def collect_files(paths: Iterable[str]) -> tuple[list[str], list[tuple[str, str]], list[str]]:
+    """Trace files named by ``paths``, problems ``(path, why)``, and manifests found.
+
+    A directory is walked iteratively (no recursion limit), links to directories are followed
+    once per directory (a loop is reported, not followed); each entry named ``*.json`` is a
+    trace file, or reported.  A directory argument's own ``manifest.json`` is returned as a
+    manifest, not as a trace."""
     files: list[str] = []
     problems: list[tuple[str, str]] = []
+    manifests: list[str] = []
     for p in paths:
-        path = Path(p)
-        if path.is_dir():
-            found = sorted(str(f) for f in path.rglob("*.json") if f.is_file())
-            if not found:
-                problems.append((p, "unread: a directory without trace files (*.json)"))
-            files.extend(found)
-        elif path.exists():
-            files.append(str(path))
-        else:
-            problems.append((p, "unread: no such file or directory"))
-    return files, problems
+        problem = _stat_problem(p)
+        if problem is not None:
+            problems.append((p, problem))
+            continue
+        st = os.stat(p)
+        if stat.S_ISREG(st.st_mode):
+            files.append(p)
+            continue
+        if not stat.S_ISDIR(st.st_mode):
+            problems.append((p, _kind_problem(st.st_mode)))
+            continue
+        found: list[str] = []
+        seen = {(st.st_dev, st.st_ino)}
+        stack = [p]
+        while stack:
+            d = stack.pop()
+            try:
+                with os.scandir(d) as it:
+                    entries = sorted(it, key=lambda e: e.name)
+            except OSError as exc:
+                problems.append((d, f"unread: directory cannot be listed: {exc.strerror or exc}"))
+                continue
+            for e in entries:
+                full = os.path.join(d, e.name)
+                is_json = e.name.endswith(".json")
+                try:
+                    is_dir = e.is_dir(follow_symlinks=True)
+                except OSError:
+                    is_dir = False
+                if is_dir:
+                    try:
+                        est = os.stat(full)
+                    except OSError:
+                        problems.append((full, _stat_problem(full) or "unread"))
+                        continue
+                    key = (est.st_dev, est.st_ino)
+                    if key in seen:
+                        problems.append((full, "unread: a directory link loop (already walked), not followed"))
+                        continue
+                    seen.add(key)
+                    stack.append(full)
+                    continue
+                if not is_json:
+                    continue
+                if d == p and e.name == MANIFEST_NAME:
+                    manifests.append(full)
+                    continue
+                problem = _stat_problem(full)
+                if problem is not None:
+                    problems.append((full, problem))
+                    continue
+                mode = os.stat(full).st_mode
+                if stat.S_ISREG(mode):
+                    found.append(full)
+                else:
+                    problems.append((full, _kind_problem(mode)))
+        if not found and not any(q[0].startswith(p) for q in problems):
+            problems.append((p, "unread: a directory without trace files (*.json)"))
+        files.extend(sorted(found))
+    return files, problems, manifests
+
+
+# --- running ------------------------------------------------------------------------------
+
+
+@dataclass
+class RunResult:
+    results: list[FileResult]
+    target: str
+    manifest: list[dict] = field(default_factory=list)
+
+
+def _open(selector: str, timeout: float) -> Any:
+    from ..target import open_target
+
+    return open_target(selector, timeout=timeout)
+
+
+def run_replay(paths: Sequence[str], selector: str, limits: Optional[ReaderLimits] = None, timeout: Optional[float] = None) -> RunResult:
+    """Replay every trace under ``paths`` on the target ``selector`` (``both``: spec, then impl).
+
+    Raises TargetSelectorError for a bad selector; a target failure is a ``target_failed``
+    result (the rest ``not_run``)."""
+    from ..target import DEFAULT_TIMEOUT
+
+    timeout = DEFAULT_TIMEOUT if timeout is None else timeout
+    limits = limits_from_env() if limits is None else limits
+    selectors = ("spec", "impl") if selector == "both" else (selector,)
+    files, problems, manifests = collect_files(paths)
+    results = [FileResult(shown(path), "-", False, 0, 0, why, status="unread") for path, why in problems]
+    manifest_checks: list[dict] = []
+    bad_by_manifest: dict[str, str] = {}
+    for m in manifests:
+        from .manifest import verify_manifest
+
+        check = verify_manifest(m, [f for f in files if f.startswith(os.path.dirname(m) + os.sep)])
+        manifest_checks.append(check)
+        bad_by_manifest.update(check["problems"])
+    traces: list[tuple[str, Optional[Trace], str]] = []
+    for f in files:
+        if f in bad_by_manifest:
+            traces.append((f, None, f"unread: manifest: {bad_by_manifest[f]}"))
+            continue
+        try:
+            traces.append((f, read_trace(f, limits), ""))
+        except (TraceFormatError, TraceLimitError) as exc:
+            traces.append((f, None, f"unread: {shown(exc.message)}"))
+    for missing, why in bad_by_manifest.items():
+        if missing not in files:
+            results.append(FileResult(shown(missing), "-", False, 0, 0, f"unread: manifest: {why}", status="unread"))
+    from ..target import ObjectTarget
+
+    for sel in selectors:
+        target = _open(sel, timeout)
+        if isinstance(target, ObjectTarget) and not target.hostile:
+            target.hostile = "inputs"  # the caller attacks what it passed in: aliasing diverges
+        failed = False
+        try:
+            for f, trace, problem in traces:
+                if trace is None:
+                    if sel == selectors[0]:
+                        results.append(FileResult(shown(f), "-", False, 0, 0, problem, status="unread"))
+                    continue
+                if failed:
+                    results.append(FileResult(shown(f), target.name, False, len(trace.steps), 0,
+                                              "not run: the target failed earlier in this run", status="not_run"))
+                    continue
+                try:
+                    results.append(replay_trace(trace, target, shown(f)))
+                except TargetFailedError as exc:
+                    failed = True
+                    step = getattr(exc, "step", None)
+                    at = f"{shown(f)} step {step}" if step is not None else shown(f)
+                    results.append(FileResult(shown(f), target.name, False, len(trace.steps), step or 0,
+                                              f"target failed at {at}: [{exc.code}] {exc.message}",
+                                              status="target_failed", stderr_tail=exc.stderr_tail))
+        finally:
+            target.close()
+    return RunResult(results, selector, manifest_checks)
 
 
 def replay_paths(paths: Sequence[str], targets: Sequence[str], limits: Optional[ReaderLimits] = None) -> list[FileResult]:
-    """Replay every trace under ``paths`` on every target; a problem path is a failed result."""
-    files, problems = collect_files(paths)
-    results = [FileResult(path, "-", False, 0, 0, problem) for path, problem in problems]
-    for f in files:
-        try:
-            trace = read_trace(f, limits)
-        except (TraceFormatError, TraceLimitError) as exc:
-            results.append(FileResult(f, "-", False, 0, 0, f"unread: {exc}"))
-            continue
-        for target in targets:
-            results.append(replay_trace(trace, target, f))
-    return results
+    """Replay every trace under ``paths`` on every target selector in ``targets``."""
+    out: list[FileResult] = []
+    for i, t in enumerate(targets):
+        rs = run_replay(paths, t, limits).results
+        out.extend(rs if i == 0 else [r for r in rs if r.status != "unread"])
+    return out
 
 
-def _summary(results: Sequence[FileResult]) -> dict:
-    failed = [r for r in results if not r.passed]
+def _totals(results: Sequence[FileResult]) -> dict:
+    counts = {s: sum(r.status == s for r in results) for s in STATUSES}
     return {
-        "ok": bool(results) and not failed,
         "files": len({r.path for r in results}),
         "runs": len(results),
-        "passed": len(results) - len(failed),
-        "failed": len(failed),
+        **counts,
+        "failed": len(results) - counts["passed"] - counts["not_covered"],
         "steps_replayed": sum(r.executed for r in results),
+        "steps_not_covered": sum(r.steps for r in results if r.status == "not_covered"),
     }
 
 
+def exit_code(results: Sequence[FileResult]) -> int:
+    """3 target failed > 2 unread input > 1 divergence/vacuous/nothing passed > 0."""
+    statuses = {r.status for r in results}
+    if "target_failed" in statuses:
+        return 3
+    if "unread" in statuses:
+        return 2
+    if statuses & {"diverged", "vacuous"} or "passed" not in statuses:
+        return 1
+    return 0
+
+
+def report_document(run: RunResult) -> dict:
+    """The conformance report (``report_schema_v1.json``)."""
+    def divergence(d: Optional[Divergence]) -> Optional[dict]:
+        if d is None:
+            return None
+        return {"step": d.step, "op": d.op, "note": d.note, "first_difference": d.where,
+                "expected": {"decoded": d.expected, "value": d.expected_doc},
+                "actual": {"decoded": d.actual, "value": d.actual_doc}}
+
+    code = exit_code(run.results)
+    return {
+        "format": REPORT_FORMAT,
+        "target": run.target,
+        "ok": code == 0,
+        "exit_code": code,
+        "totals": _totals(run.results),
+        "manifests": run.manifest,
+        "files": [
+            {"path": r.path, "target": r.target, "status": r.status, "steps": r.steps, "executed": r.executed,
+             "problem": r.problem, "stderr_tail": r.stderr_tail, "divergence": divergence(r.divergence)}
+            for r in run.results
+        ],
+    }
+
+
+def report_schema() -> dict:
+    """The published JSON Schema of the conformance report."""
+    from importlib import resources
+
+    text = resources.files("torchlean_runtime.conformance").joinpath("report_schema_v1.json").read_text(encoding="utf-8")
+    return json.loads(text)
+
+
 def main(args: Any = None) -> int:
-    """``torchlean-rt replay`` (``args.paths``, ``args.target``, ``args.json``)."""
+    """``torchlean-rt replay`` (``args.paths``, ``args.target``, ``args.json``, ``args.timeout``)."""
+    from torchlean_runtime.errors import BadEnvironmentError, TargetSelectorError
+
     if args is None or isinstance(args, (list, tuple)):
         parser = argparse.ArgumentParser(prog="torchlean-rt replay")
         parser.add_argument("paths", nargs="+")
-        parser.add_argument("--target", choices=sorted(TARGET_CHOICES), default="both")
+        parser.add_argument("--target", default="both")
         parser.add_argument("--json", action="store_true")
+        parser.add_argument("--timeout", type=float, default=None)
         args = parser.parse_args(args)
-    results = replay_paths(args.paths, TARGET_CHOICES[args.target])
-    summary = _summary(results)
-    if args.json:
-        print(json.dumps({**summary, "target": args.target, "results": [asdict(r) for r in results]}, indent=2))
+    timeout = getattr(args, "timeout", None)
+    if timeout is not None and not timeout > 0:
+        print("replay: [TLR_USAGE] --timeout must be a positive number of seconds", file=sys.stderr)
+        return 2
+    try:
+        run = run_replay(args.paths, args.target, timeout=timeout)
+    except (TargetSelectorError, BadEnvironmentError) as exc:
+        print(f"replay: [{exc.code}] {exc.message}", file=sys.stderr)
+        return 2
+    except TargetFailedError as exc:  # the runner failed its handshake
+        print(f"replay: target failed before the first file: [{exc.code}] {exc.message}", file=sys.stderr)
+        for t in exc.stderr_tail.splitlines()[-20:]:
+            print(f"  | {t}", file=sys.stderr)
+        return 3
+    doc = report_document(run)
+    try:
+        _print(doc, run, args.json)
+    except BrokenPipeError:  # `replay … | head`: the reader stopped listening
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return doc["exit_code"]
+
+
+def _print(doc: dict, run: RunResult, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(doc, indent=2, ensure_ascii=True))
     else:
-        for r in results:
+        for r in run.results:
             print(r.line())
+        t = doc["totals"]
         print(
-            f"{'PASS' if summary['ok'] else 'FAIL'}: {summary['files']} files, {summary['runs']} runs "
-            f"({summary['passed']} passed, {summary['failed']} failed), {summary['steps_replayed']} steps replayed"
+            f"{'PASS' if doc['ok'] else 'FAIL'}: {t['files']} files, {t['runs']} runs ({t['passed']} passed, "
+            f"{t['diverged']} diverged, {t['not_covered']} not covered, {t['target_failed']} target failed, "
+            f"{t['not_run']} not run, {t['unread'] + t['vacuous']} unread or vacuous), {t['steps_replayed']} steps replayed"
         )
-    return 0 if summary["ok"] else 1
-
-
-# --- the verify provider ------------------------------------------------------------------
 
 
 def corpus_dir() -> str:
@@ -225,79 +525,3 @@ def corpus_dir() -> str:
     from importlib import resources
 
     return str(resources.files("torchlean_runtime.conformance.vectors").joinpath("corpus"))
-
-
-def check_corpus_replay(target: str) -> Outcome:
-    results = replay_paths([corpus_dir()], (target,))
-    s = _summary(results)
-    if not s["ok"]:
-        first = next(r for r in results if not r.passed)
-        return Outcome(False, f"{s['failed']}/{s['runs']} files failed; first: {first.line().splitlines()[0]}")
-    return Outcome(True, f"{s['steps_replayed']} steps in {s['files']} files replayed on {target}, all bit-exact")
-
-
-def check_corpus_regenerates() -> Outcome:
-    """Regenerate the corpus into a temporary directory; every byte must equal the shipped one."""
-    import filecmp
-    import tempfile
-
-    from .generate import generate
-
-    shipped = Path(corpus_dir())
-    with tempfile.TemporaryDirectory() as tmp:
-        cov = generate(tmp)
-        fresh = Path(tmp)
-        names = sorted(str(p.relative_to(fresh)) for p in fresh.rglob("*") if p.is_file())
-        shipped_names = sorted(str(p.relative_to(shipped)) for p in shipped.rglob("*") if p.is_file())
-        if names != shipped_names:
-            extra, missing = set(shipped_names) - set(names), set(names) - set(shipped_names)
-            return Outcome(False, f"file sets differ: stale {sorted(extra)[:5]}, missing {sorted(missing)[:5]}")
-        _, mismatch, errors = filecmp.cmpfiles(fresh, shipped, names, shallow=False)
-        if mismatch or errors:
-            return Outcome(False, f"{len(mismatch) + len(errors)} files differ, e.g. {(mismatch + errors)[0]}")
-    if cov.uncovered:
-        return Outcome(False, "uncovered: " + ", ".join(cov.uncovered))
-    return Outcome(True, f"{len(names)} files byte-identical; {len(cov.direct)} operations, every declaration and trap covered")
-
-
-def obligations(quick: bool) -> list[Obligation]:
-    from .fuzz_reader import run_reader_fuzz
-
-    return [
-        Obligation(
-            name="vectors: corpus replays on spec",
-            method="replay",
-            label="examples",
-            claim="every step of the shipped torchlean.runtime.v1 corpus gives its expected result on the spec, "
-            "bit for bit (a self-consistency/determinism check: the expectations were computed by the spec)",
-            run=check_corpus_replay,
-            args=("spec",),
-        ),
-        Obligation(
-            name="vectors: corpus replays on impl",
-            method="replay",
-            label="examples",
-            claim="every step of the shipped corpus gives the spec's expected result on the numpy impl, bit for bit "
-            "(values, error codes, whole context/variable states)",
-            run=check_corpus_replay,
-            args=("impl",),
-        ),
-        Obligation(
-            name="vectors: corpus is regenerated byte-identically and covers every declaration and trap",
-            method="generate",
-            label="checked",
-            claim="vectors generate writes exactly the shipped files, byte for byte, and every Lean declaration of "
-            "both modules and every listed trap has at least one step/file",
-            run=check_corpus_regenerates,
-        ),
-        Obligation(
-            name="vectors: hostile trace files are rejected cleanly",
-            method="hypothesis",
-            label="sampled",
-            claim="random and mutated documents given to the trace reader raise only TraceFormatError/"
-            "TraceLimitError (or decode), each within the time bound; accepted ones replay on the spec without a crash",
-            run=run_reader_fuzz,
-            args=(10.0 if quick else 60.0,),
-            parallel=True,
-        ),
-    ]
