@@ -27,6 +27,7 @@ PROVIDERS: list[str] = [
     "torchlean_runtime.proofs.z3.obligations:obligations",
     "torchlean_runtime.proofs.differential.agreement:obligations",
     "torchlean_runtime.proofs.differential.fuzz:obligations",
+    "torchlean_runtime.proofs.value_semantics:obligations",
     "torchlean_runtime.conformance.vectors.replay:obligations",
     "torchlean_runtime.proofs.crosshair.provider:obligations",
 ]
