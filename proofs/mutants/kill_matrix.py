@@ -343,11 +343,11 @@ def machine_obligations(quick: bool) -> list:
     return out
 
 
-def _campaign_without_shrinking(seconds: float, seed: int):
+def _campaign_without_shrinking(rounds: int, seed: int):
     from torchlean_runtime.proofs.differential import fuzz
     from torchlean_runtime.report import Outcome
 
-    result = fuzz.run_campaign(seconds, seed, shrink=False)
+    result = fuzz.run_campaign(0.0, seed, shrink=False, rounds_budget=rounds)
     if result.harness_error is not None:
         return Outcome(False, f"the harness failed: {result.harness_error}")
     if result.divergence is not None:

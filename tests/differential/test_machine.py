@@ -199,9 +199,9 @@ def test_verify_provider_lists_a_sampled_stateful_obligation() -> None:
     assert "torchlean_runtime.proofs.differential.fuzz:obligations" in verify.PROVIDERS
     obs = fuzz.obligations(quick=True)
     stateful = [o for o in obs if o.method == "hypothesis-stateful"]
-    assert len(stateful) == 1 and stateful[0].label == "sampled" and stateful[0].args[0] == 20.0
-    assert fuzz.obligations(quick=False)[0].args[0] == 120.0
-    outcome = fuzz.check_fuzz_budget(1.0, 9)
+    assert len(stateful) == 1 and stateful[0].label == "sampled" and stateful[0].args[0] == fuzz.VERIFY_ROUNDS[0]
+    assert fuzz.obligations(quick=False)[0].args[0] == fuzz.VERIFY_ROUNDS[1]  # a count, never seconds
+    outcome = fuzz.check_fuzz_budget(1, 9)
     assert outcome.passed and re.search(r"\d+ cases, \d+ operations .*0 divergences", outcome.detail), outcome.detail
 
 
