@@ -28,7 +28,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 from torchlean_runtime.errors import TraceFormatError, TraceLimitError
 from torchlean_runtime.report import Outcome
@@ -274,17 +274,20 @@ def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux reports KiB
 
 
-def fuzz_reader(seconds: float, seed: int = 0, limits: ReaderLimits = DEFAULT_LIMITS, stop_on_finding: bool = True) -> FuzzStats:
-    """Run hypothesis-generated hostile documents through :func:`check_document` for ``seconds``."""
+def fuzz_reader(seconds: float, seed: int = 0, limits: ReaderLimits = DEFAULT_LIMITS, stop_on_finding: bool = True,
+                batches: Optional[int] = None) -> FuzzStats:
+    """Run hypothesis-generated hostile documents through :func:`check_document` for ``seconds``,
+    or — ``batches`` given — for exactly that many batches of 200 (verify's count budget)."""
     from hypothesis import HealthCheck, Phase, given, settings
     from hypothesis import seed as hypothesis_seed
 
     stats = FuzzStats()
     rss0 = _rss_mb()
     start = time.monotonic()
-    deadline = start + seconds
+    deadline = start + seconds if batches is None else float("inf")
     batch = 0
-    while time.monotonic() < deadline and not (stop_on_finding and stats.findings):
+    while (batch < batches if batches is not None else time.monotonic() < deadline) \
+            and not (stop_on_finding and stats.findings):
 
         @hypothesis_seed(seed * 1_000_003 + batch)
         @settings(
@@ -320,9 +323,9 @@ def fuzz_reader(seconds: float, seed: int = 0, limits: ReaderLimits = DEFAULT_LI
 MAX_RSS_GROWTH_MB = 300.0
 
 
-def run_reader_fuzz(seconds: float) -> Outcome:
-    """The ``verify`` obligation: a reader-fuzz campaign of ``seconds``."""
-    stats = fuzz_reader(seconds)
+def run_reader_fuzz(batches: int) -> Outcome:
+    """The ``verify`` obligation: a reader-fuzz campaign of ``batches`` batches (count budget)."""
+    stats = fuzz_reader(0.0, batches=batches)
     ok = not stats.findings and stats.documents > 0 and stats.rss_growth_mb < MAX_RSS_GROWTH_MB
     detail = stats.summary()
     if stats.findings:
