@@ -500,9 +500,10 @@ def main(args) -> int:
     quick = bool(getattr(args, "quick", False))
     mutants = select_mutants(getattr(args, "only", None))
     start = time.perf_counter()
-    print(f"kill matrix: {len(mutants)} mutants{' (quick budgets)' if quick else ''}, 2 workers", file=sys.stderr,
-          flush=True)
-    matrix = run_matrix(quick, mutants, workers=min(2, os.cpu_count() or 1))
+    workers = getattr(args, "jobs", None) or os.cpu_count() or 1
+    print(f"kill matrix: {len(mutants)} mutants{' (quick budgets)' if quick else ''}, {workers} workers",
+          file=sys.stderr, flush=True)
+    matrix = run_matrix(quick, mutants, workers=workers)
     print(matrix.table())
     print()
     if matrix.notes:
