@@ -84,6 +84,10 @@ def _crosshair_relevant(mutant: Mutant, ob: Any, quick: bool) -> bool:
             and (ob.method == "crosshair" or not quick))
 
 
+def _corpus_side(mutant: Mutant, ob: Any, quick: bool) -> bool:
+    return ob.name == ("vectors: corpus replays on spec" if mutant.is_spec else "vectors: corpus replays on impl")
+
+
 def _impl(m: Mutant) -> bool:
     """Impl mutants: the spec is right, so every spec-vs-impl method may kill them."""
     return not m.is_spec
@@ -96,12 +100,14 @@ def _spec(m: Mutant) -> bool:
 
 METHODS: tuple[Method, ...] = (
     Method("pytest", "pytest tests/impl (mutant applied by the -p plugin; only where the source tree is present)",
-           slow=True, rows=_impl),
+           slow=True, rows=_impl, quick_rows=lambda m: False,
+           quick_note="quick run: not run (a bonus column, about 35 s per mutant; verify's own methods must kill "
+                      "every mutant by themselves)"),
     Method("agreement", "spec-vs-impl agreement on random sequences (sampled)",
            modules=("torchlean_runtime.proofs.differential.agreement",), rows=_impl),
     Method("corpus", "corpus alone: the shipped torchlean.runtime.v1 vectors replayed on the spec and on the impl",
-           modules=("torchlean_runtime.conformance.vectors.replay",),
-           select=("vectors: corpus replays on spec", "vectors: corpus replays on impl")),
+           modules=("torchlean_runtime.conformance.vectors.replay",), relevant=_corpus_side,
+           note="the corpus replayed on the mutated side: on the spec for spec mutants, on the impl for the others"),
     Method("lean-examples", "the hand-written Lean-derived conformance cases, run on the spec",
            modules=("torchlean_runtime.proofs.conformance",), rows=_spec,
            note="spec mutants only (it runs the spec alone, so no impl mutant can reach it)"),
