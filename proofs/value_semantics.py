@@ -154,6 +154,23 @@ def _operation(rng: random.Random, dtype: str, ctxs: list, vs: list,
             ("variable_eq", lambda: v.variable_eq(rng.choice(vs)), []),
             ("cast_shape", lambda: v.cast_shape(_shape_eq(v.shape)), []),
         ]
+    # must-fail inputs in the states where an implementation may take a shortcut (an absent
+    # name, a Variable without gradient, castShape's run-time identity): Lean's types refuse
+    # them, so the impl must raise a typed error there too (checked in both checking modes)
+    other = "float32" if dtype != "float32" else "float64"
+    wrong = _array(rng, shape, other)
+    absent = "never-registered"
+    ops += [
+        (f"MUST FAIL set_variable({absent!r}, {other} array)", lambda: ctx.set_variable(absent, wrong), [wrong]),
+        (f"MUST FAIL set_gradient({absent!r}, {other} array)", lambda: ctx.set_gradient(absent, wrong), [wrong]),
+        (f"MUST FAIL register_gradient_in_context(context over {other})",
+         lambda: Variable.create(0, "g", _array(rng, shape, dtype)).register_gradient_in_context(
+             RuntimeContext.empty(np.dtype(other))), []),
+    ]
+    if vs:
+        v = rng.choice(vs)
+        bad_shape = v.shape + (1,)
+        ops.append((f"MUST FAIL cast_shape(evidence about {bad_shape})", lambda: v.cast_shape(_shape_eq(bad_shape)), []))
     return (*rng.choice(ops), (name, shape))
 
 
@@ -188,6 +205,11 @@ def check_value_semantics(dtype: str, steps: int, seed: int) -> Outcome:
         except TorchLeanError as exc:
             result = None
             what += f" -> {exc.code}"
+        else:
+            if what.startswith("MUST FAIL"):
+                return Outcome(False, f"step {step} ({dtype}, seed {seed}): {what[len('MUST FAIL '):]} was accepted "
+                                      f"(returned {type(result).__name__}); Lean's types refuse it, so a typed error "
+                                      "is due")
         if isinstance(result, RuntimeContext):
             ctxs = (ctxs + [result])[-_POOL:]
         elif isinstance(result, Variable):
@@ -234,7 +256,8 @@ def obligations(quick: bool) -> list[Obligation]:
                    "after each one the caller mutates every array it passed in and tries every route of "
                    "conformance.attacks on everything it received (result, arrays, name lists, Variables, contexts); "
                    "the stored state (to_spec and pickled bits) and every later answer are unchanged, and objects "
-                   "held before the operation are unchanged by it"),
+                   "held before the operation are unchanged by it; bad inputs in shortcut states (absent names, "
+                   "no gradient, cast evidence about another shape) raise typed errors"),
             run=check_value_semantics,
             args=(dtype, steps, SEED + i),
             parallel=True,
