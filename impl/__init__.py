@@ -5,6 +5,10 @@
 * :class:`Variable` — an immutable variable record; bit-exact ``accumulate_gradient`` and
   ``variable_norm``.
 * :func:`to_spec` / :func:`from_spec` — the abstraction function and its inverse.
+* :func:`tensor_to_spec` / :func:`tensor_from_spec` — one array ↔ one spec ``Tensor`` (Lean
+  ``Spec.Tensor α s``), bit for bit: float64 ↔ Float, float32 ↔ IEEE32Exec, int64 ↔ Int.
+* ``RuntimeContext.variable_entries`` / ``gradient_entries`` (every entry, newest first) and
+  ``visible_variables`` / ``visible_gradients`` (newest per name, a plain dict) read a context.
 * :func:`shape_eq` / ``ShapeEq`` — shape-equality evidence for :meth:`Variable.cast_shape`.
 
 Checking modes: plain input checks always run; icontract preconditions run unless Python is
@@ -14,7 +18,7 @@ before the first import (see ``contracts.py``).
 
 from torchlean_runtime.spec.core.shape import ShapeEq
 
-from .abstraction import from_spec, to_spec
+from .abstraction import from_spec, tensor_from_spec, tensor_to_spec, to_spec
 from .arrays import ALPHA_OF_DTYPE, DTYPE_OF_ALPHA
 from .context import RuntimeContext
 from .contracts import CHECK_ENV_VAR, REFINE
@@ -25,6 +29,8 @@ __all__ = [
     "Variable",
     "to_spec",
     "from_spec",
+    "tensor_to_spec",
+    "tensor_from_spec",
     "shape_eq",
     "ShapeEq",
     "ALPHA_OF_DTYPE",

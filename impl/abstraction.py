@@ -50,7 +50,14 @@ def _nest(flat: list, dims: tuple[int, ...]) -> Any:
 
 
 def tensor_to_spec(value: Any) -> Tensor:
-    """A numpy array (or numpy scalar) as the spec ``Tensor`` with the same shape, type and bits."""
+    """A numpy array (or numpy scalar, as a 0-d array) as the spec ``Tensor`` (Lean
+    ``Spec.Tensor α s``) with the same shape and bits: ``s = Shape.ofList(value.shape)``;
+    float64 → ``Float`` (Python ``float`` elements), float32 → ``IEEE32Exec`` (``np.float32``
+    elements, NaN payloads kept), int64 → ``Int``.  O(elements).
+
+    Errors: ArgumentTypeError (``TLR_ARGUMENT_TYPE``) for a non-array; ScalarTypeError
+    (``TLR_SCALAR_TYPE``) for any other dtype or byte order; TensorTooLargeError
+    (``TLR_TENSOR_TOO_LARGE``) above the spec's element cap (``spec.core.tensor.elementCap``)."""
     arr = check_array(value, "to_spec")
     dtype = canonical_dtype(arr)
     flat_array = arr.reshape(-1)
@@ -60,7 +67,14 @@ def tensor_to_spec(value: Any) -> Tensor:
 
 
 def tensor_from_spec(t: Tensor) -> np.ndarray:
-    """A spec ``Tensor`` over Float / IEEE32Exec / Int as a frozen array with the same bits."""
+    """A spec ``Tensor`` over Float / IEEE32Exec / Int as a read-only C-ordered array with the
+    same bits: shape ``Shape.toList t.shape`` as a tuple, dtype float64 / float32 / int64
+    respectively.  O(elements).
+
+    Errors: ArgumentTypeError (``TLR_ARGUMENT_TYPE``) for a non-Tensor; ScalarTypeError
+    (``TLR_SCALAR_TYPE``) for a tensor over ℚ or Nat (no dtype) or an Int element outside int64."""
+    if not isinstance(t, Tensor):
+        raise ArgumentTypeError(f"tensor_from_spec expects a spec Tensor, given {type(t).__name__}")
     dtype = DTYPE_OF_ALPHA.get(t.alpha)
     if dtype is None:
         raise ScalarTypeError(f"from_spec: the impl has no dtype for {t.alpha.name} tensors (Float, IEEE32Exec, Int only)")

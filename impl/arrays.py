@@ -18,6 +18,7 @@ raise) so the icontract preconditions in ``context.py`` / ``variable.py`` can re
 from __future__ import annotations
 
 import operator
+from collections.abc import Sequence
 from typing import Any, Optional
 
 import numpy as np
@@ -30,9 +31,11 @@ from torchlean_runtime.errors import (
     ScalarTypeError,
     ScalarTypeMismatchError,
     ShapeMismatchError,
+    TensorTooLargeError,
 )
 from torchlean_runtime.spec.core.scalars import Float, IEEE32Exec, Int, ScalarType, floatToString
 from torchlean_runtime.spec.core.shape import MAX_RANK
+from torchlean_runtime.spec.core.string import checkLeanString, isLeanString
 
 __all__ = [
     "FLOAT64",
@@ -61,6 +64,12 @@ __all__ = [
     "seal",
     "pretty",
     "dtype_name",
+    "expose",
+    "same_bits",
+    "exact",
+    "dtype_of",
+    "shape_of",
+    "MAX_ELEMENTS",
 ]
 
 FLOAT64 = np.dtype(np.float64)
@@ -87,32 +96,84 @@ def dtype_name(dtype: Optional[np.dtype]) -> str:
 
 
 def is_name(name: Any) -> bool:
-    """A name is a ``str`` (Lean ``String``)."""
-    return isinstance(name, str)
+    """A name is a Lean ``String``: a ``str`` without lone surrogates (``spec.core.string``)."""
+    if type(name) is str and name.isascii():
+        return True
+    return isLeanString(name)
+
+
+def _shape_items(shape: Any) -> Optional[tuple]:
+    """The items of a shape given as a sequence (tuple, list, range, any ``Sequence`` but text),
+    bounded by MAX_RANK before iterating; ``None`` if it is not such a sequence."""
+    if type(shape) is tuple:
+        items = shape
+    elif isinstance(shape, (str, bytes, bytearray, memoryview)) or not isinstance(shape, Sequence):
+        return None
+    else:
+        try:
+            if len(shape) > MAX_RANK:
+                return None
+            items = tuple(shape[i] for i in range(len(shape)))
+        except Exception:  # a hostile Sequence: not a shape
+            return None
+    return items if len(items) <= MAX_RANK else None
 
 
 def is_shape(shape: Any) -> bool:
-    """A shape is a tuple of at most MAX_RANK non-negative ints (``bool`` is not an int here)."""
-    if type(shape) is not tuple or len(shape) > MAX_RANK:
+    """A shape is a sequence (Lean ``Shape.ofList`` of a list) of at most MAX_RANK
+    non-negative ints (``bool`` is not an int here)."""
+    items = _shape_items(shape)
+    if items is None:
         return False
-    for d in shape:
+    for d in items:
         if isinstance(d, bool) or not hasattr(type(d), "__index__") or operator.index(d) < 0:
             return False
     return True
 
 
+def exact(value: Any) -> Optional[np.ndarray]:
+    """``value`` as an exact base-class ``np.ndarray`` without calling anything its class can
+    override, or ``None`` when it is no array: an ndarray subclass becomes a base-class view
+    (read through numpy's C-level dtype/shape/strides, so a lying ``dtype``/``shape``/``flags``
+    property or an ``__array_ufunc__`` is never consulted); a numpy scalar a 0-d array.  Masked
+    arrays and ``np.matrix`` are refused: a plain copy would silently drop their semantics."""
+    t = type(value)
+    if t is np.ndarray:
+        return value
+    if issubclass(t, np.ndarray):
+        if issubclass(t, (np.ma.MaskedArray, np.matrix)):
+            return None
+        return _VIEW(value, np.ndarray)
+    if issubclass(t, np.generic):
+        return _ARRAY(value)
+    return None
+
+
 def is_array(value: Any) -> bool:
     """A value is a numpy array (or numpy scalar, taken as a 0-d array); masked arrays and
-    ``np.matrix`` are refused because a plain copy would silently drop their semantics."""
-    if isinstance(value, np.ndarray):
-        return not isinstance(value, (np.ma.MaskedArray, np.matrix))
-    return isinstance(value, np.generic)
+    ``np.matrix`` are refused (see :func:`exact`).  Decided on ``type(value)`` only."""
+    t = type(value)
+    if t is np.ndarray:
+        return True
+    if issubclass(t, np.ndarray):
+        return not issubclass(t, (np.ma.MaskedArray, np.matrix))
+    return issubclass(t, np.generic)
+
+
+def dtype_of(value: Any) -> np.dtype:
+    """The true dtype of an array value (see :func:`exact`)."""
+    return value.dtype if type(value) is np.ndarray else exact(value).dtype  # type: ignore[union-attr]
+
+
+def shape_of(value: Any) -> tuple[int, ...]:
+    """The true shape of an array value (see :func:`exact`)."""
+    return value.shape if type(value) is np.ndarray else exact(value).shape  # type: ignore[union-attr]
 
 
 def has_supported_dtype(value: Any) -> bool:
     """float64 (Lean Float), float32 (IEEE32Exec) or int64 (Int), native byte order.
     True for non-arrays, so that only :func:`is_array` reports those."""
-    return not is_array(value) or value.dtype in _CANONICAL
+    return not is_array(value) or dtype_of(value) in _CANONICAL
 
 
 def has_context_instance(dtype: Any) -> bool:
@@ -123,24 +184,27 @@ def has_context_instance(dtype: Any) -> bool:
 def dtype_agrees(expected: Optional[np.dtype], value: Any) -> bool:
     """``value`` is over the scalar type ``expected`` (``None``: not fixed yet, anything goes).
     True for values that are not supported arrays, so only the earlier predicates report those."""
-    if expected is None or not is_array(value) or value.dtype not in _CANONICAL:
+    if expected is None or not is_array(value):
         return True
-    return _CANONICAL[value.dtype] is expected
+    dtype = dtype_of(value)
+    return dtype not in _CANONICAL or _CANONICAL[dtype] is expected
 
 
 # --- plain checks: raise the typed error, return the canonical value -------------------------
 
 
-def check_name(name: Any, op: str) -> str:
-    if type(name) is str:
+def check_name(name: Any, op: str, what: str = "a name") -> str:
+    """The exact ``str`` for a Lean ``String`` (a ``str`` subclass is normalised, so its own
+    ``__eq__`` cannot matter); NameTypeError (``TLR_NAME_TYPE``) otherwise, as the spec."""
+    if type(name) is str and name.isascii():
         return name
-    if isinstance(name, str):  # a str subclass: store an exact str so its own __eq__ cannot matter
-        return str.__str__(name)
-    raise NameTypeError(f"{op}: a name must be a str (Lean String), given {type(name).__name__} {name!r}")
+    return checkLeanString(name, op, what)
 
 
 def check_shape(shape: Any, op: str) -> tuple[int, ...]:
-    """A shape tuple with plain ``int`` dimensions (numpy integers are converted)."""
+    """A shape as a tuple of plain ``int`` dimensions, from any sequence of non-negative ints
+    (tuple, list, range...; numpy integers are converted).  InvalidShapeError
+    (``TLR_INVALID_SHAPE``) otherwise."""
     if type(shape) is tuple:
         for d in shape:
             if type(d) is not int or d < 0:
@@ -150,29 +214,34 @@ def check_shape(shape: Any, op: str) -> tuple[int, ...]:
                 return shape
     if not is_shape(shape):
         raise InvalidShapeError(
-            f"{op}: a shape must be a tuple of non-negative ints (at most {MAX_RANK} of them), given "
-            f"{type(shape).__name__} {shape!r}"
+            f"{op}: a shape must be a sequence (tuple or list) of non-negative ints (at most {MAX_RANK} of them), "
+            f"given {type(shape).__name__} {shape!r}"
         )
-    return tuple(operator.index(d) for d in shape)
+    return tuple(operator.index(d) for d in _shape_items(shape))
 
 
 def check_array(value: Any, op: str, what: str = "value") -> np.ndarray:
-    """``value`` as an ndarray of a supported dtype (no copy; numpy scalars become 0-d arrays)."""
-    if type(value) is not np.ndarray:
-        if not is_array(value):
-            raise ArgumentTypeError(
-                f"{op}: {what} must be a numpy array of dtype float64, float32 or int64, given "
-                f"{type(value).__name__} (wrap Python numbers with np.float64(x) / np.asarray(x, dtype=...))"
-            )
-        if isinstance(value, np.generic):
-            value = np.asarray(value)
-    if value.dtype not in _CANONICAL:
-        order = " (non-native byte order)" if value.dtype.byteorder not in "=|" else ""
+    """``value`` as an exact base-class ndarray (:func:`exact`; no copy) of a supported dtype and
+    at most MAX_ELEMENTS elements.  ArgumentTypeError (``TLR_ARGUMENT_TYPE``), ScalarTypeError
+    (``TLR_SCALAR_TYPE``), TensorTooLargeError (``TLR_TENSOR_TOO_LARGE``) — checked before any
+    copy is allocated (a broadcast view may claim 10^12 elements over 8 bytes)."""
+    arr = value if type(value) is np.ndarray else exact(value)
+    if arr is None:
+        raise ArgumentTypeError(
+            f"{op}: {what} must be a numpy array of dtype float64, float32 or int64, given "
+            f"{type(value).__name__} (wrap Python numbers with np.float64(x) / np.asarray(x, dtype=...))"
+        )
+    if arr.dtype not in _CANONICAL:
+        order = " (non-native byte order)" if arr.dtype.byteorder not in "=|" else ""
         raise ScalarTypeError(
-            f"{op}: {what} has dtype {value.dtype}{order}; supported: float64 (Lean Float), "
+            f"{op}: {what} has dtype {arr.dtype}{order}; supported: float64 (Lean Float), "
             "float32 (IEEE32Exec), int64 (Int) — convert explicitly, nothing is converted silently"
         )
-    return value
+    if arr.size > MAX_ELEMENTS:
+        raise TensorTooLargeError(
+            f"{op}: {what} has {arr.size} elements (shape {arr.shape}), above the impl's cap MAX_ELEMENTS={MAX_ELEMENTS}"
+        )
+    return arr
 
 
 def canonical_dtype(arr: np.ndarray) -> np.dtype:
@@ -225,41 +294,71 @@ def check_context_instance(dtype: np.dtype, op: str) -> None:
         )
 
 
-# --- freezing -----------------------------------------------------------------------------------
+# --- storage: immutable bytes ----------------------------------------------------------------------
+#
+# Every array the impl stores is a read-only ndarray header over an immutable ``bytes`` object
+# (its ``base``); it is never handed out.  A caller gets :func:`expose`'s fresh header over the
+# same bytes on every access, so nothing done to what it holds — assigning ``dtype``/``shape``/
+# ``strides``, ``__setstate__``, ``resize``, flipping ``writeable`` on it or on its ``.base``
+# (numpy refuses write access to memory a ``bytes`` object owns) — reaches the stored header,
+# the bytes, or any later answer.
+
+_ND = np.ndarray
+_VIEW = np.ndarray.view  # the base-class method: a subclass cannot override what we call
+_ARRAY = np.array
+
+#: The impl's cap on the elements of one array it stores (2**31: 16 GiB of float64), checked
+#: before anything is copied; above it, TensorTooLargeError (``TLR_TENSOR_TOO_LARGE``).
+MAX_ELEMENTS = 1 << 31
 
 
-class _FrozenBuffer(np.ndarray):
-    """Private owner of the memory of every array the impl stores.  Never handed out: callers
-    only ever see plain-ndarray views of it (see the module docstring)."""
-
-
-def seal(owner: np.ndarray) -> np.ndarray:
-    """Make a freshly filled :func:`new_buffer` read-only and return the plain view handed out."""
-    owner.flags.writeable = False
-    return owner.view(np.ndarray)
-
-
-def new_buffer(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
-    """A writeable private owner to compute a result into; :func:`seal` it afterwards."""
-    return np.ndarray.__new__(_FrozenBuffer, shape, dtype)
+def _stored(shape: tuple[int, ...], dtype: np.dtype, data: bytes) -> np.ndarray:
+    return _ND(shape, dtype, data)
 
 
 def is_frozen(arr: np.ndarray) -> bool:
-    """``arr`` is read-only and its memory belongs to a private owner (no copy needed)."""
-    if arr.flags.writeable:
+    """``arr`` is an exact, read-only, C-ordered ndarray that spans exactly the memory of an
+    immutable ``bytes`` object — which is all :func:`freeze` needs to adopt it without a copy
+    (what the caller may have changed since is only the header, and the header is re-read)."""
+    if type(arr) is not np.ndarray or arr.flags.writeable:
         return False
     base = arr.base
-    while type(base) is np.ndarray:  # views of views (slices, reshapes) of a frozen array
-        base = base.base
-    return type(base) is _FrozenBuffer
+    return type(base) is bytes and arr.flags.c_contiguous and arr.nbytes == len(base)
 
 
 def freeze(arr: np.ndarray) -> np.ndarray:
-    """A frozen array with ``arr``'s shape, dtype and bits: ``arr`` itself when already frozen,
-    otherwise a C-ordered copy (the caller keeps its own array and may change it freely)."""
-    if not arr.flags.writeable and is_frozen(arr):
-        return arr
-    return seal(np.array(arr.view(_FrozenBuffer), subok=True, order="C"))
+    """The stored form of an array that passed :func:`check_array`: a private read-only header
+    (canonical dtype, ``arr``'s shape) over immutable bytes holding ``arr``'s elements in C order
+    — ``arr``'s own bytes when :func:`is_frozen` (no copy), else a copy.  The caller keeps its
+    own array and may change it freely.  A MemoryError becomes TensorTooLargeError."""
+    dtype = _CANONICAL[arr.dtype]
+    if is_frozen(arr):
+        return _ND(arr.shape, dtype, arr.base)
+    try:
+        return _ND(arr.shape, dtype, arr.tobytes())
+    except MemoryError:
+        raise TensorTooLargeError(f"no memory to store an array of shape {arr.shape} ({arr.nbytes} bytes)") from None
+
+
+def new_buffer(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    """A writeable scratch array to compute a result into; :func:`seal` it afterwards."""
+    return np.empty(shape, dtype)
+
+
+def seal(buffer: np.ndarray) -> np.ndarray:
+    """The stored form of a freshly computed result (its bytes, copied into immutable memory)."""
+    return _ND(buffer.shape, _CANONICAL[buffer.dtype], buffer.tobytes())
+
+
+def expose(stored: np.ndarray) -> np.ndarray:
+    """The array handed to a caller for a stored one: a fresh read-only header over the same
+    immutable bytes (never the stored header itself, whose metadata a holder could rewrite)."""
+    return _ND(stored.shape, stored.dtype, stored.base)
+
+
+def same_bits(a: np.ndarray, b: np.ndarray) -> bool:
+    """Same dtype, shape and bytes (the spec's Tensor equality: bitwise on floats)."""
+    return a is b or (a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes())
 
 
 # --- Lean printing --------------------------------------------------------------------------------

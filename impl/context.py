@@ -24,7 +24,7 @@ first use; the spec's ``alpha``), then every array stored must have that dtype. 
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, Iterator, Optional
 
 import icontract
 import numpy as np
@@ -40,6 +40,8 @@ from .arrays import (
     check_same_dtype,
     check_shape,
     dtype_agrees,
+    expose,
+    same_bits,
     freeze,
     has_supported_dtype,
     is_array,
@@ -48,6 +50,8 @@ from .arrays import (
     pretty,
 )
 from .registry import EMPTY, Registry
+
+_ND = np.ndarray
 
 __all__ = ["RuntimeContext"]
 
@@ -118,7 +122,11 @@ class RuntimeContext:
         return self
 
     def __reduce__(self):
-        return (_unpickle, (self._variables, self._gradients, self.next_id, None if self.dtype is None else self.dtype.str))
+        # Plain data only (names and fresh read-only arrays, oldest first): the payload hands out
+        # nothing stored, and unpickling re-validates every entry as the public operations do.
+        return (_unpickle, ([(e.name, expose(e.array)) for e in reversed(self._variables.items())],
+                            [(e.name, expose(e.array)) for e in reversed(self._gradients.items())],
+                            self.next_id, None if self.dtype is None else self.dtype.str))
 
     def __repr__(self) -> str:
         def names(registry: Registry) -> str:
@@ -131,6 +139,50 @@ class RuntimeContext:
             f"<RuntimeContext vars={self._variables.length} [{names(self._variables)}] "
             f"grads={self._gradients.length} [{names(self._gradients)}] next_id={self.next_id} dtype={dtype}>"
         )
+
+    # -- equality and reading the entries (not Lean definitions; see issue 12) --------------------
+
+    def __eq__(self, other: object) -> bool:
+        """Equal as the spec's ``RuntimeContext`` values are (a derived structural equality):
+        the same entries in the same order in both registries (names, shapes, and tensors
+        bit for bit — ``-0.0`` differs from ``0.0``, a NaN equals a NaN with the same bits),
+        the same ``next_id`` and the same scalar type.  O(size of both contexts)."""
+        if not isinstance(other, RuntimeContext):
+            return NotImplemented
+        if self is other:
+            return True
+        return (
+            self.next_id == other.next_id
+            and self.dtype is other.dtype
+            and _same_entries(self._variables, other._variables)
+            and _same_entries(self._gradients, other._gradients)
+        )
+
+    def __hash__(self) -> int:
+        """Consistent with ``==`` (contexts are immutable): next_id, scalar type and the names in
+        order.  O(number of entries)."""
+        return hash((self.next_id, None if self.dtype is None else self.dtype.str,
+                     tuple(self._variables.names()), tuple(self._gradients.names())))
+
+    def variable_entries(self) -> Iterator[tuple[str, np.ndarray]]:
+        """Every variable entry as ``(name, array)`` in Lean list order: newest first, shadowed
+        older entries with the same name included (the spec's ``var_registry``).  Each array is
+        a fresh read-only array over the stored bits.  O(n) for the whole walk."""
+        return _walk(self._variables)
+
+    def gradient_entries(self) -> Iterator[tuple[str, np.ndarray]]:
+        """Every gradient entry as ``(name, array)``, newest first, shadowed ones included."""
+        return _walk(self._gradients)
+
+    def visible_variables(self) -> dict[str, np.ndarray]:
+        """A new plain ``dict`` name → array of the entries ``get_variable`` can see: the newest
+        entry per name (Lean ``find?``).  Insertion order is list order (newest first).
+        Changing the dict changes nothing stored.  O(n)."""
+        return _visible(self._variables)
+
+    def visible_gradients(self) -> dict[str, np.ndarray]:
+        """As :meth:`visible_variables`, for the gradients."""
+        return _visible(self._gradients)
 
     # -- Lean definitions -----------------------------------------------------------------------
 
@@ -160,11 +212,13 @@ class RuntimeContext:
 
     @C.refines(C.get_variable_refines)
     def get_variable(self, name: str, shape: tuple[int, ...]) -> Optional[np.ndarray]:
-        """Lean ``Runtime.getVariable`` at ``shape``: the newest entry named ``name`` if its
-        shape is ``shape``, else ``None``.  The array is read-only."""
-        if type(name) is not str:
+        """Lean ``Runtime.getVariable`` at ``shape`` (any sequence of ints): the newest entry named
+        ``name`` if its shape is ``shape``, else ``None``.  The array is a fresh read-only header
+        over the stored bits: nothing done to it changes the context."""
+        if type(name) is not str or not name.isascii():
             name = check_name(name, "get_variable")
-        return self._variables.lookup(name, check_shape(shape, "get_variable"))
+        found = self._variables.lookup(name, check_shape(shape, "get_variable"))
+        return None if found is None else _ND(found.shape, found.dtype, found.base)  # expose(), inlined
 
     @C.refines(C.set_variable_refines)
     @icontract.require(
@@ -196,9 +250,10 @@ class RuntimeContext:
     @C.refines(C.get_gradient_refines)
     def get_gradient(self, name: str, shape: tuple[int, ...]) -> Optional[np.ndarray]:
         """Lean ``Runtime.getGradient``: as :meth:`get_variable` on the gradients."""
-        if type(name) is not str:
+        if type(name) is not str or not name.isascii():
             name = check_name(name, "get_gradient")
-        return self._gradients.lookup(name, check_shape(shape, "get_gradient"))
+        found = self._gradients.lookup(name, check_shape(shape, "get_gradient"))
+        return None if found is None else _ND(found.shape, found.dtype, found.base)  # expose(), inlined
 
     @C.refines(C.set_gradient_refines)
     @icontract.require(
@@ -222,7 +277,7 @@ class RuntimeContext:
     @C.refines(C.has_variable_refines)
     def has_variable(self, name: str) -> bool:
         """Lean ``Runtime.hasVariable``: some entry has this name (shape ignored)."""
-        if type(name) is not str:
+        if type(name) is not str or not name.isascii():
             name = check_name(name, "has_variable")
         return self._variables.has(name)
 
@@ -260,5 +315,44 @@ class RuntimeContext:
 _EMPTY = RuntimeContext._make(EMPTY, EMPTY, 0, None)
 
 
-def _unpickle(variables: Registry, gradients: Registry, next_id: int, dtype: Optional[str]) -> RuntimeContext:
-    return RuntimeContext._make(variables, gradients, next_id, check_dtype(dtype, "unpickle"))
+def _walk(registry: Registry) -> Iterator[tuple[str, np.ndarray]]:
+    for entry in registry.items():
+        yield entry.name, expose(entry.array)
+
+
+def _visible(registry: Registry) -> dict[str, np.ndarray]:
+    out: dict[str, np.ndarray] = {}
+    for entry in registry.items():
+        if entry.name not in out:
+            out[entry.name] = expose(entry.array)
+    return out
+
+
+def _same_entries(a: Registry, b: Registry) -> bool:
+    if a is b:
+        return True
+    if a.length != b.length:
+        return False
+    for x, y in zip(a.items(), b.items()):
+        if x.name != y.name or x.shape != y.shape or not same_bits(x.array, y.array):
+            return False
+    return True
+
+
+def _unpickle(variables: list, gradients: list, next_id: int, dtype: Optional[str]) -> RuntimeContext:
+    """Rebuild a pickled context; a pickle may come from anyone, so every entry passes the plain
+    checks of ``register_*`` (names, arrays, one scalar type) and ``next_id`` must be a Nat."""
+    fixed = check_dtype(dtype, "unpickle")
+    if isinstance(next_id, bool) or not isinstance(next_id, int) or next_id < 0:
+        raise ArgumentTypeError(f"unpickle: next_id must be a Nat, given {next_id!r}")
+    registries = []
+    for entries in (variables, gradients):
+        registry = EMPTY
+        for name, value in entries:
+            name, arr, fixed = _check_store(fixed, name, value, "unpickle")
+            arr = freeze(arr)
+            registry = registry.register(name, arr.shape, arr)
+        registries.append(registry)
+    if dtype is None and fixed is not None:
+        raise ArgumentTypeError("unpickle: entries are present but no scalar type was pickled")
+    return RuntimeContext._make(registries[0], registries[1], int(next_id), fixed)

@@ -47,12 +47,14 @@ from .arrays import (
     new_buffer,
     pretty,
     seal,
+    shape_of,
 )
 from .context import RuntimeContext
 
 __all__ = ["Variable", "shape_eq", "NORM_CHUNK"]
 
 _set = object.__setattr__
+_ND = np.ndarray
 
 #: Elements per chunk of the norm's cumulative sum (bounds its scratch memory; any value gives
 #: the same bits, because the running total is carried from chunk to chunk).
@@ -139,7 +141,7 @@ def _check_create(id: Any, name: Any, value: Any, requires_grad: Any) -> tuple:
 
 def _fits(v: "Variable", x: Any) -> bool:
     """``x : Tensor α s`` for the variable's ``α`` (dtype) and ``s`` (shape)."""
-    return is_array(x) and has_supported_dtype(x) and dtype_agrees(v.dtype, x) and np.shape(x) == v.shape
+    return is_array(x) and has_supported_dtype(x) and dtype_agrees(v.dtype, x) and shape_of(x) == v.shape
 
 
 def _check_fits(v: "Variable", x: Any, op: str, what: str) -> np.ndarray:
@@ -157,17 +159,17 @@ def _check_accumulate(v: "Variable", grad: Any) -> np.ndarray:
 def _check_other(v: "Variable", other: Any) -> None:
     if not isinstance(other, Variable):
         raise ArgumentTypeError(f"variable_eq expects a Variable, given {type(other).__name__}")
-    _check_fits(v, other.value, "variable_eq", "the other variable's value")
+    _check_fits(v, other._value, "variable_eq", "the other variable's value")
 
 
 def _same_context_type(v: "Variable", ctx: Any) -> bool:
-    return isinstance(ctx, RuntimeContext) and dtype_agrees(ctx.dtype, v.value)
+    return isinstance(ctx, RuntimeContext) and dtype_agrees(ctx.dtype, v._value)
 
 
 def _check_context_of(v: "Variable", ctx: Any, op: str) -> RuntimeContext:
     """``ctx : RuntimeContext α`` for the variable's ``α`` (also on paths that store nothing)."""
     ctx = _check_context(ctx, op)
-    check_same_dtype(ctx.dtype, v.value, op, "the context")
+    check_same_dtype(ctx.dtype, v._value, op, "the context")
     return ctx
 
 
@@ -189,7 +191,7 @@ def _check_error_args(ctx: Any, msg: Any, dtype: Any) -> tuple:
     dtype = ctx.dtype if ctx.dtype is not None else dtype
     if dtype is None:
         raise ArgumentTypeError("error: the context has not fixed its dtype yet; pass dtype=")
-    return ctx, check_name(msg, "error"), dtype
+    return ctx, check_name(msg, "error", "the message"), dtype
 
 
 def _is_evidence_for(evidence: Any, shape: tuple[int, ...]) -> bool:
@@ -210,12 +212,12 @@ class Variable:
     ``requires_grad``; plus ``shape`` (``s``) and ``dtype`` (``α``).  Immutable; build one with
     :meth:`create`.  ``value`` and ``gradient`` are read-only arrays."""
 
-    __slots__ = ("id", "name", "value", "gradient", "requires_grad", "shape", "dtype")
+    __slots__ = ("id", "name", "_value", "_gradient", "requires_grad", "shape", "dtype")
 
     id: int
     name: str
-    value: np.ndarray
-    gradient: Optional[np.ndarray]
+    _value: np.ndarray  # stored form (arrays.freeze); never handed out
+    _gradient: Optional[np.ndarray]
     requires_grad: bool
     shape: tuple[int, ...]
     dtype: np.dtype
@@ -228,12 +230,24 @@ class Variable:
         v = object.__new__(Variable)
         _set(v, "id", id)
         _set(v, "name", name)
-        _set(v, "value", value)
-        _set(v, "gradient", gradient)
+        _set(v, "_value", value)
+        _set(v, "_gradient", gradient)
         _set(v, "requires_grad", requires_grad)
         _set(v, "shape", value.shape)
         _set(v, "dtype", canonical_dtype(value))
         return v
+
+    @property
+    def value(self) -> np.ndarray:
+        """Lean ``v.value``: a fresh read-only array over the stored bits on every access."""
+        stored = self._value
+        return _ND(stored.shape, stored.dtype, stored.base)
+
+    @property
+    def gradient(self) -> Optional[np.ndarray]:
+        """Lean ``v.gradient``: ``None`` or a fresh read-only array over the stored bits."""
+        stored = self._gradient
+        return None if stored is None else _ND(stored.shape, stored.dtype, stored.base)
 
     def _with(self, value: np.ndarray, gradient: Optional[np.ndarray]) -> "Variable":
         return Variable._make(self.id, self.name, value, gradient, self.requires_grad)
@@ -288,7 +302,7 @@ class Variable:
     def set_value(self, new_value: np.ndarray) -> "Variable":
         """Lean ``Runtime.Variable.setValue``: same shape and dtype required."""
         arr = _check_fits(self, new_value, "set_value", "new_value")
-        return self._with(freeze(arr), self.gradient)
+        return self._with(freeze(arr), self._gradient)
 
     @C.refines(C.variable_get_gradient_refines)
     def get_gradient(self) -> Optional[np.ndarray]:
@@ -304,12 +318,12 @@ class Variable:
     def set_gradient(self, grad: np.ndarray) -> "Variable":
         """Lean ``Runtime.Variable.setGradient``: ``gradient := some grad`` (``requires_grad`` ignored)."""
         arr = _check_fits(self, grad, "set_gradient", "grad")
-        return self._with(self.value, freeze(arr))
+        return self._with(self._value, freeze(arr))
 
     @C.refines(C.clear_gradient_refines)
     def clear_gradient(self) -> "Variable":
         """Lean ``Runtime.Variable.clearGradient``: ``gradient := none``."""
-        return self._with(self.value, None)
+        return self._with(self._value, None)
 
     @C.refines(C.check_requires_grad_refines)
     def check_requires_grad(self) -> bool:
@@ -326,25 +340,25 @@ class Variable:
         """Lean ``Runtime.Variable.accumulateGradient``: no gradient → ``grad``; else the
         elementwise IEEE sum ``existing + grad`` (existing first), in the variable's dtype."""
         arr = _check_accumulate(self, grad)
-        if self.gradient is None:
-            return self._with(self.value, freeze(arr))
+        if self._gradient is None:
+            return self._with(self._value, freeze(arr))
         owner = new_buffer(self.shape, self.dtype)
         out = owner.view(np.ndarray)  # a ufunc writes into a plain ndarray faster than into the subclass
         with np.errstate(all="ignore"):  # IEEE results (inf, NaN) are the answer, not an error
-            np.add(self.gradient, arr, out=out)
-            _fix_sum_nans(out, self.gradient, arr, self.dtype)
-        return self._with(self.value, seal(owner))
+            np.add(self._gradient, arr, out=out)
+            _fix_sum_nans(out, self._gradient, arr, self.dtype)
+        return self._with(self._value, seal(owner))
 
     @C.refines(C.variable_to_string_refines)
     def to_lean_string(self) -> str:
         """Lean ``Runtime.Variable.variableToString``, character for character."""
-        grad = "none" if self.gradient is None else pretty(self.gradient)
+        grad = "none" if self._gradient is None else pretty(self._gradient)
         flag = "true" if self.requires_grad else "false"
-        return f"Variable({self.name}, id={self.id}, value={pretty(self.value)}, grad={grad}, requires_grad={flag})"
+        return f"Variable({self.name}, id={self.id}, value={pretty(self._value)}, grad={grad}, requires_grad={flag})"
 
     @C.refines(C.variable_eq_refines)
     @icontract.require(
-        lambda self, other: isinstance(other, Variable) and _fits(self, other.value),
+        lambda self, other: isinstance(other, Variable) and _fits(self, other._value),
         "other is a Variable of the same dtype and shape (Lean: both Variable α s)",
         error=lambda self, other: C.violation(lambda: _check_other(self, other)),
     )
@@ -380,7 +394,7 @@ class Variable:
         dtype, so float32 stays float32 throughout.  Result: np.float64 / np.float32."""
         check_context_instance(self.dtype, "variable_norm")
         dtype = self.dtype
-        flat = self.value.reshape(-1)
+        flat = self._value.reshape(-1)
         total = np.zeros(1, dtype)  # the fold starts from +0.0
         scratch = np.empty(min(flat.size, NORM_CHUNK), dtype)
         with np.errstate(all="ignore"):  # overflow → inf and NaN propagate, as in the spec
@@ -411,12 +425,12 @@ class Variable:
     def clone_variable(self, new_id: int) -> "Variable":
         """Lean ``Runtime.Variable.cloneVariable``: new id, gradient cleared, rest kept."""
         new_id = _check_nat(new_id, "clone_variable", "new_id")
-        return Variable._make(new_id, self.name, self.value, None, self.requires_grad)
+        return Variable._make(new_id, self.name, self._value, None, self.requires_grad)
 
     @C.refines(C.detach_variable_refines)
     def detach_variable(self) -> "Variable":
         """Lean ``Runtime.Variable.detachVariable``: ``requires_grad := false``, gradient cleared."""
-        return Variable._make(self.id, self.name, self.value, None, False)
+        return Variable._make(self.id, self.name, self._value, None, False)
 
     @C.refines(C.register_in_context_refines)
     @icontract.require(
@@ -427,7 +441,7 @@ class Variable:
     def register_in_context(self, ctx: RuntimeContext) -> RuntimeContext:
         """Lean ``Runtime.Variable.registerInContext``: ``registerVariable ctx v.name v.value``
         (bumps ``next_id``; id, gradient and flag are not stored)."""
-        return _check_context_of(self, ctx, "register_in_context").register_variable(self.name, self.value)
+        return _check_context_of(self, ctx, "register_in_context").register_variable(self.name, self._value)
 
     @C.refines(C.get_from_context_refines)
     @icontract.require(
@@ -449,9 +463,9 @@ class Variable:
         """Lean ``Runtime.Variable.registerGradientInContext``: no gradient → ``ctx`` unchanged;
         else ``registerGradient ctx v.name g`` (``next_id`` unchanged)."""
         ctx = _check_context_of(self, ctx, "register_gradient_in_context")
-        if self.gradient is None:
+        if self._gradient is None:
             return ctx
-        return ctx.register_gradient(self.name, self.gradient)
+        return ctx.register_gradient(self.name, self._gradient)
 
     @staticmethod
     @C.refines(C.error_refines)
@@ -482,5 +496,9 @@ class Variable:
 
 
 def _unpickle(id: int, name: str, value: Any, gradient: Any, requires_grad: bool) -> Variable:
+    # a pickle may come from anyone: every field is checked as create() checks it
+    id, name, _, requires_grad = _check_create(id, name, value, requires_grad)
     value = freeze(check_array(value, "unpickle"))
+    if gradient is not None:
+        _check_fits(Variable._make(id, name, value, None, requires_grad), gradient, "unpickle", "gradient")
     return Variable._make(id, name, value, None if gradient is None else freeze(check_array(gradient, "unpickle")), requires_grad)

@@ -12,6 +12,7 @@ by checking two shapes (``ShapeEq.check``) or from the equality laws (``refl``, 
 
 from __future__ import annotations
 
+import itertools
 import operator
 from dataclasses import dataclass
 from typing import Iterable
@@ -93,7 +94,7 @@ def ofList(dims: Iterable[int]) -> Shape:
     """
     if isinstance(dims, (str, bytes)) or not hasattr(dims, "__iter__"):
         raise InvalidShapeError(f"ofList expects a list of dimensions, given {dims!r}")
-    items = [checkDim(n) for n in dims]
+    items = [checkDim(n) for n in itertools.islice(dims, MAX_RANK + 1)]  # bounded: never walks an endless iterable
     if len(items) > MAX_RANK:
         raise InvalidShapeError(f"rank {len(items)} exceeds the cap MAX_RANK={MAX_RANK}")
     s: Shape = scalar

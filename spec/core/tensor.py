@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any, Iterator, Sequence
+from collections.abc import Sequence
+from typing import Any, Iterator
 
 from torchlean_runtime.errors import (
     ArgumentTypeError,
@@ -74,10 +75,11 @@ def setElementCap(cap: int) -> int:
 
 
 def asShape(s: Any) -> Shape:
-    """Accept a :class:`Shape` or a list/tuple of dimensions (via ``ofList``)."""
+    """Accept a :class:`Shape` or a sequence of dimensions — a Lean shape is a list — (tuple,
+    list, range, any ``Sequence`` but text; via ``ofList``)."""
     if isinstance(s, Shape):
         return s
-    if isinstance(s, (list, tuple)):
+    if isinstance(s, Sequence) and not isinstance(s, (str, bytes, bytearray, memoryview)):
         return ofList(s)
     raise InvalidShapeError(f"expected a Shape or a tuple of dimensions, given {s!r} ({type(s).__name__})")
 

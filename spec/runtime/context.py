@@ -18,11 +18,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from torchlean_runtime.errors import ArgumentTypeError, NameTypeError, ScalarTypeMismatchError
+from torchlean_runtime.errors import ArgumentTypeError, ScalarTypeMismatchError
 
 from ..core.list import List, nil
 from ..core.scalars import ScalarType
 from ..core.shape import Shape
+from ..core.string import checkLeanString
 from ..core.tensor import Tensor, asShape, pretty
 
 __all__ = [
@@ -89,9 +90,7 @@ def _ctx(ctx: Any, op: str) -> RuntimeContext:
 
 
 def _name(name: Any, op: str) -> str:
-    if not isinstance(name, str):
-        raise NameTypeError(f"{op}: a name must be a str (Lean String), given {type(name).__name__} {name!r}")
-    return name
+    return checkLeanString(name, op)
 
 
 def _alpha(ctx: RuntimeContext, value: Any, op: str) -> ScalarType:

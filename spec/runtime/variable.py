@@ -15,7 +15,6 @@ from typing import Any, Optional
 from torchlean_runtime.errors import (
     ArgumentTypeError,
     CastEvidenceError,
-    NameTypeError,
     NoContextInstanceError,
     ScalarTypeMismatchError,
     ShapeMismatchError,
@@ -23,6 +22,7 @@ from torchlean_runtime.errors import (
 
 from ..core.scalars import Context, ScalarType
 from ..core.shape import Shape, ShapeEq, areEqual, toList
+from ..core.string import checkLeanString
 from ..core.tensor import Tensor, addSpec, castShape as tensorCastShape, mulSpec, pretty, scalar, sumSpec
 from . import context as _rt
 
@@ -68,8 +68,7 @@ class Variable:
     def __post_init__(self) -> None:
         if not _is_nat(self.id):
             raise ArgumentTypeError(f"Variable.id must be a Nat (int >= 0), given {self.id!r}")
-        if not isinstance(self.name, str):
-            raise NameTypeError(f"Variable.name must be a str (Lean String), given {type(self.name).__name__}")
+        object.__setattr__(self, "name", checkLeanString(self.name, "Variable", "Variable.name"))
         if not isinstance(self.value, Tensor):
             raise ArgumentTypeError(f"Variable.value must be a Tensor, given {type(self.value).__name__}")
         if self.gradient is not None:
@@ -251,7 +250,7 @@ def error(ctx: _rt.RuntimeContext, msg: str, alpha: Optional[ScalarType] = None)
     a = ctx.alpha if ctx.alpha is not None else alpha
     if a is None:
         raise ArgumentTypeError("error: the context has not fixed its scalar type yet; pass alpha=")
-    return Variable(id=ctx.next_id, name=_rt._name(msg, "error"), value=scalar(a, a.zero), gradient=None, requires_grad=False)
+    return Variable(id=ctx.next_id, name=checkLeanString(msg, "error", "the message"), value=scalar(a, a.zero), gradient=None, requires_grad=False)
 
 
 def castShape(v: Variable, h: ShapeEq) -> Variable:

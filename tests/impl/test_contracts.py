@@ -44,7 +44,7 @@ def test_queries_carry_no_precondition_wrapper_but_refuse_bad_input() -> None:
     with pytest.raises(NameTypeError):
         ctx.get_variable(3, (2,))
     with pytest.raises(InvalidShapeError):
-        ctx.get_gradient("w", [2])
+        ctx.get_gradient("w", "2")
     with pytest.raises(NameTypeError):
         ctx.has_variable(b"w")
 

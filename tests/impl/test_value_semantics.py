@@ -75,15 +75,17 @@ def test_returned_arrays_are_read_only() -> None:
 
 
 def test_frozen_arrays_are_adopted_without_a_copy() -> None:
-    """Arrays the impl handed out go back in without a copy (they cannot change)."""
+    """Arrays the impl handed out go back in without a copy of their memory (immutable bytes);
+    every access hands out a fresh header over that memory, never the stored one."""
     ctx = RuntimeContext.empty().register_variable("w", np.arange(4.0))
     out = ctx.get_variable("w", (4,))
-    assert is_frozen(out)
+    assert is_frozen(out) and type(out.base) is bytes
     again = ctx.register_variable("w2", out).get_variable("w2", (4,))
-    assert again is out
+    assert again is not out and again.base is out.base  # shared bytes, fresh header
+    assert ctx.get_variable("w", (4,)) is not out  # fresh on every access
     v = Variable.create(0, "w", out)
-    assert v.value is out
-    assert v.register_in_context(RuntimeContext.empty()).get_variable("w", (4,)) is out
+    assert v.value.base is out.base and v.value is not v.value
+    assert v.register_in_context(RuntimeContext.empty()).get_variable("w", (4,)).base is out.base
 
 
 def test_user_arrays_are_never_considered_frozen() -> None:
@@ -91,8 +93,13 @@ def test_user_arrays_are_never_considered_frozen() -> None:
     b = np.ones(3)
     b.flags.writeable = False
     c = b[1:]
-    for x in (a, b, c, np.frombuffer(b"\x00" * 8, dtype=np.float64)):
+    for x in (a, b, c):
         assert not is_frozen(x)
+    # an array over the caller's own immutable bytes may be adopted: nobody can change bytes
+    own = np.frombuffer(b"\x00" * 8, dtype=np.float64)
+    assert is_frozen(own)
+    assert not is_frozen(np.frombuffer(bytearray(8), dtype=np.float64))  # mutable memory
+    assert not is_frozen(np.frombuffer(b"\x00" * 16, dtype=np.float64)[1:])  # not all of its bytes
 
 
 def test_numpy_scalars_are_zero_dim_arrays() -> None:

@@ -109,7 +109,7 @@ def test_cast_shape_with_evidence() -> None:
     assert isinstance(h, ShapeEq)
     cast = v.cast_shape(h)
     assert to_spec(cast) == SV.castShape(to_spec(v), h)
-    assert cast.value is v.value and cast.gradient is v.gradient
+    assert cast.value.base is v.value.base and cast.gradient.base is v.gradient.base  # the same bits, no copy
     # the equality laws give evidence too, as in Lean
     assert to_spec(v.cast_shape(h.symm().trans(h))) == to_spec(v)
 
