@@ -50,7 +50,11 @@ def _array(rng: random.Random, shape: tuple, dtype: str) -> np.ndarray:
         specials = (0.0, -0.0, 1.5, -2.25, float("inf"), float("nan"), 5e-324, 1e308)
         data = [rng.choice(specials) for _ in range(n)]
     with np.errstate(all="ignore"):  # 1e308 in float32 is inf: one more special value
-        return np.array(data, dtype=dtype).reshape(shape)
+        arr = np.array(data, dtype=dtype).reshape(shape)
+    if rng.random() < 0.3:  # a read-only view of memory the caller still owns (and may write)
+        arr = arr.view()
+        arr.flags.writeable = False
+    return arr
 
 
 def _answer(thunk: Callable[[], Any], received: list) -> Any:

@@ -512,23 +512,48 @@ def _is_valid_fast_path() -> list[Replacement]:
 
 
 def _accumulate_in_place() -> list[Replacement]:
-    accumulate = _method(Variable, "accumulate_gradient")
+    scratch: dict[tuple, np.ndarray] = {}
 
-    def in_place(self: Variable, grad: np.ndarray) -> Variable:
-        result = accumulate(self, grad)
-        if self.gradient is None:
-            return result
-        owner = self.gradient
-        while isinstance(owner.base, np.ndarray):
-            owner = owner.base
-        owner.flags.writeable = True
-        try:
-            owner.view(np.ndarray).reshape(self.shape)[...] = result.gradient  # BUG: summed into the existing buffer
-        finally:
-            owner.flags.writeable = False
-        return self._with(self.value, self.gradient)
+    def reused(shape: tuple, dtype: np.dtype) -> np.ndarray:
+        key = (shape, np.dtype(dtype).str)
+        if key not in scratch:
+            scratch[key] = np.empty(shape, dtype)
+        return scratch[key]  # BUG: one scratch buffer per shape, reused by every accumulate …
 
-    return [(Variable, "accumulate_gradient", in_place)]
+    def no_copy(buffer: np.ndarray) -> np.ndarray:
+        return buffer.view()  # … and the result kept without copying it out (in-place work shared)
+
+    return [(impl_variable, "new_buffer", reused), (impl_variable, "seal", no_copy)]
+
+
+def _value_hands_out_stored() -> list[Replacement]:
+    def stored_value(self: Variable) -> np.ndarray:
+        return self._value  # BUG: the stored header itself, whose metadata a holder can rewrite
+
+    def stored_gradient(self: Variable) -> Optional[np.ndarray]:
+        return self._gradient
+
+    return [(Variable, "value", property(stored_value)), (Variable, "gradient", property(stored_gradient))]
+
+
+def _get_variable_hands_out_stored() -> list[Replacement]:
+    get_variable = _method(RuntimeContext, "get_variable")
+
+    def stored(self: RuntimeContext, name: str, shape: tuple) -> Optional[np.ndarray]:
+        answer = get_variable(self, name, shape)  # the input checks
+        return None if answer is None else self._variables.lookup(name, tuple(shape))  # BUG: the stored header
+
+    return [(RuntimeContext, "get_variable", stored)]
+
+
+def _freeze_adopts_read_only_views() -> list[Replacement]:
+    def is_frozen(arr: np.ndarray) -> bool:
+        # BUG: "read-only and contiguous" taken for "immutable": a read-only view of memory its
+        # owner can still write is adopted without a copy
+        return type(arr) is np.ndarray and not arr.flags.writeable and arr.flags.c_contiguous \
+            and isinstance(arr.base, (bytes, np.ndarray)) and arr.nbytes == memoryview(arr.base).nbytes
+
+    return [(impl_arrays, "is_frozen", is_frozen)]
 
 
 def _accumulate_hardware_nan() -> list[Replacement]:
@@ -835,8 +860,14 @@ MUTANTS: tuple[Mutant, ...] = (
            "shortcut", _set_value_equal_shortcut, touches=("set_value",)),
     Mutant("is-valid-fast-path", "is_valid_context says true whenever there are no more gradients than variables",
            "shortcut", _is_valid_fast_path, touches=("is_valid_context",)),
-    Mutant("accumulate-in-place", "accumulate_gradient sums into the existing gradient's buffer (in-place work)",
+    Mutant("accumulate-in-place", "accumulate_gradient sums into one reused scratch buffer and keeps it uncopied",
            "arrays", _accumulate_in_place, touches=("accumulate_gradient",)),
+    Mutant("value-hands-out-stored", "Variable.value / .gradient hand out the stored header, not a fresh one",
+           "arrays", _value_hands_out_stored, touches=("get_value", "create", "set_value")),
+    Mutant("get-variable-hands-out-stored", "get_variable hands out the stored header, not a fresh one",
+           "arrays", _get_variable_hands_out_stored, touches=("get_variable",)),
+    Mutant("freeze-adopts-read-only-views", "a read-only view of caller memory is adopted without a copy",
+           "arrays", _freeze_adopts_read_only_views, touches=("register_variable", "create", "set_value")),
     Mutant("accumulate-hardware-nan", "accumulate_gradient keeps the hardware's NaN instead of Lean's NaN rule",
            "variable", _accumulate_hardware_nan, touches=("accumulate_gradient",)),
     Mutant("norm-nan-canonical", "variable_norm returns the canonical NaN, dropping the input NaN's sign and payload",
@@ -935,7 +966,8 @@ def apply(name: str) -> Callable[[], None]:
         if new is old:
             raise RuntimeError(f"mutant {name}: the replacement of {key!r} is the original")
     for (owner, key, new), (_, _, old) in zip(swaps, originals):
-        _store(owner, key, _like(old, new) if isinstance(owner, type) else new)  # class entries are all methods
+        # class entries are methods (dressed as the original, contracts included) or properties
+        _store(owner, key, _like(old, new) if isinstance(owner, type) and not isinstance(new, property) else new)
 
     def undo() -> None:
         for owner, key, old in reversed(originals):
