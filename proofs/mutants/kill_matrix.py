@@ -4,20 +4,26 @@ Rows are mutants (``catalogue.MUTANTS``), preceded by the sanity row ``(none)`` 
 impl, on which every method must pass, or its kills would mean nothing.  Columns are methods,
 each run in a fresh Python process with the mutant applied before anything is checked:
 
-=============  ===========================================================================
-``pytest``     ``pytest tests/impl`` with the plugin ``pytest_plugin.py`` (``-x``: the first
-               failing test is enough for a kill)
-``agreement``  the sampled spec-vs-impl agreement obligations (proofs/differential/agreement.py)
-``vectors``    the shipped torchlean.runtime.v1 corpus replayed on the impl
-``machine``    the stateful differential machine (proofs/differential/machine.py), run by the
-               fuzz provider when that is listed in ``verify.PROVIDERS``: its timed campaign and
-               its kept regression vectors (quick: the campaign without shrinking)
-``crosshair``  the CrossHair obligations, if a crosshair provider is listed in ``verify.PROVIDERS``;
-               CrossHair starts its own Python processes, so the mutant reaches them through a
-               ``sitecustomize`` put first on ``PYTHONPATH`` (the provider builds its own
-               command lines, so ``crosshair check --extra_plugin`` cannot be passed to them)
-``z3-index``   the cross-check of the Z3 index model against the real registry (proofs/z3)
-=============  ===========================================================================
+===================  =====================================================================
+``pytest``           ``pytest tests/impl`` with the plugin ``pytest_plugin.py`` (``-x``) — a bonus
+                     column, present only where the source tree is (not from a wheel), and left
+                     out of quick runs
+``agreement``        the sampled spec-vs-impl agreement obligations (proofs/differential/agreement.py)
+``corpus``           corpus alone: the shipped torchlean.runtime.v1 vectors replayed on the mutated
+                     side (the impl for impl mutants, the spec for spec mutants)
+``lean-examples``    the hand-written Lean-derived cases (proofs/conformance.py) — spec mutants only
+``machine``          the stateful differential machine (fixed rounds and seed, not shrunk) and its
+                     regression vectors
+``value-semantics``  the hostile-caller programs (proofs/value_semantics.py)
+``optimized``        the impl-driving methods again under ``python -O`` (proofs/checking_modes.py)
+``crosshair``        the CrossHair obligations; CrossHair starts its own Python processes, so the
+                     mutant reaches them through a ``sitecustomize`` put first on ``PYTHONPATH``
+``z3-index``         the cross-check of the Z3 index model against the real registry (proofs/z3)
+===================  =====================================================================
+
+Spec mutants (a wrong oracle) are run only by the columns whose expectations come from Lean
+(``corpus``, ``lean-examples``): agreement between a wrong spec and the impl proves nothing
+about the oracle.
 
 Cells: ``killed`` (the method failed with the mutant applied), ``survived`` (it passed),
 ``error`` (it could not run: import error, crash, timeout, unknown mutant target — never
