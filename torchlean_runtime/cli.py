@@ -112,6 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "MUTANTS (rows of the kill matrix) instead. Matching nothing is an error (exit 2)")
     p.add_argument("--mutants", action="store_true",
                    help="run verify's methods against every mutant of the catalogue; print the kill matrix")
+    p.add_argument("--methods", metavar="KEY,...",
+                   help="with --mutants: only these columns of the kill matrix (default: every method available)")
     p.add_argument("--list", action="store_true", help="name every check (or, with --mutants, every mutant) and exit")
     p.add_argument("--jobs", type=int, metavar="N", default=None, help="worker processes (default: every core)")
     p.add_argument("--shard", metavar="I/N", help="run only the I-th of N deterministic parts of the checks "

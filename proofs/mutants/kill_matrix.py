@@ -481,7 +481,7 @@ def run_matrix(
     matrix.cells[SANITY] = {}
     for m, _ in methods:
         notes += [f"{m.key}: {text}" for text in (m.note, m.quick_note if quick else "") if text]
-    timeout = 600.0 if quick else 3600.0
+    timeout = 3600.0  # a safety net against hangs only (a budget is a count): generous, so load cannot turn a cell into an error
     jobs = _plan(matrix, quick, mutants, methods)
     total, done = len(jobs), 0
     with tempfile.TemporaryDirectory(prefix="torchlean-rt-mutants-") as site_dir:
@@ -513,9 +513,21 @@ def main(args) -> int:
     mutants = select_mutants(getattr(args, "only", None))
     start = time.perf_counter()
     workers = getattr(args, "jobs", None) or os.cpu_count() or 1
+    methods, notes = available_methods()
+    wanted = getattr(args, "methods", None)
+    if wanted:
+        from torchlean_runtime.errors import UsageError
+
+        keys = [k.strip() for k in wanted.split(",") if k.strip()]
+        unknown = sorted(set(keys) - {m.key for m in METHODS})
+        if unknown:
+            raise UsageError(f"--methods: no method {', '.join(unknown)} (known: {', '.join(m.key for m in METHODS)})")
+        notes += [f"{m.key}: left out by --methods" for m, _ in methods if m.key not in keys]
+        methods = [(m, ref) for m, ref in methods if m.key in keys]
     print(f"kill matrix: {len(mutants)} mutants{' (quick budgets)' if quick else ''}, {workers} workers",
           file=sys.stderr, flush=True)
-    matrix = run_matrix(quick, mutants, workers=workers)
+    matrix = run_matrix(quick, mutants, methods=methods, workers=workers)
+    matrix.notes[:0] = notes
     print(matrix.table())
     print()
     if matrix.notes:
