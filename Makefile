@@ -1,12 +1,16 @@
 # The two commands of the README: `make verify` (the main job) and `make test`.
 # Both create .venv and install the package with its dev extras on first use.
+#   make verify            the main job: every check, the quick bounds and counts (< 10 min on 2 cores)
+#   make verify-thorough   the thorough bounds and counts (tens of minutes on 2 cores; see README)
+#   make verify-mutants    the kill matrix of verify's own methods against the mutant catalogue
+# VERIFY_ARGS passes more options, e.g. VERIFY_ARGS="--jobs 4" or VERIFY_ARGS="--shard 1/3 --json r1.json".
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 VERIFY_ARGS ?=
 
-.PHONY: setup verify verify-quick test bench clean
+.PHONY: setup verify verify-quick verify-thorough verify-mutants test bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,10 +20,16 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 verify: $(STAMP)
+	$(BIN)/torchlean-rt verify --quick $(VERIFY_ARGS)
+
+# the CI job (.ci/run): the same run as `make verify`
+verify-quick: verify
+
+verify-thorough: $(STAMP)
 	$(BIN)/torchlean-rt verify $(VERIFY_ARGS)
 
-verify-quick: $(STAMP)
-	$(BIN)/torchlean-rt verify --quick $(VERIFY_ARGS)
+verify-mutants: $(STAMP)
+	$(BIN)/torchlean-rt verify --quick --mutants $(VERIFY_ARGS)
 
 # pytest itself (not `python -m pytest`) so the repo root never lands on sys.path.
 test: $(STAMP)

@@ -45,6 +45,18 @@ def providers(tmp_path, monkeypatch):
 
             def broken(quick):
                 raise ImportError("provider cannot load")
+
+            def many(quick):
+                return [Obligation(f"fake.n{i}", "unit", "examples", "ok passes", ok, parallel=i % 2 == 0)
+                        for i in range(7)] + [Obligation("fake.bad", "unit", "sampled", "bad fails", bad)]
+
+            def slow_one():
+                import time
+                time.sleep(1.0)
+                return Outcome(True, "slow")
+
+            def slow(quick):
+                return [Obligation("fake.slow", "unit", "examples", "takes a second", slow_one)]
             '''
         )
     )
@@ -118,4 +130,112 @@ def test_cli_verify_exit_status_and_json(tmp_path):
         [sys.executable, "-m", "torchlean_runtime", "verify", "--quick", "--only", "no-such-check"],
         capture_output=True, text=True, cwd=tmp_path,
     )
-    assert nothing.returncode == 1  # selecting nothing is not a pass
+    # selecting nothing is not a pass: a usage error, one line with its code, exit 2
+    assert nothing.returncode == 2 and "Traceback" not in nothing.stderr
+    assert nothing.stderr.strip().count("\n") == 0 and "[TLR_USAGE]" in nothing.stderr
+
+
+def test_only_matching_nothing_is_a_usage_error(providers):
+    from torchlean_runtime.errors import UsageError
+
+    with pytest.raises(UsageError) as info:
+        verify.run(providers=[f"{providers}:mixed"], only="nothing-like-this", progress=None)
+    assert info.value.code == "TLR_USAGE" and info.value.exit_status == 2
+
+
+def test_shards_partition_the_checks_and_merge_equals_the_unsharded_run(providers, tmp_path):
+    refs = [f"{providers}:many", f"{providers}:broken"]
+    whole = verify.run(providers=refs, progress=None, workers=2)
+    paths = []
+    for i in (1, 2, 3):
+        part = verify.run(providers=refs, progress=None, workers=2, shard=(i, 3))
+        assert part.planned == whole.planned
+        path = tmp_path / f"shard{i}.json"
+        path.write_text(part.to_json())
+        paths.append(str(path))
+    names = [json.loads(open(p).read())["results"] for p in paths]
+    flat = [r["name"] for rs in names for r in rs]
+    assert sorted(flat) == sorted(r.name for r in whole.results) and len(flat) == len(set(flat))  # a partition
+    merged = verify.merge(paths)
+    key = lambda r: (r.name, r.method, r.label, r.claim, r.passed, r.detail)
+    assert [key(r) for r in merged.results] == [key(r) for r in whole.results]
+    assert merged.ok == whole.ok is False
+
+
+def test_merge_reports_a_missing_shard_and_a_duplicate(providers, tmp_path):
+    refs = [f"{providers}:many"]
+    p1, p2 = tmp_path / "1.json", tmp_path / "2.json"
+    p1.write_text(verify.run(providers=refs, progress=None, shard=(1, 2)).to_json())
+    p2.write_text(verify.run(providers=refs, progress=None, shard=(2, 2)).to_json())
+    missing = verify.merge([str(p1)])
+    assert not missing.ok and any(r.detail == "no report ran this planned check" for r in missing.results)
+    twice = verify.merge([str(p1), str(p1), str(p2)])
+    assert any(r.name.startswith("merge: ") and "two reports" in r.detail for r in twice.results)
+
+
+@pytest.mark.parametrize("text", ["0/2", "3/2", "a/b", "1", "1/0"])
+def test_bad_shards_are_usage_errors(text):
+    from torchlean_runtime.errors import UsageError
+
+    with pytest.raises(UsageError):
+        verify.parse_shard(text)
+
+
+def test_heartbeat_while_a_slow_check_runs(providers):
+    """The heartbeat interval is a parameter: 0.2 s here against a 1 s check (no 30 s sleep)."""
+    import io
+
+    stream = io.StringIO()
+    report = verify.run(providers=[f"{providers}:slow"], progress=stream, heartbeat=0.2, workers=1)
+    assert report.ok
+    beats = [ln for ln in stream.getvalue().splitlines() if "elapsed" in ln]
+    assert len(beats) >= 2, stream.getvalue()
+    assert "fake.slow" in beats[0] and "waiting on" in beats[0] and "s left" in beats[-1] or "estimate" in beats[-1]
+
+
+def test_the_default_heartbeat_is_at_most_30_seconds():
+    assert 0 < verify.HEARTBEAT_SECONDS <= 30
+
+
+def test_table_fits_120_columns_and_wraps_details_instead_of_cutting():
+    from torchlean_runtime.report import CheckResult
+
+    words = [f"w{i}" for i in range(200)]
+    r = Report([CheckResult("n" * 30 + " " + "m" * 140, "method", "sampled", "claim", True, 1.0, " ".join(words))],
+               wall_seconds=1.0)
+    table = r.table()
+    assert max(len(line) for line in table.splitlines()) <= 120
+    assert " ".join(table.split()).count("w199") == 1 and all(w in table.split() for w in words)
+
+
+def test_summary_gives_wall_time_not_summed_check_time(providers):
+    report = verify.run(providers=[f"{providers}:good"], progress=None)
+    assert "wall time" in report.summary() and "check time" not in report.summary()
+
+
+def test_every_provider_lists_only_count_budgets():
+    """No obligation of verify is budgeted by a clock: fuzz campaigns and reader fuzz take counts."""
+    from torchlean_runtime.proofs.differential import fuzz
+    from torchlean_runtime.conformance.vectors import replay
+
+    for quick in (True, False):
+        assert all(isinstance(ob.args[0], int) for ob in fuzz.obligations(quick) if ob.run is fuzz.check_fuzz_budget)
+        reader = [ob for ob in replay.obligations(quick) if ob.method == "hypothesis"]
+        assert reader and all(isinstance(ob.args[0], int) for ob in reader)
+        assert all("s from seed" not in ob.claim for ob in fuzz.obligations(quick))
+
+
+def test_list_names_every_check():
+    lines = verify.list_obligations(quick=True)
+    names = [ln.split("\t")[0] for ln in lines]
+    obligations, broken = verify.collect(quick=True)
+    assert not broken and names == [ob.name for ob in obligations] and len(names) == len(set(names))
+
+
+def test_float_environment_probe_is_called_at_the_start_of_verify(monkeypatch):
+    from torchlean_runtime.impl import arrays
+
+    calls = []
+    monkeypatch.setattr(arrays, "check_float_environment", lambda: calls.append(1), raising=False)
+    verify.check_float_environment()
+    assert calls == [1]

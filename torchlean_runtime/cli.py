@@ -1,26 +1,93 @@
-"""``torchlean-rt`` — the command line.  Thin: each subcommand dispatches to its subsystem."""
+"""``torchlean-rt`` — the command line.  Thin: each subcommand dispatches to its subsystem.
+
+Error discipline: no command prints a Python traceback.  A :class:`TorchLeanError` is printed
+as one line with its stable code on stderr (exit status 2 for bad usage and bad environment —
+errors whose class says ``exit_status = 2`` — else 1); an ``OSError`` on a path the user gave is
+one line too (exit 2); bad arguments are argparse's usage message (exit 2).  Anything else is
+a bug of the tool: one line naming it, exit 70 (``TORCHLEAN_RT_DEBUG=1`` shows the traceback).
+"""
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from typing import Any, Optional, Sequence
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main", "build_parser", "check_writable"]
+
+PROG = "torchlean-rt"
+
+
+def check_writable(path: str, option: str) -> None:
+    """Fail now (TLR_OUTPUT_PATH), not after a long run, if ``path`` cannot be written."""
+    from .errors import OutputPathError
+
+    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise OutputPathError(f"{option} {path}: is a directory")
+    if not os.path.isdir(folder):
+        raise OutputPathError(f"{option} {path}: the folder {folder} does not exist")
+    if os.path.exists(path) and not os.access(path, os.W_OK):
+        raise OutputPathError(f"{option} {path}: not writable")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise OutputPathError(f"{option} {path}: the folder {folder} is not writable")
+
+
+def _write(path: str, text: str, option: str) -> None:
+    from .errors import OutputPathError
+
+    try:
+        with open(path, "w", encoding="utf-8") as fh:
+            fh.write(text)
+    except OSError as exc:
+        raise OutputPathError(f"{option} {path}: {exc.strerror or exc}") from None
 
 
 def _verify(args: argparse.Namespace) -> int:
     from . import verify
 
-    if getattr(args, "mutants", False):
+    if args.json:
+        check_writable(args.json, "--json")
+    shard = verify.parse_shard(args.shard) if args.shard else None
+    if args.jobs is not None and args.jobs < 1:
+        from .errors import UsageError
+
+        raise UsageError(f"--jobs must be at least 1, given {args.jobs}")
+    if args.list:
+        if args.mutants:
+            from .proofs.mutants import kill_matrix
+
+            print("\n".join(m.name for m in kill_matrix.select_mutants(args.only)))
+            return 0
+        print("\n".join(verify.list_obligations(args.quick, args.only)))
+        return 0
+    verify.check_float_environment()
+    if args.mutants:
+        if shard is not None:
+            from .errors import UsageError
+
+            raise UsageError("--shard splits the checks of a verify run; it does not apply to --mutants")
         return _dispatch("torchlean_runtime.proofs.mutants:main", args)
-    report = verify.run(quick=args.quick, only=args.only)
+    report = verify.run(quick=args.quick, only=args.only, workers=args.jobs, shard=shard)
     print(report.table())
     print(report.summary())
     if args.json:
-        with open(args.json, "w", encoding="utf-8") as fh:
-            fh.write(report.to_json())
+        _write(args.json, report.to_json(), "--json")
+    return 0 if report.ok else 1
+
+
+def _verify_merge(args: argparse.Namespace) -> int:
+    from . import verify
+
+    if args.json:
+        check_writable(args.json, "--json")
+    report = verify.merge(args.reports)
+    print(report.table())
+    print(report.summary())
+    if args.json:
+        _write(args.json, report.to_json(), "--json")
     return 0 if report.ok else 1
 
 
@@ -93,14 +160,27 @@ def _add_conformance_parsers(sub: Any) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="torchlean-rt", description=__doc__)
+    parser = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("verify", help="run every check the project has and print the table")
-    p.add_argument("--quick", action="store_true", help="small CrossHair/sampling budgets (CI)")
-    p.add_argument("--json", metavar="FILE", help="also write the report as JSON")
-    p.add_argument("--only", metavar="PATTERN", help="only obligations whose name matches (glob or substring)")
-    p.add_argument("--mutants", action="store_true", help="run the suite against every mutant; print the kill matrix")
+    p = sub.add_parser(
+        "verify", help="run every check the project has and print the table",
+        description="Run every check (obligation) of the project and print the table and the verdict. "
+                    "`verify merge REPORT...` joins the JSON reports of several runs (e.g. shards).",
+    )
+    p.add_argument("--quick", action="store_true", help="the small bounds and counts (CI, `make verify`)")
+    p.add_argument("--json", metavar="FILE", help="also write the report as JSON (the path is checked first)")
+    p.add_argument("--only", metavar="PATTERN",
+                   help="only the checks whose name matches (glob or substring); with --mutants it filters the "
+                        "MUTANTS (rows of the kill matrix) instead. Matching nothing is an error (exit 2)")
+    p.add_argument("--mutants", action="store_true",
+                   help="run verify's methods against every mutant of the catalogue; print the kill matrix")
+    p.add_argument("--methods", metavar="KEY,...",
+                   help="with --mutants: only these columns of the kill matrix (default: every method available)")
+    p.add_argument("--list", action="store_true", help="name every check (or, with --mutants, every mutant) and exit")
+    p.add_argument("--jobs", type=int, metavar="N", default=None, help="worker processes (default: every core)")
+    p.add_argument("--shard", metavar="I/N", help="run only the I-th of N deterministic parts of the checks "
+                                                  "(combine the N JSON reports with `verify merge`)")
     p.set_defaults(func=_verify)
 
     p = sub.add_parser("vectors", help="conformance vectors (torchlean.runtime.v1)")
@@ -115,9 +195,47 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _merge_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog=f"{PROG} verify merge",
+                                description="Join the JSON reports of several verify runs (e.g. the shards of one "
+                                            "run) into one table and verdict; a planned check no report ran fails.")
+    p.add_argument("reports", nargs="+", metavar="REPORT")
+    p.add_argument("--json", metavar="FILE", help="also write the merged report as JSON")
+    p.set_defaults(func=_verify_merge)
+    return p
+
+
+def _error(message: str) -> None:
+    print(f"{PROG}: error: {message}", file=sys.stderr, flush=True)
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    args = build_parser().parse_args(argv)
-    return int(args.func(args) or 0)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    from .errors import TorchLeanError
+
+    try:
+        # `verify merge` has its own arguments (a positional list would clash with verify's flags)
+        if argv[:2] == ["verify", "merge"]:
+            args = _merge_parser().parse_args(argv[2:])
+        else:
+            args = build_parser().parse_args(argv)
+        return int(args.func(args) or 0)
+    except TorchLeanError as exc:
+        _error(" ".join(str(exc).split()))
+        return int(getattr(exc, "exit_status", 1))
+    except OSError as exc:  # a path the user gave: missing, unwritable, not a directory, a FIFO …
+        where = f" {exc.filename}" if getattr(exc, "filename", None) else ""
+        _error(f"[TLR_PATH]{where}: {exc.strerror or exc}")
+        return 2
+    except KeyboardInterrupt:
+        _error("interrupted")
+        return 130
+    except Exception as exc:  # a bug of the tool itself: one line, never a traceback
+        if os.environ.get("TORCHLEAN_RT_DEBUG"):
+            raise
+        _error(f"[TLR_INTERNAL] {type(exc).__name__}: {' '.join(str(exc).split())} "
+               "(a bug of torchlean-rt; TORCHLEAN_RT_DEBUG=1 shows the traceback)")
+        return 70
 
 
 if __name__ == "__main__":

@@ -301,13 +301,33 @@ class ProtocolError(TargetFailedError):
 BadEnvironmentError = EnvironmentConfigError
 
 
-class OutputPathError(TorchLeanError, OSError):
-    """A command cannot write where it was told to (missing folder, no permission, not a directory)."""
+# --- branch verify: command-line usage -------------------------------------------------------
+
+
+class UsageError(TorchLeanError, ValueError):
+    """A command line asks for something that cannot be done: an ``--only`` pattern matching no
+    check, a malformed ``--shard``, reports that cannot be merged.  Exit status 2."""
+
+    code = "TLR_USAGE"
+    exit_status = 2
+
+
+class UserPathError(TorchLeanError, OSError):
+    """A path given on the command line cannot be used (missing, unreadable, not a regular
+    file).  Exit status 2."""
+
+    code = "TLR_PATH"
+    exit_status = 2
+
+
+class OutputPathError(UserPathError):
+    """An output path given on the command line cannot be written (missing folder, not a
+    directory, no permission) — checked before any work is done.  Exit status 2."""
 
     code = "TLR_OUTPUT_PATH"
 
 
 ERROR_CLASSES = ERROR_CLASSES + (TargetSelectorError, TargetFailedError, TargetTimeoutError, ProtocolError,
-                                 OutputPathError)
+                                 UsageError, UserPathError, OutputPathError)
 __all__ += ["TargetSelectorError", "TargetFailedError", "TargetTimeoutError", "ProtocolError", "BadEnvironmentError",
-            "OutputPathError"]
+            "UsageError", "UserPathError", "OutputPathError"]

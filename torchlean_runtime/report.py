@@ -17,10 +17,11 @@ A verify run is a list of :class:`Obligation` objects (collected from providers,
 from __future__ import annotations
 
 import json
+import textwrap
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Iterable, Optional, Sequence
 
-__all__ = ["LABELS", "Outcome", "Obligation", "CheckResult", "Report"]
+__all__ = ["LABELS", "TABLE_WIDTH", "Outcome", "Obligation", "CheckResult", "Report"]
 
 LABELS: dict[str, str] = {
     "proved": "proved for all inputs (Z3, over a model checked against the code)",
@@ -72,9 +73,19 @@ class CheckResult:
     detail: str = ""
 
 
+#: The table's width: every line fits it; long names and details are wrapped, never cut.
+TABLE_WIDTH = 120
+
+
 @dataclass
 class Report:
     results: list[CheckResult] = field(default_factory=list)
+    quick: bool = False
+    shard: Optional[tuple[int, int]] = None
+    #: every check the (unsharded) run plans, in report order — what ``verify merge`` must find
+    planned: list[str] = field(default_factory=list)
+    wall_seconds: float = 0.0
+    merged_from: int = 0
 
     @property
     def failed(self) -> list[CheckResult]:
@@ -85,36 +96,34 @@ class Report:
         return bool(self.results) and not self.failed
 
     def summary(self) -> str:
+        """The verdict, the checks counted per label (passed ones only) and the wall time."""
         counts = {label: 0 for label in LABELS}
         for r in self.results:
             if r.passed:
                 counts[r.label] += 1
         parts = [f"{n} {label}" for label, n in counts.items() if n]
-        total = sum(r.seconds for r in self.results)
         verdict = "PASS" if self.ok else "FAIL"
-        return f"{verdict}: {len(self.results)} checks — " + ", ".join(parts + [f"{len(self.failed)} failed"]) + f" ({total:.1f}s of check time)"
+        where = ""
+        if self.shard is not None:
+            where = f" (shard {self.shard[0]}/{self.shard[1]} of {len(self.planned)} planned checks)"
+        elif self.merged_from:
+            where = f" (merged from {self.merged_from} reports; wall time of the longest)"
+        return (f"{verdict}: {len(self.results)} checks{where} — " + ", ".join(parts + [f"{len(self.failed)} failed"])
+                + f" in {self.wall_seconds:.0f}s wall time")
 
-    def table(self, detail_width: int = 72) -> str:
-        """One row per check: check, method, assurance label, result, time, and the detail
-        (the numbers behind the label: cases, paths, bounds).  Failures show their detail in
-        full on the next line."""
-        head = ("check", "method", "label", "result", "time", "detail")
-
-        def clip(text: str) -> str:
-            text = " ".join(text.split())
-            return text if len(text) <= detail_width else text[: detail_width - 1] + "…"
-
-        rows = [
-            (r.name, r.method, r.label, "pass" if r.passed else "FAIL", f"{r.seconds:.2f}s", clip(r.detail))
-            for r in self.results
-        ]
-        widths = [max([len(h)] + [len(row[i]) for row in rows]) for i, h in enumerate(head)]
-        fmt = "  ".join("{:<%d}" % w for w in widths)
-        lines = [fmt.format(*head).rstrip(), fmt.format(*("-" * w for w in widths))]
-        for r, row in zip(self.results, rows):
-            lines.append(fmt.format(*row).rstrip())
-            if not r.passed and r.detail and clip(r.detail) != r.detail:
-                lines.append("    ↳ " + r.detail)
+    def table(self, width: int = TABLE_WIDTH) -> str:
+        """One block per check, every line at most ``width`` characters: result, time, label and
+        the check's name (wrapped) with its method, then the detail (the numbers behind the
+        label: cases, paths, bounds) wrapped below it — never cut."""
+        indent = " " * 30
+        lines = [f"{'result':<6}  {'time':>8}  {'label':<10}  check [method]", "-" * width]
+        for r in self.results:
+            head = f"{'pass' if r.passed else 'FAIL':<6}  {r.seconds:>7.2f}s  {r.label:<10}  "
+            lines += textwrap.wrap(f"{r.name} [{r.method}]", width=width, initial_indent=head,
+                                   subsequent_indent=indent, break_on_hyphens=False)
+            if r.detail:
+                lines += textwrap.wrap(" ".join(r.detail.split()), width=width, initial_indent=indent + "↳ ",
+                                       subsequent_indent=indent + "  ", break_on_hyphens=False)
         return "\n".join(lines)
 
     def to_json(self) -> str:
@@ -122,8 +131,23 @@ class Report:
             {
                 "ok": self.ok,
                 "summary": self.summary(),
+                "quick": self.quick,
+                "shard": list(self.shard) if self.shard else None,
+                "planned": self.planned,
+                "wall_seconds": self.wall_seconds,
                 "labels": LABELS,
                 "results": [asdict(r) for r in self.results],
             },
             indent=2,
         )
+
+    @classmethod
+    def from_json(cls, text: str) -> "Report":
+        """A report written by :meth:`to_json` (ValueError/KeyError/TypeError on anything else)."""
+        data = json.loads(text)
+        if not isinstance(data, dict) or not isinstance(data.get("results"), list):
+            raise ValueError("not a torchlean-rt verify report")
+        results = [CheckResult(**{k: r[k] for k in ("name", "method", "label", "claim", "passed", "seconds", "detail")})
+                   for r in data["results"]]
+        shard = tuple(data["shard"]) if data.get("shard") else None
+        return cls(results, bool(data["quick"]), shard, list(data["planned"]), float(data["wall_seconds"]))

@@ -3,22 +3,31 @@
 Each provider is a module-level function ``obligations(quick: bool) -> list[Obligation]``
 named in :data:`PROVIDERS`.  A provider that fails to import or to list its obligations is
 itself reported as a failed check — nothing is skipped silently.
+
+Budgets are counts and seeds only (no obligation stops on a clock), so the same commit gives
+the same verdict on any machine under any load.  ``jobs`` worker processes run the obligations;
+``shard=(i, n)`` keeps every n-th obligation starting at the i-th (1-based, in collection
+order: deterministic), and :func:`merge` joins the JSON reports of the n shards into one.
 """
 
 from __future__ import annotations
 
 import fnmatch
 import importlib
+import json
 import os
 import sys
+import threading
 import time
 import traceback
-from concurrent.futures import ProcessPoolExecutor
-from typing import Iterable, Optional, TextIO
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from typing import Any, Iterable, Optional, Sequence, TextIO
 
+from .errors import UsageError
 from .report import CheckResult, Obligation, Outcome, Report
 
-__all__ = ["PROVIDERS", "collect", "run_obligation", "run"]
+__all__ = ["PROVIDERS", "HEARTBEAT_SECONDS", "collect", "select", "parse_shard", "shard_of", "run_obligation", "run",
+           "merge", "list_obligations", "isolate_hypothesis", "check_float_environment"]
 
 #: ``module:function`` of every obligation provider, in report order.
 PROVIDERS: list[str] = [
@@ -28,8 +37,26 @@ PROVIDERS: list[str] = [
     "torchlean_runtime.proofs.differential.agreement:obligations",
     "torchlean_runtime.proofs.differential.fuzz:obligations",
     "torchlean_runtime.proofs.vectors_obligations:obligations",
+    "torchlean_runtime.proofs.value_semantics:obligations",
+    "torchlean_runtime.proofs.checking_modes:obligations",
     "torchlean_runtime.proofs.crosshair.provider:obligations",
 ]
+
+#: At most this many seconds between two progress lines (a heartbeat while checks run).
+HEARTBEAT_SECONDS = 30.0
+
+
+def check_float_environment() -> None:
+    """The impl's floating-point-environment probe (flush-to-zero / denormals-are-zero would make
+    every subnormal result of spec and impl wrong together), run before any check.  It raises
+    the impl's typed error; an impl without the probe yet is tolerated (the lead wires it)."""
+    try:
+        from torchlean_runtime.impl import arrays
+    except ImportError:
+        return
+    probe = getattr(arrays, "check_float_environment", None)
+    if probe is not None:  # LEAD: the impl branch adds impl.arrays.check_float_environment()
+        probe()
 
 
 def collect(quick: bool, providers: Optional[list[str]] = None) -> tuple[list[Obligation], list[CheckResult]]:
@@ -49,6 +76,38 @@ def collect(quick: bool, providers: Optional[list[str]] = None) -> tuple[list[Ob
     return obligations, broken
 
 
+def matches(name: str, only: Optional[str]) -> bool:
+    """``--only``: a glob or a substring of the name."""
+    return not only or fnmatch.fnmatch(name, only) or only in name
+
+
+def select(obligations: Sequence[Obligation], only: Optional[str]) -> list[Obligation]:
+    """The obligations ``--only`` keeps; matching nothing is a usage error (TLR_USAGE)."""
+    kept = [ob for ob in obligations if matches(ob.name, only)]
+    if only and not kept:
+        raise UsageError(f"--only {only!r} matches no check (torchlean-rt verify --list names them)")
+    return kept
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """``I/N`` with 1 <= I <= N (TLR_USAGE otherwise)."""
+    try:
+        i, n = (int(x) for x in text.split("/"))
+    except ValueError:
+        raise UsageError(f"--shard must be I/N (e.g. 2/4), given {text!r}") from None
+    if not 1 <= i <= n:
+        raise UsageError(f"--shard I/N needs 1 <= I <= N, given {text!r}")
+    return i, n
+
+
+def shard_of(obligations: Sequence[Obligation], shard: Optional[tuple[int, int]]) -> list[Obligation]:
+    """Every n-th obligation from the i-th (collection order; the same split on every machine)."""
+    if shard is None:
+        return list(obligations)
+    i, n = shard
+    return [ob for k, ob in enumerate(obligations) if k % n == i - 1]
+
+
 def run_obligation(ob: Obligation) -> CheckResult:
     """Run one obligation in this process; an exception is a failure with its message."""
     start = time.perf_counter()
@@ -62,10 +121,83 @@ def run_obligation(ob: Obligation) -> CheckResult:
     return CheckResult(ob.name, ob.method, ob.label, ob.claim, outcome.passed, time.perf_counter() - start, outcome.detail)
 
 
-def _progress(stream: Optional[TextIO], i: int, n: int, r: CheckResult) -> None:
-    if stream is not None:
-        mark = "pass" if r.passed else "FAIL"
-        print(f"[{i}/{n}] {r.name} … {mark} ({r.seconds:.2f}s)", file=stream, flush=True)
+def isolate_hypothesis() -> None:
+    """Hypothesis derandomized and without its example database: every sampled check is a
+    fixed set of examples (the same on every run and machine), and no run reads or leaves
+    failing examples that another run would replay.  Settings a check passes explicitly win."""
+    try:
+        from hypothesis import settings
+    except ImportError:  # a dev dependency; nothing to configure without it
+        return
+    settings.register_profile("torchlean-rt-verify", database=None, derandomize=True)
+    settings.load_profile("torchlean-rt-verify")
+
+
+def _run_in_worker(ob: Obligation) -> CheckResult:
+    isolate_hypothesis()
+    return run_obligation(ob)
+
+
+class _Progress:
+    """One line per finished check, and a heartbeat (elapsed, what runs, an estimate) whenever
+    ``interval`` seconds pass without one."""
+
+    def __init__(self, stream: Optional[TextIO], total: int, interval: float) -> None:
+        self.stream, self.total, self.interval = stream, total, interval
+        self.start = self.last = time.monotonic()
+        self.done = 0
+        self.busy = 0.0  # summed seconds of finished checks
+        self.running: dict[str, float] = {}
+        self.lock = threading.Lock()
+        self.stop = threading.Event()
+        self.thread: Optional[threading.Thread] = None
+
+    def __enter__(self) -> "_Progress":
+        if self.stream is not None:
+            self.thread = threading.Thread(target=self._beat, daemon=True)
+            self.thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop.set()
+        if self.thread is not None:
+            self.thread.join()
+
+    def _print(self, text: str) -> None:
+        if self.stream is not None:
+            print(text, file=self.stream, flush=True)
+            self.last = time.monotonic()
+
+    def started(self, name: str) -> None:
+        with self.lock:
+            self.running[name] = time.monotonic()
+
+    def finished(self, r: CheckResult) -> None:
+        with self.lock:
+            self.running.pop(r.name, None)
+            self.done += 1
+            self.busy += r.seconds
+            mark = "pass" if r.passed else "FAIL"
+            self._print(f"[{self.done}/{self.total}] {r.name} … {mark} ({r.seconds:.2f}s)")
+
+    def estimate(self, now: float) -> str:
+        if not self.done:
+            return "estimate after the first check"
+        elapsed = now - self.start
+        left = elapsed / self.done * (self.total - self.done)
+        return f"about {left:.0f}s left (at the rate so far)"
+
+    def _beat(self) -> None:
+        while not self.stop.wait(min(self.interval, 1.0)):
+            now = time.monotonic()
+            with self.lock:
+                if now - self.last < self.interval:
+                    continue
+                running = sorted(self.running.items(), key=lambda kv: kv[1])
+                names = ", ".join(f"{n} ({now - t:.0f}s)" for n, t in running[:3]) or "(starting)"
+                more = f" and {len(running) - 3} more" if len(running) > 3 else ""
+                self._print(f"[{self.done}/{self.total}] … {now - self.start:.0f}s elapsed; waiting on: {names}{more}; "
+                            f"{self.estimate(now)}")
 
 
 def run(
@@ -74,26 +206,91 @@ def run(
     progress: Optional[TextIO] = sys.stderr,
     providers: Optional[list[str]] = None,
     workers: Optional[int] = None,
+    shard: Optional[tuple[int, int]] = None,
+    heartbeat: float = HEARTBEAT_SECONDS,
 ) -> Report:
+    """Run the obligations (``--only`` filter, then the ``shard``) on ``workers`` processes
+    (default: every core) and return the report, in collection order."""
+    wall_start = time.perf_counter()
     obligations, broken = collect(quick, providers)
-    if only:
-        obligations = [ob for ob in obligations if fnmatch.fnmatch(ob.name, only) or only in ob.name]
-    report = Report(results=list(broken))
-    n = len(obligations)
+    planned = [r.name for r in broken] + [ob.name for ob in select(obligations, only)]
+    obligations = shard_of(select(obligations, only), shard)
+    if shard is not None and shard[0] != 1:
+        broken = []  # a provider that cannot load is reported once, by the first shard
+    report = Report(results=list(broken), quick=quick, shard=shard, planned=planned)
     by_name: dict[str, CheckResult] = {}
-    done = 0
+    jobs = max(1, workers or os.cpu_count() or 1)
     parallel = [ob for ob in obligations if ob.parallel]
     serial = [ob for ob in obligations if not ob.parallel]
-    if parallel:
-        with ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 1) as pool:
-            for ob, result in zip(parallel, pool.map(run_obligation, parallel)):
-                done += 1
-                by_name[ob.name] = result
-                _progress(progress, done, n, result)
-    for ob in serial:
-        result = run_obligation(ob)
-        done += 1
-        by_name[ob.name] = result
-        _progress(progress, done, n, result)
+    with _Progress(progress, len(obligations), heartbeat) as prog:
+        if parallel and jobs > 1:
+            with ProcessPoolExecutor(max_workers=jobs) as pool:
+                pending = {}
+                for ob in parallel:
+                    pending[pool.submit(_run_in_worker, ob)] = ob
+                    prog.started(ob.name)  # queued or running; the heartbeat names the oldest
+                while pending:
+                    done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                    for fut in done:
+                        ob = pending.pop(fut)
+                        result = fut.result()
+                        by_name[ob.name] = result
+                        prog.finished(result)
+        else:
+            serial = parallel + serial
+        isolate_hypothesis()
+        for ob in serial:
+            prog.started(ob.name)
+            result = run_obligation(ob)
+            by_name[ob.name] = result
+            prog.finished(result)
     report.results.extend(by_name[ob.name] for ob in obligations)
+    report.wall_seconds = time.perf_counter() - wall_start
     return report
+
+
+def merge(paths: Iterable[str]) -> Report:
+    """One report from the JSON reports of several runs (e.g. the shards of one run).  The
+    reports must agree on the profile and on the planned checks; a planned check that no report
+    ran, or that two reports ran, is a failure of the merged report."""
+    reports = []
+    for path in paths:
+        try:
+            with open(path, encoding="utf-8") as fh:
+                reports.append(Report.from_json(fh.read()))
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise UsageError(f"cannot read the verify report {path}: {type(exc).__name__}: {exc}") from None
+    if not reports:
+        raise UsageError("verify merge needs at least one report")
+    if len({r.quick for r in reports}) != 1:
+        raise UsageError("the reports were made with different profiles (--quick and not)")
+    planned = reports[0].planned
+    if any(r.planned != planned for r in reports):
+        raise UsageError("the reports plan different checks (different commits or --only)")
+    results: dict[str, CheckResult] = {}
+    duplicated: list[str] = []
+    for r in reports:
+        for c in r.results:
+            if c.name in results:
+                duplicated.append(c.name)
+            results[c.name] = c
+    merged = Report(quick=reports[0].quick, planned=planned)
+    merged.results = [results[n] for n in planned if n in results]
+    missing = [n for n in planned if n not in results]
+    for name in missing:
+        merged.results.append(CheckResult(name, "merge", "checked", "some report ran this check", False, 0.0,
+                                          "no report ran this planned check"))
+    for name in sorted(set(duplicated)):
+        merged.results.append(CheckResult(f"merge: {name}", "merge", "checked", "each check ran once", False, 0.0,
+                                          "two reports ran this check"))
+    merged.wall_seconds = max(r.wall_seconds for r in reports)
+    merged.merged_from = len(reports)
+    return merged
+
+
+def list_obligations(quick: bool, only: Optional[str] = None) -> list[str]:
+    """``verify --list``: one line per check (name, method, label); providers that fail to load too."""
+    obligations, broken = collect(quick)
+    lines = [f"{ob.name}\t{ob.method}\t{ob.label}" for ob in select(obligations, only)]
+    lines += [f"{r.name}\tprovider\tFAILED TO LOAD: {r.detail}" for r in broken]
+    return lines

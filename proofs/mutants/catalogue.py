@@ -46,7 +46,9 @@ Replacement = tuple[Any, str, Any]
 class Mutant:
     """One plausible bug.  ``layer`` says where it lives: ``registry`` / ``context`` are the
     pure-Python bookkeeping layer (what CrossHair can explore symbolically), ``variable`` /
-    ``arrays`` involve numpy arithmetic, copying or printing."""
+    ``arrays`` involve numpy arithmetic, copying or printing, ``cache`` / ``shortcut`` break one
+    optimisation (a cache, an early return, a fast path), and ``spec`` mutates the oracle itself
+    (only the Lean-derived examples and the shipped vectors may count as killing those)."""
 
     name: str
     bug: str
@@ -54,6 +56,10 @@ class Mutant:
     build: Callable[[], list[Replacement]]
     #: the public impl operations through which the bug shows (for choosing the checks about them)
     touches: tuple[str, ...] = ()
+
+    @property
+    def is_spec(self) -> bool:
+        return self.layer == "spec"
 
     @property
     def symbolic(self) -> bool:
@@ -408,6 +414,344 @@ def _float_printing_repr() -> list[Replacement]:
     return [(table, FLOAT64, repr), (table, FLOAT32, repr)]  # BUG: '1.0' instead of Lean's '1.000000'
 
 
+# --- optimisations: caches, shortcuts, fast paths, early returns, in-place work -------------------
+
+
+def _names_cached_handed_out() -> list[Replacement]:
+    variable_names = _method(RuntimeContext, "variable_names")
+    cache: dict[int, tuple[Any, list]] = {}
+
+    def cached(self: RuntimeContext) -> list[str]:
+        hit = cache.get(id(self._variables))
+        if hit is None or hit[0] is not self._variables:
+            hit = cache[id(self._variables)] = (self._variables, variable_names(self))
+        return hit[1]  # BUG: the cached list itself is handed out; a caller's append changes later answers
+
+    return [(RuntimeContext, "variable_names", cached)]
+
+
+def _lookup_cache_by_name() -> list[Replacement]:
+    get_variable = _method(RuntimeContext, "get_variable")
+    cache: dict[tuple, Any] = {}
+
+    def cached(self: RuntimeContext, name: str, shape: tuple) -> Optional[np.ndarray]:
+        key = (name, shape) if type(name) is str and type(shape) is tuple else None
+        if key in cache:
+            return cache[key]  # BUG: keyed by (name, shape) only — another context's (or an older) answer
+        result = get_variable(self, name, shape)
+        if key is not None and result is not None:
+            cache[key] = result
+        return result
+
+    return [(RuntimeContext, "get_variable", cached)]
+
+
+def _set_absent_early_return() -> list[Replacement]:
+    set_variable = _method(RuntimeContext, "set_variable")
+
+    def early(self: RuntimeContext, name: str, value: np.ndarray) -> RuntimeContext:
+        if type(name) is str and not self._variables.has(name):
+            return self  # BUG: returns before checking (and adopting the dtype of) the value
+        return set_variable(self, name, value)
+
+    return [(RuntimeContext, "set_variable", early)]
+
+
+def _register_gradient_in_context_early_return() -> list[Replacement]:
+    register = _method(Variable, "register_gradient_in_context")
+
+    def early(self: Variable, ctx: RuntimeContext) -> RuntimeContext:
+        if self.gradient is None:
+            return ctx  # BUG: returns before checking that ctx is a context over the variable's dtype
+        return register(self, ctx)
+
+    return [(Variable, "register_gradient_in_context", early)]
+
+
+def _cast_shape_unchecked() -> list[Replacement]:
+    def unchecked(self: Variable, evidence: Any) -> Variable:
+        return self  # BUG: the evidence check dropped ("an identity at run time")
+
+    return [(Variable, "cast_shape", unchecked)]
+
+
+def _set_variable_equal_shortcut() -> list[Replacement]:
+    set_variable = _method(RuntimeContext, "set_variable")
+
+    def shortcut(self: RuntimeContext, name: str, value: np.ndarray) -> RuntimeContext:
+        if type(name) is str and isinstance(value, np.ndarray):
+            current = self.get_variable(name, value.shape)
+            if current is not None and current.dtype == value.dtype and np.array_equal(current, value):
+                return self  # BUG: == equality (0.0 == -0.0; older shadowed entries not updated)
+        return set_variable(self, name, value)
+
+    return [(RuntimeContext, "set_variable", shortcut)]
+
+
+def _set_value_equal_shortcut() -> list[Replacement]:
+    set_value = _method(Variable, "set_value")
+
+    def shortcut(self: Variable, new_value: np.ndarray) -> Variable:
+        if isinstance(new_value, np.ndarray) and new_value.shape == self.shape and new_value.dtype == self.dtype \
+                and np.array_equal(self.value, new_value):
+            return self  # BUG: == equality keeps 0.0 where -0.0 was set
+        return set_value(self, new_value)
+
+    return [(Variable, "set_value", shortcut)]
+
+
+def _is_valid_fast_path() -> list[Replacement]:
+    is_valid = _method(RuntimeContext, "is_valid_context")
+
+    def fast(self: RuntimeContext) -> bool:
+        if self.gradient_count() <= self.context_size():
+            return True  # BUG: counts say nothing about which names
+        return is_valid(self)
+
+    return [(RuntimeContext, "is_valid_context", fast)]
+
+
+def _accumulate_in_place() -> list[Replacement]:
+    scratch: dict[tuple, np.ndarray] = {}
+
+    def reused(shape: tuple, dtype: np.dtype) -> np.ndarray:
+        key = (shape, np.dtype(dtype).str)
+        if key not in scratch:
+            scratch[key] = np.empty(shape, dtype)
+        return scratch[key]  # BUG: one scratch buffer per shape, reused by every accumulate …
+
+    def no_copy(buffer: np.ndarray) -> np.ndarray:
+        return buffer.view()  # … and the result kept without copying it out (in-place work shared)
+
+    return [(impl_variable, "new_buffer", reused), (impl_variable, "seal", no_copy)]
+
+
+def _value_hands_out_stored() -> list[Replacement]:
+    def stored_value(self: Variable) -> np.ndarray:
+        return self._value  # BUG: the stored header itself, whose metadata a holder can rewrite
+
+    def stored_gradient(self: Variable) -> Optional[np.ndarray]:
+        return self._gradient
+
+    return [(Variable, "value", property(stored_value)), (Variable, "gradient", property(stored_gradient))]
+
+
+def _get_variable_hands_out_stored() -> list[Replacement]:
+    get_variable = _method(RuntimeContext, "get_variable")
+
+    def stored(self: RuntimeContext, name: str, shape: tuple) -> Optional[np.ndarray]:
+        answer = get_variable(self, name, shape)  # the input checks
+        return None if answer is None else self._variables.lookup(name, tuple(shape))  # BUG: the stored header
+
+    return [(RuntimeContext, "get_variable", stored)]
+
+
+def _freeze_adopts_read_only_views() -> list[Replacement]:
+    def is_frozen(arr: np.ndarray) -> bool:
+        # BUG: "read-only and contiguous" taken for "immutable": a read-only view of memory its
+        # owner can still write is adopted without a copy
+        return type(arr) is np.ndarray and not arr.flags.writeable and arr.flags.c_contiguous \
+            and isinstance(arr.base, (bytes, np.ndarray)) and arr.nbytes == memoryview(arr.base).nbytes
+
+    return [(impl_arrays, "is_frozen", is_frozen)]
+
+
+def _accumulate_hardware_nan() -> list[Replacement]:
+    accumulate = _method(Variable, "accumulate_gradient")
+
+    def hardware(self: Variable, grad: np.ndarray) -> Variable:
+        if self.gradient is None:
+            return accumulate(self, grad)
+        arr = impl_variable._check_accumulate(self, grad)
+        owner = impl_arrays.new_buffer(self.shape, self.dtype)
+        with np.errstate(all="ignore"):
+            np.add(self.gradient, arr, out=owner.view(np.ndarray))  # BUG: the hardware's NaN, not Lean's rule
+        return self._with(self.value, impl_arrays.seal(owner))
+
+    return [(Variable, "accumulate_gradient", hardware)]
+
+
+def _norm_nan_canonical() -> list[Replacement]:
+    norm = _method(Variable, "variable_norm")
+
+    def canonical(self: Variable) -> np.floating:
+        r = norm(self)
+        return self.dtype.type(np.nan) if r != r else r  # BUG: the input NaN's sign and payload dropped
+
+    return [(Variable, "variable_norm", canonical)]
+
+
+# --- more operations and rules --------------------------------------------------------------------
+
+
+def _has_variable_reads_gradients() -> list[Replacement]:
+    def has(self: RuntimeContext, name: str) -> bool:
+        return self._gradients.has(name)  # BUG: copy-paste — looks in the gradient registry
+
+    return [(RuntimeContext, "has_variable", has)]
+
+
+def _register_variable_keeps_next_id() -> list[Replacement]:
+    register = _method(RuntimeContext, "register_variable")
+
+    def keeping(self: RuntimeContext, name: str, value: np.ndarray) -> RuntimeContext:
+        r = register(self, name, value)
+        return RuntimeContext._make(r._variables, r._gradients, self.next_id, r.dtype)  # BUG: next_id not bumped
+
+    return [(RuntimeContext, "register_variable", keeping)]
+
+
+def _clone_keeps_id() -> list[Replacement]:
+    clone = _method(Variable, "clone_variable")
+
+    def keeping(self: Variable, new_id: int) -> Variable:
+        r = clone(self, new_id)
+        return Variable._make(self.id, r.name, r.value, r.gradient, r.requires_grad)  # BUG: new_id ignored
+
+    return [(Variable, "clone_variable", keeping)]
+
+
+def _detach_keeps_gradient() -> list[Replacement]:
+    detach = _method(Variable, "detach_variable")
+
+    def keeping(self: Variable) -> Variable:
+        r = detach(self)
+        return Variable._make(r.id, r.name, r.value, self.gradient, r.requires_grad)  # BUG: gradient kept
+
+    return [(Variable, "detach_variable", keeping)]
+
+
+def _check_requires_grad_reads_gradient() -> list[Replacement]:
+    def reads(self: Variable) -> bool:
+        return self.gradient is not None  # BUG: "has a gradient" taken for "requires one"
+
+    return [(Variable, "check_requires_grad", reads)]
+
+
+def _get_from_context_reads_gradients() -> list[Replacement]:
+    get_from_context = _method(Variable, "get_from_context")
+
+    def reads(self: Variable, ctx: RuntimeContext) -> Optional[np.ndarray]:
+        get_from_context(self, ctx)  # the input checks
+        return ctx.get_gradient(self.name, self.shape)  # BUG: the gradient registry
+
+    return [(Variable, "get_from_context", reads)]
+
+
+def _register_gradient_in_context_registers_value() -> list[Replacement]:
+    register = _method(Variable, "register_gradient_in_context")
+
+    def value_instead(self: Variable, ctx: RuntimeContext) -> RuntimeContext:
+        r = register(self, ctx)
+        return r if self.gradient is None else ctx.register_gradient(self.name, self.value)  # BUG: the value
+
+    return [(Variable, "register_gradient_in_context", value_instead)]
+
+
+def _error_name_empty() -> list[Replacement]:
+    error = _method(Variable, "error")
+
+    def unnamed(ctx: RuntimeContext, msg: str, dtype: Any = None) -> Variable:
+        v = error(ctx, msg, dtype)
+        return Variable._make(v.id, "", v.value, v.gradient, v.requires_grad)  # BUG: the message is not the name
+
+    return [(Variable, "error", staticmethod(unnamed))]
+
+
+def _printing_empty_dimension_once() -> list[Replacement]:
+    pretty = impl_arrays.pretty
+
+    def once(arr: np.ndarray) -> str:
+        if 0 in arr.shape[1:]:
+            return "[]"  # BUG: one [] for the whole tensor, not one per outer position
+        return pretty(arr)
+
+    return [(impl_context, "pretty", once), (impl_variable, "pretty", once)]
+
+
+def _printing_scalar_bracketed() -> list[Replacement]:
+    pretty = impl_arrays.pretty
+
+    def bracketed(arr: np.ndarray) -> str:
+        return f"[{pretty(arr)}]" if arr.ndim == 0 else pretty(arr)  # BUG: a scalar printed as a 1-vector
+
+    return [(impl_context, "pretty", bracketed), (impl_variable, "pretty", bracketed)]
+
+
+def _int_printing_as_float() -> list[Replacement]:
+    from torchlean_runtime.spec.core.scalars import floatToString
+
+    return [(impl_arrays._ELEMENT_TO_STRING, impl_arrays.INT64, lambda x: floatToString(float(x)))]  # BUG: '3.000000'
+
+
+def _float32_printing_shortest() -> list[Replacement]:
+    from torchlean_runtime.spec.core.scalars import floatToString
+
+    # BUG: float32 rounded to 7 significant digits before %f (the float32 shortest repr), not widened exactly
+    return [(impl_arrays._ELEMENT_TO_STRING, FLOAT32, lambda x: floatToString(float("%.7g" % x)))]
+
+
+def _variable_string_python_bool() -> list[Replacement]:
+    to_string = _method(Variable, "to_lean_string")
+
+    def python_bool(self: Variable) -> str:
+        flag = "true" if self.requires_grad else "false"
+        return to_string(self).replace(f"requires_grad={flag})", f"requires_grad={self.requires_grad})")  # BUG
+
+    return [(Variable, "to_lean_string", python_bool)]
+
+
+# --- mutants of the spec itself (a wrong oracle): the Lean-derived examples and the shipped
+# vectors must catch them; agreement with the impl proves nothing about the oracle --------------
+
+
+def _spec_context_size_distinct() -> list[Replacement]:
+    from torchlean_runtime.spec.runtime import context as SC
+
+    names = SC.variableNames
+    return [(SC, "contextSize", lambda ctx: len(set(names(ctx))))]  # BUG: distinct names
+
+
+def _spec_register_gradient_bumps_next_id() -> list[Replacement]:
+    import dataclasses
+
+    from torchlean_runtime.spec.runtime import context as SC
+
+    register = SC.registerGradient
+    return [(SC, "registerGradient",
+             lambda ctx, name, grad: (lambda r: dataclasses.replace(r, next_id=r.next_id + 1))(register(ctx, name, grad)))]
+
+
+def _spec_clone_keeps_gradient() -> list[Replacement]:
+    import dataclasses
+
+    from torchlean_runtime.spec.runtime import variable as SV
+
+    clone = SV.cloneVariable
+    return [(SV, "cloneVariable", lambda v, new_id: dataclasses.replace(clone(v, new_id), gradient=v.gradient))]
+
+
+def _spec_accumulate_overwrites() -> list[Replacement]:
+    from torchlean_runtime.spec.runtime import variable as SV
+
+    accumulate, set_gradient = SV.accumulateGradient, SV.setGradient
+    return [(SV, "accumulateGradient", lambda v, grad: (accumulate(v, grad), set_gradient(v, grad))[1])]  # BUG
+
+
+def _spec_float_printing_repr() -> list[Replacement]:
+    from torchlean_runtime.spec.core.scalars import Float
+
+    return [(Float, "toString", repr)]  # BUG: the oracle prints '1.0' where Lean prints '1.000000'
+
+
+def _spec_variable_names_oldest_first() -> list[Replacement]:
+    from torchlean_runtime.spec.core.list import ofIterable
+    from torchlean_runtime.spec.runtime import context as SC
+
+    names = SC.variableNames
+    return [(SC, "variableNames", lambda ctx: ofIterable(list(names(ctx))[::-1]))]  # BUG: oldest first
+
+
 #: The catalogue, in report order.
 MUTANTS: tuple[Mutant, ...] = (
     Mutant("lookup-past-first-match", "get_* returns an older entry of the name when the newest has another shape",
@@ -499,6 +843,73 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("float-printing-repr", "floats printed with Python's repr instead of Lean's %f",
            "arrays", _float_printing_repr,
            touches=("to_lean_string",)),
+    Mutant("names-cached-handed-out", "variable_names computed once per registry, cached and the same list handed out",
+           "cache", _names_cached_handed_out, touches=("variable_names",)),
+    Mutant("lookup-cache-by-name", "get_variable answers cached by (name, shape) only, across contexts",
+           "cache", _lookup_cache_by_name, touches=("get_variable",)),
+    Mutant("set-absent-early-return", "set_variable returns early for an absent name, before checking the value",
+           "shortcut", _set_absent_early_return, touches=("set_variable",)),
+    Mutant("register-gradient-in-context-early-return",
+           "register_gradient_in_context returns ctx when there is no gradient, before checking ctx",
+           "shortcut", _register_gradient_in_context_early_return, touches=("register_gradient_in_context",)),
+    Mutant("cast-shape-unchecked", "cast_shape drops the evidence check (an identity at run time)",
+           "shortcut", _cast_shape_unchecked, touches=("cast_shape",)),
+    Mutant("set-variable-equal-shortcut", "set_variable skips the update when the newest value is == the new one",
+           "shortcut", _set_variable_equal_shortcut, touches=("set_variable",)),
+    Mutant("set-value-equal-shortcut", "set_value keeps the Variable when its value is == the new one",
+           "shortcut", _set_value_equal_shortcut, touches=("set_value",)),
+    Mutant("is-valid-fast-path", "is_valid_context says true whenever there are no more gradients than variables",
+           "shortcut", _is_valid_fast_path, touches=("is_valid_context",)),
+    Mutant("accumulate-in-place", "accumulate_gradient sums into one reused scratch buffer and keeps it uncopied",
+           "arrays", _accumulate_in_place, touches=("accumulate_gradient",)),
+    Mutant("value-hands-out-stored", "Variable.value / .gradient hand out the stored header, not a fresh one",
+           "arrays", _value_hands_out_stored, touches=("get_value", "create", "set_value")),
+    Mutant("get-variable-hands-out-stored", "get_variable hands out the stored header, not a fresh one",
+           "arrays", _get_variable_hands_out_stored, touches=("get_variable",)),
+    Mutant("freeze-adopts-read-only-views", "a read-only view of caller memory is adopted without a copy",
+           "arrays", _freeze_adopts_read_only_views, touches=("register_variable", "create", "set_value")),
+    Mutant("accumulate-hardware-nan", "accumulate_gradient keeps the hardware's NaN instead of Lean's NaN rule",
+           "variable", _accumulate_hardware_nan, touches=("accumulate_gradient",)),
+    Mutant("norm-nan-canonical", "variable_norm returns the canonical NaN, dropping the input NaN's sign and payload",
+           "variable", _norm_nan_canonical, touches=("variable_norm",)),
+    Mutant("has-variable-reads-gradients", "has_variable looks in the gradient registry (copy-paste)",
+           "context", _has_variable_reads_gradients, touches=("has_variable",)),
+    Mutant("register-variable-keeps-next-id", "register_variable does not bump next_id",
+           "context", _register_variable_keeps_next_id, touches=("register_variable",)),
+    Mutant("clone-keeps-id", "clone_variable ignores new_id",
+           "variable", _clone_keeps_id, touches=("clone_variable",)),
+    Mutant("detach-keeps-gradient", "detach_variable keeps the gradient",
+           "variable", _detach_keeps_gradient, touches=("detach_variable",)),
+    Mutant("check-requires-grad-reads-gradient", "check_requires_grad answers whether a gradient is set",
+           "variable", _check_requires_grad_reads_gradient, touches=("check_requires_grad",)),
+    Mutant("get-from-context-reads-gradients", "get_from_context looks in the gradient registry",
+           "variable", _get_from_context_reads_gradients, touches=("get_from_context",)),
+    Mutant("register-gradient-in-context-registers-value", "register_gradient_in_context stores the value, not the gradient",
+           "variable", _register_gradient_in_context_registers_value, touches=("register_gradient_in_context",)),
+    Mutant("error-name-empty", "error's variable is named \"\" instead of the message",
+           "variable", _error_name_empty, touches=("Variable.error",)),
+    Mutant("printing-empty-dimension-once", "a zero inner dimension prints one [] instead of one per outer position",
+           "arrays", _printing_empty_dimension_once, touches=("to_lean_string",)),
+    Mutant("printing-scalar-bracketed", "a scalar tensor prints as [x]",
+           "arrays", _printing_scalar_bracketed, touches=("to_lean_string",)),
+    Mutant("int-printing-as-float", "int64 elements printed with Float.toString ('3.000000')",
+           "arrays", _int_printing_as_float, touches=("to_lean_string",)),
+    Mutant("float32-printing-shortest", "float32 elements rounded to 7 digits before printing, not widened exactly",
+           "arrays", _float32_printing_shortest, touches=("to_lean_string",)),
+    Mutant("variable-string-python-bool", "variableToString prints requires_grad=True/False",
+           "variable", _variable_string_python_bool, touches=("to_lean_string",)),
+    Mutant("spec-context-size-distinct", "SPEC: contextSize counts distinct names",
+           "spec", _spec_context_size_distinct),
+    Mutant("spec-register-gradient-bumps-next-id", "SPEC: registerGradient adds 1 to next_id",
+           "spec", _spec_register_gradient_bumps_next_id),
+    Mutant("spec-clone-keeps-gradient", "SPEC: cloneVariable keeps the gradient",
+           "spec", _spec_clone_keeps_gradient),
+    Mutant("spec-accumulate-overwrites", "SPEC: accumulateGradient replaces an existing gradient",
+           "spec", _spec_accumulate_overwrites),
+    Mutant("spec-float-printing-repr", "SPEC: Float.toString is Python's repr",
+           "spec", _spec_float_printing_repr),
+    Mutant("spec-variable-names-oldest-first", "SPEC: variableNames oldest first",
+           "spec", _spec_variable_names_oldest_first),
 )
 
 BY_NAME: dict[str, Mutant] = {m.name: m for m in MUTANTS}
@@ -555,7 +966,8 @@ def apply(name: str) -> Callable[[], None]:
         if new is old:
             raise RuntimeError(f"mutant {name}: the replacement of {key!r} is the original")
     for (owner, key, new), (_, _, old) in zip(swaps, originals):
-        _store(owner, key, _like(old, new) if isinstance(owner, type) else new)  # class entries are all methods
+        # class entries are methods (dressed as the original, contracts included) or properties
+        _store(owner, key, _like(old, new) if isinstance(owner, type) and not isinstance(new, property) else new)
 
     def undo() -> None:
         for owner, key, old in reversed(originals):

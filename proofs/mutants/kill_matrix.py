@@ -4,20 +4,26 @@ Rows are mutants (``catalogue.MUTANTS``), preceded by the sanity row ``(none)`` 
 impl, on which every method must pass, or its kills would mean nothing.  Columns are methods,
 each run in a fresh Python process with the mutant applied before anything is checked:
 
-=============  ===========================================================================
-``pytest``     ``pytest tests/impl`` with the plugin ``pytest_plugin.py`` (``-x``: the first
-               failing test is enough for a kill)
-``agreement``  the sampled spec-vs-impl agreement obligations (proofs/differential/agreement.py)
-``vectors``    the shipped torchlean.runtime.v1 corpus replayed on the impl
-``machine``    the stateful differential machine (proofs/differential/machine.py), run by the
-               fuzz provider when that is listed in ``verify.PROVIDERS``: its timed campaign and
-               its kept regression vectors (quick: the campaign without shrinking)
-``crosshair``  the CrossHair obligations, if a crosshair provider is listed in ``verify.PROVIDERS``;
-               CrossHair starts its own Python processes, so the mutant reaches them through a
-               ``sitecustomize`` put first on ``PYTHONPATH`` (the provider builds its own
-               command lines, so ``crosshair check --extra_plugin`` cannot be passed to them)
-``z3-index``   the cross-check of the Z3 index model against the real registry (proofs/z3)
-=============  ===========================================================================
+===================  =====================================================================
+``pytest``           ``pytest tests/impl`` with the plugin ``pytest_plugin.py`` (``-x``) — a bonus
+                     column, present only where the source tree is (not from a wheel), and left
+                     out of quick runs
+``agreement``        the sampled spec-vs-impl agreement obligations (proofs/differential/agreement.py)
+``corpus``           corpus alone: the shipped torchlean.runtime.v1 vectors replayed on the mutated
+                     side (the impl for impl mutants, the spec for spec mutants)
+``lean-examples``    the hand-written Lean-derived cases (proofs/conformance.py) — spec mutants only
+``machine``          the stateful differential machine (fixed rounds and seed, not shrunk) and its
+                     regression vectors
+``value-semantics``  the hostile-caller programs (proofs/value_semantics.py)
+``optimized``        the impl-driving methods again under ``python -O`` (proofs/checking_modes.py)
+``crosshair``        the CrossHair obligations; CrossHair starts its own Python processes, so the
+                     mutant reaches them through a ``sitecustomize`` put first on ``PYTHONPATH``
+``z3-index``         the cross-check of the Z3 index model against the real registry (proofs/z3)
+===================  =====================================================================
+
+Spec mutants (a wrong oracle) are run only by the columns whose expectations come from Lean
+(``corpus``, ``lean-examples``): agreement between a wrong spec and the impl proves nothing
+about the oracle.
 
 Cells: ``killed`` (the method failed with the mutant applied), ``survived`` (it passed),
 ``error`` (it could not run: import error, crash, timeout, unknown mutant target — never
@@ -84,21 +90,49 @@ def _crosshair_relevant(mutant: Mutant, ob: Any, quick: bool) -> bool:
             and (ob.method == "crosshair" or not quick))
 
 
+def _corpus_side(mutant: Mutant, ob: Any, quick: bool) -> bool:
+    return ob.name == ("vectors: corpus replays on spec" if mutant.is_spec else "vectors: corpus replays on impl")
+
+
+def _impl(m: Mutant) -> bool:
+    """Impl mutants: the spec is right, so every spec-vs-impl method may kill them."""
+    return not m.is_spec
+
+
+def _spec(m: Mutant) -> bool:
+    """Spec mutants (a wrong oracle): only Lean-derived evidence may count as killing them."""
+    return m.is_spec
+
+
 METHODS: tuple[Method, ...] = (
-    Method("pytest", "pytest tests/impl (mutant applied by the -p plugin)", slow=True),
+    Method("pytest", "pytest tests/impl (mutant applied by the -p plugin; only where the source tree is present)",
+           slow=True, rows=_impl, quick_rows=lambda m: False,
+           quick_note="quick run: not run (a bonus column, about 35 s per mutant; verify's own methods must kill "
+                      "every mutant by themselves)"),
     Method("agreement", "spec-vs-impl agreement on random sequences (sampled)",
-           modules=("torchlean_runtime.proofs.differential.agreement",)),
-    Method("vectors", "shipped vector corpus replayed on the impl",
-           modules=("torchlean_runtime.proofs.vectors_obligations",), select=("vectors: corpus replays on impl",)),
-    # the machine (differential/machine.py) is run by the fuzz provider: a timed campaign plus
-    # the replay of its kept regression vectors
+           modules=("torchlean_runtime.proofs.differential.agreement",), rows=_impl),
+    Method("corpus", "corpus alone: the shipped torchlean.runtime.v1 vectors replayed on the spec and on the impl",
+           modules=("torchlean_runtime.proofs.vectors_obligations",), relevant=_corpus_side,
+           note="the corpus replayed on the mutated side: on the spec for spec mutants, on the impl for the others"),
+    Method("lean-examples", "the hand-written Lean-derived conformance cases, run on the spec",
+           modules=("torchlean_runtime.proofs.conformance",), rows=_spec,
+           note="spec mutants only (it runs the spec alone, so no impl mutant can reach it)"),
+    # the machine (differential/machine.py) is run by the fuzz provider: a campaign of a fixed
+    # number of rounds plus the replay of its kept regression vectors
     Method("machine", "stateful differential machine (fuzz campaign + its regression vectors)",
            modules=("torchlean_runtime.proofs.differential.fuzz", "torchlean_runtime.proofs.differential.machine"),
-           slow=True, kill_provider="torchlean_runtime.proofs.mutants.kill_matrix:machine_obligations",
-           note="the fuzz provider's campaign (its budget and seed) without shrinking: a verdict needs no minimal "
-                "program, and shrinking took minutes per kill"),
+           slow=True, kill_provider="torchlean_runtime.proofs.mutants.kill_matrix:machine_obligations", rows=_impl,
+           note="the fuzz provider's campaign (its round count and seed) without shrinking: a verdict needs no "
+                "minimal program, and shrinking took minutes per kill"),
+    Method("value-semantics", "hostile caller: every input mutated, every route tried on every answer",
+           modules=("torchlean_runtime.proofs.value_semantics",), rows=_impl),
+    Method("optimized", "the impl-driving methods again under python -O (plain paths, no preconditions)",
+           modules=("torchlean_runtime.proofs.checking_modes",), slow=True, rows=_impl,
+           quick_rows=lambda m: m.layer == "shortcut",
+           quick_note="quick run: only the shortcut mutants (early returns, fast paths), the kind only -O can "
+                      "reveal; every impl mutant in a full run"),
     Method("crosshair", "CrossHair obligations", module_prefix="torchlean_runtime.proofs.crosshair",
-           spawns_python=True, slow=True, relevant=_crosshair_relevant,
+           spawns_python=True, slow=True, relevant=_crosshair_relevant, rows=_impl,
            note="each mutant against the exhaustive obligations whose claim names an operation it changes "
                 "(Mutant.touches; '-' where none does); the sanity row runs every obligation some row runs",
            quick_rows=lambda m: m.symbolic,
@@ -130,7 +164,7 @@ class Matrix:
 
     def broken_methods(self) -> list[str]:
         """Methods that do not pass on the unmutated impl."""
-        return [m for m in self.methods if self.cells[SANITY][m].status != "passed"]
+        return [m for m in self.methods if self.cells[SANITY][m].status not in ("passed", "skipped")]
 
     def label(self, row: str, method: str) -> str:
         c = self.cells[row][method]
@@ -147,6 +181,10 @@ class Matrix:
 
     def mutant_rows(self) -> list[str]:
         return [r for r in self.rows if r != SANITY]
+
+    def columns_ran(self) -> list[str]:
+        """Methods that ran on at least one row (the others are shown as '-' throughout)."""
+        return [m for m in self.methods if any(self.cells[r][m].status != "skipped" for r in self.rows)]
 
     def survivors(self) -> list[str]:
         return [r for r in self.mutant_rows() if not self.killers(r)]
@@ -193,10 +231,13 @@ class Matrix:
         per_method = ", ".join(
             f"{m} {sum(self.label(r, m) == 'killed' for r in self.mutant_rows())}"
             f"/{sum(self.label(r, m) != '-' for r in self.mutant_rows())}"
-            for m in self.methods
+            for m in self.columns_ran()
         )
+        only_one = [f"{r} ({self.killers(r)[0]})" for r in self.mutant_rows() if len(self.killers(r)) == 1]
         parts = [f"{'PASS' if self.ok else 'FAIL'}: {killed}/{n} mutants killed by at least one method",
-                 f"kills per method (killed/run): {per_method}"]
+                 "columns that ran: " + (", ".join(self.columns_ran()) or "none"),
+                 f"kills per method (killed/run): {per_method}",
+                 "killed by one method only: " + (", ".join(only_one) or "none")]
         if self.broken_methods():
             parts.append("methods failing WITHOUT a mutant (their kills mean nothing): " + ", ".join(self.broken_methods()))
         if self.survivors():
@@ -212,6 +253,7 @@ class Matrix:
                 "methods": self.methods,
                 "notes": self.notes,
                 "survivors": self.survivors(),
+                "columns_ran": self.columns_ran(),
                 "broken_methods": self.broken_methods(),
                 "rows": [
                     {
@@ -359,9 +401,16 @@ def _campaign_without_shrinking(rounds: int, seed: int):
 
 
 def select_mutants(only: Optional[str]) -> list[Mutant]:
+    """``--only`` with ``--mutants``: the mutants whose name matches (glob or substring);
+    matching none is a usage error (TLR_USAGE)."""
+    from torchlean_runtime.errors import UsageError
+
     if not only:
         return list(MUTANTS)
-    return [m for m in MUTANTS if fnmatch.fnmatch(m.name, only) or only in m.name]
+    kept = [m for m in MUTANTS if fnmatch.fnmatch(m.name, only) or only in m.name]
+    if not kept:
+        raise UsageError(f"--only {only!r} matches no mutant (torchlean-rt verify --mutants --list names them)")
+    return kept
 
 
 def _list_obligations(ref: str, quick: bool) -> list:
@@ -406,6 +455,9 @@ def _plan(matrix: Matrix, quick: bool, mutants: Sequence[Mutant],
                     continue
             per_row[mutant.name] = select
             jobs.append((mutant, method, ref, select))
+        if not per_row:  # no mutant row runs this method: neither does the sanity row
+            matrix.cells.setdefault(SANITY, {})[method.key] = Cell("skipped", "no mutant row runs this method")
+            continue
         sanity_select = method.select
         if listed is not None:  # the sanity row runs every obligation some mutant row runs
             wanted = {name for names in per_row.values() for name in names}
@@ -429,7 +481,7 @@ def run_matrix(
     matrix.cells[SANITY] = {}
     for m, _ in methods:
         notes += [f"{m.key}: {text}" for text in (m.note, m.quick_note if quick else "") if text]
-    timeout = 600.0 if quick else 3600.0
+    timeout = 3600.0  # a safety net against hangs only (a budget is a count): generous, so load cannot turn a cell into an error
     jobs = _plan(matrix, quick, mutants, methods)
     total, done = len(jobs), 0
     with tempfile.TemporaryDirectory(prefix="torchlean-rt-mutants-") as site_dir:
@@ -459,13 +511,23 @@ def main(args) -> int:
     ``args.only`` (only the mutants whose name matches, glob or substring)."""
     quick = bool(getattr(args, "quick", False))
     mutants = select_mutants(getattr(args, "only", None))
-    if not mutants:
-        print(f"no mutant matches {getattr(args, 'only', None)!r}", file=sys.stderr)
-        return 2
     start = time.perf_counter()
-    print(f"kill matrix: {len(mutants)} mutants{' (quick budgets)' if quick else ''}, 2 workers", file=sys.stderr,
-          flush=True)
-    matrix = run_matrix(quick, mutants, workers=min(2, os.cpu_count() or 1))
+    workers = getattr(args, "jobs", None) or os.cpu_count() or 1
+    methods, notes = available_methods()
+    wanted = getattr(args, "methods", None)
+    if wanted:
+        from torchlean_runtime.errors import UsageError
+
+        keys = [k.strip() for k in wanted.split(",") if k.strip()]
+        unknown = sorted(set(keys) - {m.key for m in METHODS})
+        if unknown:
+            raise UsageError(f"--methods: no method {', '.join(unknown)} (known: {', '.join(m.key for m in METHODS)})")
+        notes += [f"{m.key}: left out by --methods" for m, _ in methods if m.key not in keys]
+        methods = [(m, ref) for m, ref in methods if m.key in keys]
+    print(f"kill matrix: {len(mutants)} mutants{' (quick budgets)' if quick else ''}, {workers} workers",
+          file=sys.stderr, flush=True)
+    matrix = run_matrix(quick, mutants, methods=methods, workers=workers)
+    matrix.notes[:0] = notes
     print(matrix.table())
     print()
     if matrix.notes:

@@ -35,15 +35,10 @@ _INFRASTRUCTURE_ERRORS = ("raised ImportError", "raised ModuleNotFoundError")
 
 
 def isolate_hypothesis() -> None:
-    """Hypothesis without its example database, derandomized: mutant runs are reproducible and
-    neither read nor leave failing examples that other runs (mutated or not) would replay.
-    Settings a check passes explicitly still win."""
-    try:
-        from hypothesis import settings
-    except ImportError:  # a dev dependency; nothing to configure without it
-        return
-    settings.register_profile("torchlean-rt-mutants", database=None, derandomize=True)
-    settings.load_profile("torchlean-rt-mutants")
+    """Hypothesis without its example database, derandomized (see ``verify.isolate_hypothesis``)."""
+    from torchlean_runtime.verify import isolate_hypothesis as isolate
+
+    isolate()
 
 
 def run_method(provider_ref: str, quick: bool, names: Sequence[str] = ()) -> dict[str, Any]:

@@ -41,12 +41,39 @@ def _impl_snapshot() -> dict:
     return snap
 
 
-def test_the_catalogue_has_at_least_15_distinct_mutants_including_every_required_bug() -> None:
+def test_the_catalogue_has_at_least_45_distinct_mutants_including_every_required_bug() -> None:
     names = [m.name for m in cat.MUTANTS]
-    assert len(names) >= 15 and len(set(names)) == len(names)
+    assert len(names) >= 45 and len(set(names)) == len(names)
     assert REQUIRED <= set(names), REQUIRED - set(names)
     for m in cat.MUTANTS:
-        assert m.bug and m.layer in ("registry", "context", "variable", "arrays"), m
+        assert m.bug and m.layer in ("registry", "context", "variable", "arrays", "cache", "shortcut", "spec"), m
+    # by kind: optimisations (caches, shortcuts/early returns, in-place work) and the oracle itself
+    assert sum(m.layer == "cache" for m in cat.MUTANTS) >= 2 and sum(m.layer == "shortcut" for m in cat.MUTANTS) >= 3
+    assert "accumulate-in-place" in names and sum(m.is_spec for m in cat.MUTANTS) >= 5
+
+
+# Every public operation of both modules (impl names) has at least one mutant that touches it.
+OPERATIONS = (
+    "register_variable", "get_variable", "set_variable", "register_gradient", "get_gradient", "set_gradient",
+    "clear_gradients", "has_variable", "variable_names", "gradient_names", "context_size", "gradient_count",
+    "is_valid_context", "to_lean_string", "create", "set_value", "accumulate_gradient", "variable_eq", "has_shape",
+    "variable_norm", "clone_variable", "detach_variable", "register_in_context", "get_from_context",
+    "register_gradient_in_context", "Variable.error", "cast_shape", "check_requires_grad",
+)
+
+
+def test_every_operation_of_both_modules_has_a_mutant() -> None:
+    touched = {op for m in cat.MUTANTS for op in m.touches}
+    assert set(OPERATIONS) <= touched, set(OPERATIONS) - touched
+
+
+@pytest.mark.parametrize("name", [m.name for m in cat.MUTANTS])
+def test_every_mutant_target_exists(name: str) -> None:
+    """The impl is refactored in parallel: each target the mutant replaces must still exist
+    (and be replaced by something else), or the catalogue silently mutates nothing."""
+    for owner, key, new in cat.BY_NAME[name].build():
+        original = cat._raw(owner, key)  # KeyError / AttributeError when the target is gone
+        assert new is not original and original is not None, (name, key)
 
 
 @pytest.mark.parametrize("name", [m.name for m in cat.MUTANTS])

@@ -73,7 +73,7 @@ SCALAR_TYPES: tuple[str, ...] = ("Float", "IEEE32Exec", "Int")
 #: Codes of the harness itself (targets, the runner protocol, settings): no Lean call raises them.
 HARNESS_CODES: tuple[str, ...] = (
     "TLR_TARGET_SELECTOR", "TLR_TARGET_FAILED", "TLR_TARGET_TIMEOUT", "TLR_PROTOCOL", "TLR_ENVIRONMENT",
-    "TLR_OUTPUT_PATH",
+    "TLR_OUTPUT_PATH", "TLR_USAGE", "TLR_PATH",
 )
 
 #: Error codes a must-fail step may expect: the project's stable codes, minus the ones only the
