@@ -25,6 +25,7 @@ from torchlean_runtime.spec.core.scalars import F32_CANONICAL_NAN, F32_QUIET_BIT
 from torchlean_runtime.spec.core.shape import ShapeEq, ofList, toList
 
 from . import contracts as C
+from . import kernels
 from .arrays import (
     FLOAT32,
     FLOAT64,
@@ -379,6 +380,7 @@ class Variable:
         added into each chunk's first element.  Every step is an IEEE operation in the array's
         dtype, so float32 stays float32 throughout.  Result: np.float64 / np.float32."""
         check_context_instance(self.dtype, "variable_norm")
+        if kernels.NORM is not None and (fast := kernels.NORM(self.value)) is not None: return fast  # noqa: E701 — the [fast] extra's bit-identical compiled fold
         dtype = self.dtype
         flat = self.value.reshape(-1)
         total = np.zeros(1, dtype)  # the fold starts from +0.0
