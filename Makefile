@@ -35,7 +35,10 @@ verify-mutants: $(STAMP)
 test: $(STAMP)
 	$(BIN)/pytest -q
 
+# Installs the [bench] (matplotlib: the figure) and [fast] (numba: the optional norm kernel)
+# extras; PyTorch is a peer only where already installed.  Rewrites docs/figures/bench_*.
 bench: $(STAMP)
+	$(BIN)/pip install -q -e '.[dev,bench,fast]'
 	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python benchmarks/bench_runtime.py
 	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python benchmarks/bench_params.py
 

@@ -26,6 +26,7 @@ from torchlean_runtime.spec.core.shape import ShapeEq, ofList, toList
 from torchlean_runtime.spec.core.tensor import printCap, printTooLarge
 
 from . import contracts as C
+from . import kernels
 from .arrays import (
     FLOAT32,
     FLOAT64,
@@ -421,6 +422,7 @@ class Variable:
         dtype, so float32 stays float32 throughout.  Result: np.float64 / np.float32."""
         check_context_instance(self.dtype, "variable_norm")
         checkFloatEnvironment("variableNorm")
+        if kernels.NORM is not None and (fast := kernels.NORM(self.value)) is not None: return fast  # noqa: E701 — the [fast] extra's bit-identical compiled fold
         dtype = self.dtype
         flat = self._value.reshape(-1)  # stored C-ordered: a view, row-major
         n = flat.size
