@@ -48,15 +48,11 @@ HEARTBEAT_SECONDS = 30.0
 
 def check_float_environment() -> None:
     """The impl's floating-point-environment probe (flush-to-zero / denormals-are-zero would make
-    every subnormal result of spec and impl wrong together), run before any check.  It raises
-    the impl's typed error; an impl without the probe yet is tolerated (the lead wires it)."""
-    try:
-        from torchlean_runtime.impl import arrays
-    except ImportError:
-        return
-    probe = getattr(arrays, "check_float_environment", None)
-    if probe is not None:  # LEAD: the impl branch adds impl.arrays.check_float_environment()
-        probe()
+    every subnormal result of spec and impl wrong together), run before any check; raises
+    ``FloatEnvironmentError`` (``TLR_FLOAT_ENVIRONMENT``)."""
+    from torchlean_runtime.impl import check_float_environment as probe
+
+    probe()
 
 
 def collect(quick: bool, providers: Optional[list[str]] = None) -> tuple[list[Obligation], list[CheckResult]]:
