@@ -105,6 +105,16 @@ class Context:
         self.mul = mul
         self.sqrt = sqrt
 
+    # Instances are shared singletons (Float, IEEE32Exec, …): immutable, so no caller can
+    # change what every tensor of that type means.
+    def __setattr__(self, name: str, value: object) -> None:
+        if hasattr(self, name) or name not in self.__slots__:
+            raise AttributeError(f"{type(self).__name__} is immutable")
+        object.__setattr__(self, name, value)
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable")
+
 
 class ScalarType:
     """A Lean scalar type ``α`` with its ``Zero``, ``Add``, ``Mul``, ``ToString`` and, where Lean
@@ -133,6 +143,17 @@ class ScalarType:
         self.toString = toString
         self.context = context
         self._key = key
+
+    # Instances are shared singletons (Float, IEEE32Exec, …): immutable, so no caller can
+    # change what every tensor of that type means.
+    def __setattr__(self, name: str, value: object) -> None:
+        # ``context`` is tied once, after construction (the instance refers to its own add/mul)
+        if name not in self.__slots__ or (hasattr(self, name) and not (name == "context" and self.context is None)):
+            raise AttributeError(f"{type(self).__name__} is immutable")
+        object.__setattr__(self, name, value)
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable")
 
     def check(self, x: Any) -> Any:
         """Return ``x`` as a canonical element of this type, or raise ScalarTypeError."""

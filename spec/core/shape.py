@@ -50,12 +50,12 @@ class Shape:
         return f"Shape{list(toList(self))}"
 
 
-@dataclass(frozen=True, repr=False)
+@dataclass(frozen=True, repr=False, slots=True)
 class Scalar(Shape):
     """Lean ``Shape.scalar``."""
 
 
-@dataclass(frozen=True, repr=False)
+@dataclass(frozen=True, repr=False, slots=True)
 class Dim(Shape):
     """Lean ``Shape.dim n rest``: a length-``n`` dimension whose entries have shape ``rest``."""
 

@@ -151,7 +151,7 @@ def _build(alpha: ScalarType, dims: tuple[int, ...], nested: Any, where: str) ->
     return tuple(_build(alpha, rest, child, f"{where}[{i}]") for i, child in enumerate(nested))
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, slots=True)
 class Tensor:
     """Lean ``Spec.Tensor α s`` with ``s`` (``shape``) and ``α`` (``alpha``) carried explicitly."""
 

@@ -47,7 +47,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AnyTensor:
     """Lean ``Runtime.AnyTensor α``: a shape ``s`` packed with a tensor ``t : Tensor α s``."""
 
@@ -61,7 +61,7 @@ class AnyTensor:
             raise ArgumentTypeError(f"AnyTensor: t has shape {self.t.shape!r}, not s = {self.s!r}")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RuntimeContext:
     """Lean ``Runtime.RuntimeContext α``: two ``List (String × AnyTensor α)`` registries and
     ``next_id : Nat``.  ``alpha`` is the type parameter ``α`` (``None`` until fixed)."""

@@ -66,7 +66,7 @@ def _is_nat(x: Any) -> bool:
     return isinstance(x, int) and not isinstance(x, bool) and x >= 0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Variable:
     """Lean ``Runtime.Variable α s``: ``id : Nat``, ``name : String``, ``value : Tensor α s``,
     ``gradient : Option (Tensor α s)``, ``requires_grad : Bool``."""
