@@ -65,11 +65,11 @@ def test_hostile_mode_catches_a_registry_that_keeps_the_callers_array():
     undo = apply("stored-arrays-alias-caller")
     try:
         hostile = fuzz.run_campaign(None, seed=1, rounds=1, hostile=True, shrink=False)
-        polite = fuzz.run_campaign(None, seed=1, rounds=1, examples_per_round=10, hostile=False, shrink=False)
     finally:
         undo()
+    # (over the hardened boundary this mutant also shows without attacks — the zero array that
+    # Variable.error stores is shared — so only the hostile run's verdict is asserted)
     assert hostile.divergence is not None and hostile.attacks > 0
-    assert polite.divergence is None  # nobody touches what was passed in: the mode is what finds it
 
 
 @pytest.mark.skipif(not _arrays_are_read_only_views(), reason="the impl's value-semantics fix (issue 9 item 1) is not merged")
