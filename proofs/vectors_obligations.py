@@ -95,8 +95,9 @@ def obligations(quick: bool) -> list[Obligation]:
             method="hypothesis",
             label="sampled",
             claim=f"{documents} random, mutated and adversarial-complexity documents (fixed seed) given to the trace "
-            "reader raise only TraceFormatError/TraceLimitError (or decode), each within the per-document and per-MiB "
-            "time bounds; accepted ones replay on the spec without a crash",
+            "reader raise only TraceFormatError/TraceLimitError (or decode); accepted ones replay on the spec without a "
+            "crash (no time bound here, so the verdict does not depend on load: the reader's linear time is a "
+            "per-MiB test of tests/vectors and the timed reader campaign)",
             run=_run_reader_fuzz,
             args=(documents,),
             parallel=True,

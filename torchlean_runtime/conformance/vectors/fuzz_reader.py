@@ -47,9 +47,11 @@ class FuzzFinding(AssertionError):
     """The reader (or the spec on an accepted trace) broke the property."""
 
 
-def check_document(data: bytes, limits: ReaderLimits = DEFAULT_LIMITS) -> str:
+def check_document(data: bytes, limits: ReaderLimits = DEFAULT_LIMITS, timed: bool = True) -> str:
     """Read ``data`` (and replay it on the spec if accepted); return the outcome's name
-    (``accepted`` / ``TLR_TRACE_FORMAT`` / ``TLR_TRACE_LIMIT``) or raise :class:`FuzzFinding`."""
+    (``accepted`` / ``TLR_TRACE_FORMAT`` / ``TLR_TRACE_LIMIT``) or raise :class:`FuzzFinding`.
+    ``timed``: also fail a document slower than PER_DOCUMENT_SECONDS (timed campaigns and tests;
+    verify's evidence passes False, so its verdict does not depend on the machine's load)."""
     start = time.perf_counter()
     try:
         trace = read_trace_bytes(data, "<fuzz>", limits)
@@ -68,7 +70,7 @@ def check_document(data: bytes, limits: ReaderLimits = DEFAULT_LIMITS) -> str:
             if isinstance(observed, Crash) and observed.exception != "LookupError":
                 raise FuzzFinding(f"step {i} ({step.op}): the spec crashed: {observed.describe()} on {data[:300]!r}")
     elapsed = time.perf_counter() - start
-    if elapsed > PER_DOCUMENT_SECONDS:
+    if timed and elapsed > PER_DOCUMENT_SECONDS:
         raise FuzzFinding(f"a document took {elapsed:.2f}s (bound {PER_DOCUMENT_SECONDS}s): {data[:200]!r}")
     return outcome
 
@@ -296,7 +298,7 @@ def _rss_mb() -> float:
 
 
 def fuzz_reader(seconds: Optional[float], seed: int = 0, limits: ReaderLimits = DEFAULT_LIMITS, stop_on_finding: bool = True,
-                max_documents: Optional[int] = None) -> FuzzStats:
+                max_documents: Optional[int] = None, timed: bool = True) -> FuzzStats:
     """Run hypothesis-generated hostile documents through :func:`check_document` for ``seconds``
     (None: no time budget) or until ``max_documents`` were checked (the evidence uses counts)."""
     from hypothesis import HealthCheck, Phase, given, settings
@@ -324,7 +326,7 @@ def fuzz_reader(seconds: Optional[float], seed: int = 0, limits: ReaderLimits = 
                 return
             t0 = time.perf_counter()
             try:
-                stats.outcomes[check_document(data, limits)] += 1
+                stats.outcomes[check_document(data, limits, timed)] += 1
             except FuzzFinding as exc:
                 stats.findings.append(str(exc)[:2000])
             stats.slowest = max(stats.slowest, time.perf_counter() - t0)
@@ -346,7 +348,7 @@ MAX_RSS_GROWTH_MB = 300.0
 
 def run_reader_fuzz(documents: int) -> Outcome:
     """The ``verify`` obligation: a reader-fuzz campaign of ``documents`` documents (seed 0)."""
-    stats = fuzz_reader(None, seed=0, max_documents=documents)
+    stats = fuzz_reader(None, seed=0, max_documents=documents, timed=False)  # a count: same verdict under any load
     ok = not stats.findings and stats.documents >= documents and stats.rss_growth_mb < MAX_RSS_GROWTH_MB
     detail = stats.summary()
     if stats.findings:
