@@ -78,8 +78,13 @@ def _raw(owner: Any, key: str) -> Any:
 def _store(owner: Any, key: str, value: Any) -> None:
     if isinstance(owner, dict):
         owner[key] = value
-    else:
+    elif isinstance(owner, type):
         setattr(owner, key, value)  # type.__setattr__ for classes: the impl's immutability is per instance
+    else:
+        try:
+            setattr(owner, key, value)  # modules
+        except AttributeError:
+            object.__setattr__(owner, key, value)  # an immutable (slotted) instance, e.g. a spec ScalarType
 
 
 def _like(original: Any, new: Any) -> Any:
@@ -514,16 +519,16 @@ def _is_valid_fast_path() -> list[Replacement]:
 def _accumulate_in_place() -> list[Replacement]:
     scratch: dict[tuple, np.ndarray] = {}
 
-    def reused(shape: tuple, dtype: np.dtype) -> np.ndarray:
+    def reused(shape: tuple, dtype: np.dtype) -> tuple[None, np.ndarray]:
         key = (shape, np.dtype(dtype).str)
         if key not in scratch:
             scratch[key] = np.empty(shape, dtype)
-        return scratch[key]  # BUG: one scratch buffer per shape, reused by every accumulate …
+        return None, scratch[key]  # BUG: one scratch buffer per shape, reused by every accumulate …
 
-    def no_copy(buffer: np.ndarray) -> np.ndarray:
+    def no_copy(data: object, buffer: np.ndarray) -> np.ndarray:
         return buffer.view()  # … and the result kept without copying it out (in-place work shared)
 
-    return [(impl_variable, "new_buffer", reused), (impl_variable, "seal", no_copy)]
+    return [(impl_variable, "result_buffer", reused), (impl_variable, "publish", no_copy)]
 
 
 def _value_hands_out_stored() -> list[Replacement]:

@@ -1018,6 +1018,69 @@ def _(c: Case) -> None:
     c("Variable.castShape", v=s0, s2=(1,), fails="TLR_CAST_EVIDENCE")
 
 
+
+# --- shortcut states: every must-fail input where an implementation might return early -------
+
+
+@case("setVariable", "value-checked-when-absent", ALL_DTYPES, "setVariable checks the value's scalar type even when the name is absent (empty context, other names only, the name only as a gradient) — no early return", ("must-fail",))
+def _(c: Case) -> None:
+    k = c.k
+    other = Kit("float32" if c.dtype != "float32" else "float64")
+    c0 = c("emptyContext")
+    c1 = c("registerVariable", ctx=c0, name="b", value=k.t([1, 2]))
+    c2 = c("registerGradient", ctx=c1, name="w", grad=k.t([1, 2]))
+    for ctx in (c0, c1, c2):
+        c("setVariable", ctx=ctx, name="w", value=other.t([1, 2]), fails="TLR_SCALAR_MISMATCH", note="w is absent")
+        c("setVariable", ctx=ctx, name="w", value=k.t([3, 4]), note="absent: unchanged")
+    c3 = c("registerVariable", ctx=c2, name="w", value=k.t([5, 6]))
+    c("setVariable", ctx=c3, name="w", value=other.t([1, 2]), fails="TLR_SCALAR_MISMATCH", note="w is present")
+
+
+@case("Variable.registerGradientInContext", "context-checked-without-gradient", ALL_DTYPES, "registerGradientInContext checks that the context is over the variable's scalar type even when the variable has no gradient", ("must-fail",))
+def _(c: Case) -> None:
+    k = c.k
+    other = Kit("float32" if c.dtype != "float32" else "float64")
+    c0 = c("emptyContext")
+    c1 = c("registerVariable", ctx=c0, name="w", value=k.t([1, 2]))
+    v0 = c("Variable.createVariable", id=1, name="w", value=other.t([1, 2]))
+    v1 = c("Variable.setGradient", v=v0, grad=other.t([3, 4]))
+    v2 = c("Variable.clearGradient", v=v1)
+    for ctx in (c0, c1):
+        for v in (v0, v1, v2):
+            c("Variable.registerGradientInContext", ctx=ctx, v=v, fails="TLR_SCALAR_MISMATCH")
+
+
+@case("Variable.accumulateGradient", "results-independent", FLOATS, "every accumulateGradient result is its own tensor: earlier results, their inputs and other variables of the same shape read back unchanged after later accumulations", ("purity",))
+def _(c: Case) -> None:
+    k = c.k
+    v0 = c("Variable.createVariable", id=1, name="w", value=k.t([1, 2, 3]))
+    v1 = c("Variable.accumulateGradient", v=v0, grad=k.t([1, 1, 1]))
+    v2 = c("Variable.accumulateGradient", v=v1, grad=k.t([2, 2, 2]))
+    w0 = c("Variable.createVariable", id=2, name="b", value=k.t([0, 0, 0]))
+    w1 = c("Variable.setGradient", v=w0, grad=k.t([5, 6, 7]))
+    w2 = c("Variable.accumulateGradient", v=w1, grad=k.t([10, 20, 30]))
+    v3 = c("Variable.accumulateGradient", v=v2, grad=k.t([4, 4, 4]))
+    for v in (v1, v2, w1, w2, v3):
+        c("Variable.getGradient", v=v)
+        c("Variable.getValue", v=v)
+    ctx = c("emptyContext")
+    ctx = c("Variable.registerGradientInContext", ctx=ctx, v=v2)
+    c("Variable.accumulateGradient", v=w2, grad=k.t([-1, -1, -1]))
+    c("getGradient", ctx=ctx, name="w", s=(3,))
+    c("Variable.variableToString", v=v1)
+    c("Variable.variableToString", v=v2)
+
+
+@case("Variable.variableToString", "float-printing", ("float64", "float32"), "Float.toString is printf %f (6 decimals, no exponent), never repr: 0.1, 1e-7, 1e20, 123456.789, -2.5, 1/3", ("signed-zero",))
+def _(c: Case) -> None:
+    k = c.k
+    v0 = c("Variable.createVariable", id=1, name="f", value=k.t([0.1, 1e-7, 1e20, 123456.789, -2.5, 1 / 3]))
+    c("Variable.variableToString", v=v0)
+    c0 = c("emptyContext")
+    c1 = c("registerVariable", ctx=c0, name="f", value=k.t([[0.5, 2.0], [1e-3, 7.0]]))
+    c("contextToString", ctx=c1)
+
+
 # --- argument-domain edges: every edge value present AND absent, for every query ----------
 
 #: Edge values of the name domain (a Lean ``String``): empty, blank, case, non-ASCII, NUL,
