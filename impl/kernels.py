@@ -25,16 +25,16 @@ register.
 from __future__ import annotations
 
 import importlib.util
-import os
 from typing import Callable, Optional
 
 import numpy as np
 
 from torchlean_runtime.spec.core.scalars import F32_QUIET_BIT, F64_QUIET_BIT
+from torchlean_runtime.spec.env import env_choice
 
 __all__ = ["NORM", "STATUS", "ENV_VAR", "ready", "reference_norm"]
 
-#: Set to ``0`` before the first import to keep the numpy path even when numba is installed.
+#: Set to ``0`` (or ``off``) before the first import to keep the numpy path even when numba is installed.
 ENV_VAR = "TORCHLEAN_RT_KERNELS"
 
 _QUIET = {np.dtype(np.float32): (np.uint32, np.uint32(F32_QUIET_BIT)),
@@ -142,7 +142,9 @@ def _first_call(value: np.ndarray) -> Optional[np.floating]:
 NORM: Optional[Callable[[np.ndarray], Optional[np.floating]]]
 #: Why :data:`NORM` is what it is (for ``make bench`` and bug reports).
 STATUS: str
-if os.environ.get(ENV_VAR, "") == "0":
+# ``0``/``off`` disable, ``1``/``on`` (or unset) allow; any other value is refused at import with
+# EnvironmentConfigError (TLR_ENVIRONMENT), as TORCHLEAN_RT_CHECK is, never silently read as "on".
+if not env_choice(ENV_VAR, {"0": False, "off": False, "1": True, "on": True}, True):
     NORM, STATUS = None, f"disabled ({ENV_VAR}=0)"
 elif importlib.util.find_spec("numba") is None:
     NORM, STATUS = None, "numba not installed (pip install 'torchlean-runtime[fast]')"

@@ -47,7 +47,7 @@ def test_mutants_json_path_is_checked_first_too(tmp_path):
 def test_vectors_generate_into_an_unwritable_path_is_one_line(tmp_path):
     (tmp_path / "f").write_text("x")
     proc = run("vectors", "generate", str(tmp_path / "f" / "out"))
-    assert_one_line_error(proc, "TLR_PATH")
+    assert_one_line_error(proc, "TLR_OUTPUT_PATH")  # the output-path class of TLR_PATH, as verify --json
 
 
 @pytest.mark.parametrize("args", [["verify", "--only", "no-such-check-anywhere"],
@@ -103,14 +103,28 @@ def test_sharded_cli_runs_merge_to_the_unsharded_one(tmp_path):
     assert strip(a) == strip(b) and a["ok"] == b["ok"] is True and len(a["results"]) >= 2
 
 
-@pytest.mark.parametrize("var,value", [("TORCHLEAN_RT_TRACE_MAX_STEPS", "abc"), ("TORCHLEAN_RT_TRACE_MAX_STEPS", "-1"),
-                                       ("TORCHLEAN_RT_SPEC_MAX_ELEMENTS", "lots"), ("TORCHLEAN_RT_CHECK", "on")])
-def test_bad_environment_never_prints_a_traceback(var, value, tmp_path):
-    """Whatever the subsystems decide about a bad value, the command line reports at most one line."""
+# Every variable a command reads (docs: README "Environment"), with values outside its domain.
+BAD_ENVIRONMENT = [("TORCHLEAN_RT_TRACE_MAX_STEPS", "abc"), ("TORCHLEAN_RT_TRACE_MAX_STEPS", "-1"),
+                   ("TORCHLEAN_RT_TRACE_MAX_WORK", "1e9"), ("TORCHLEAN_RT_SPEC_MAX_ELEMENTS", "lots"),
+                   ("TORCHLEAN_RT_SPEC_MAX_ELEMENTS", "-5"), ("TORCHLEAN_RT_MAX_PRINT_CHARS", "0x10"),
+                   ("TORCHLEAN_RT_CHECK", "on"), ("TORCHLEAN_RT_CHECK", "1"), ("TORCHLEAN_RT_KERNELS", "maybe")]
+
+
+@pytest.mark.parametrize("var,value", BAD_ENVIRONMENT)
+def test_bad_environment_is_one_line_and_exit_2_before_any_work(var, value, tmp_path):
+    """A bad value is refused up front (TLR_ENVIRONMENT, exit 2), not inside the run: verify
+    prints no table, replay reads no file."""
     proc = run("verify", "--quick", "--only", "coverage*", env_extra={var: value}, cwd=tmp_path)
-    assert "Traceback" not in proc.stderr + proc.stdout
-    if proc.returncode != 0:
-        assert len([ln for ln in proc.stderr.splitlines() if ln.startswith("torchlean-rt: error:")]) == 1
+    assert_one_line_error(proc, "TLR_ENVIRONMENT")
+    assert var in proc.stderr and proc.stdout == ""
+
+
+@pytest.mark.parametrize("args", [["replay", "NOWHERE"], ["vectors", "generate", "out"], ["fuzz", "--rounds", "1"],
+                                  ["serve", "--target", "spec"], ["params", "inspect", "NOWHERE"]])
+def test_every_command_checks_the_environment_first(args, tmp_path):
+    proc = run(*args, env_extra={"TORCHLEAN_RT_CHECK": "refined"}, cwd=tmp_path)
+    assert_one_line_error(proc, "TLR_ENVIRONMENT")
+    assert not (tmp_path / "out").exists()
 
 
 def test_internal_errors_are_one_line_exit_70():

@@ -128,6 +128,9 @@ def _add_conformance_parsers(sub: Any) -> None:
     p.add_argument("--json", action="store_true", help="the conformance report (report_schema_v1.json) on stdout")
     p.add_argument("--timeout", type=float, default=None, metavar="S",
                    help="seconds an exec: runner may take per message (default 10)")
+    p.add_argument("--hostile", action="store_true",
+                   help="an in-process target's results are attacked too, not only the arrays passed in "
+                        "(always on for impl; see docs/conformance.md)")
     p.set_defaults(func=lambda a: _dispatch("torchlean_runtime.conformance.vectors.replay:main", a))
 
     p = sub.add_parser("fuzz", help="the stateful differential campaign, spec vs a target",
@@ -206,7 +209,23 @@ def _merge_parser() -> argparse.ArgumentParser:
 
 
 def _error(message: str) -> None:
-    print(f"{PROG}: error: {message}", file=sys.stderr, flush=True)
+    from .errors import print_cli_error  # noqa: PLC0415
+
+    print_cli_error("", message)
+
+
+def check_environment() -> None:
+    """Read every TORCHLEAN_RT_* variable a command may use, now: a bad value is one line with
+    TLR_ENVIRONMENT and exit 2 before any work, never a failure deep inside a run (or a row of
+    verify's table).  TORCHLEAN_RT_CROSSHAIR_BOUND, TORCHLEAN_RT_MUTANT and TORCHLEAN_RT_DEBUG are
+    internal to verify's subprocesses and not read here."""
+    from .conformance.vectors.reader import limits_from_env  # noqa: PLC0415
+    from .impl import contracts, kernels  # noqa: PLC0415,F401 — read TORCHLEAN_RT_CHECK / _KERNELS on import
+    from .spec.core.tensor import elementCap, printCap  # noqa: PLC0415
+
+    elementCap()
+    printCap()
+    limits_from_env()
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -219,6 +238,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             args = _merge_parser().parse_args(argv[2:])
         else:
             args = build_parser().parse_args(argv)
+        check_environment()
         return int(args.func(args) or 0)
     except TorchLeanError as exc:
         _error(" ".join(str(exc).split()))

@@ -158,6 +158,7 @@ class EnvironmentConfigError(TorchLeanError, ValueError):
     (e.g. ``TORCHLEAN_RT_CHECK=on``, ``TORCHLEAN_RT_SPEC_MAX_ELEMENTS=lots`` or ``-5``)."""
 
     code = "TLR_ENVIRONMENT"
+    exit_status = 2  # the command line's usage class: nothing ran
 
 
 class FloatEnvironmentError(TorchLeanError, ArithmeticError):
@@ -331,3 +332,22 @@ ERROR_CLASSES = ERROR_CLASSES + (TargetSelectorError, TargetFailedError, TargetT
                                  UsageError, UserPathError, OutputPathError)
 __all__ += ["TargetSelectorError", "TargetFailedError", "TargetTimeoutError", "ProtocolError", "BadEnvironmentError",
             "UsageError", "UserPathError", "OutputPathError"]
+
+
+# --- the command line's one error line ---------------------------------------------------------
+
+#: Every command reports a failure as exactly one line on stderr, in this one form:
+#: ``torchlean-rt: error: [CODE] message`` (tests and wrappers match on the prefix and the code).
+CLI_ERROR_PREFIX = "torchlean-rt: error: "
+
+
+def print_cli_error(code: str, message: str) -> None:
+    """Write the one stderr line of a failed command: ``torchlean-rt: error: [CODE] message``
+    (``message`` folded onto one line).  ``code`` is a stable error code (``TLR_…``)."""
+    import sys  # noqa: PLC0415 — only the command line needs it
+
+    line = " ".join(str(message).split())
+    print(f"{CLI_ERROR_PREFIX}[{code}] {line}" if code else f"{CLI_ERROR_PREFIX}{line}", file=sys.stderr, flush=True)
+
+
+__all__ += ["CLI_ERROR_PREFIX", "print_cli_error"]

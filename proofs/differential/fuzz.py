@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any, Optional, Sequence, TextIO
 
 from torchlean_runtime.report import Obligation, Outcome
+from torchlean_runtime.errors import print_cli_error
 
 __all__ = [
     "EXAMPLES_PER_ROUND",
@@ -398,7 +399,7 @@ def merge_summaries(paths: Sequence[str]) -> dict:
 
 
 def _usage(message: str) -> int:
-    print(f"fuzz: [TLR_USAGE] {message}", file=sys.stderr)
+    print_cli_error("TLR_USAGE", f"fuzz: {message}")
     return 2
 
 
@@ -427,7 +428,7 @@ def main(args: Any = None) -> int:
         try:
             doc = merge_summaries(args.merge[1:])
         except ValueError as exc:
-            print(f"fuzz merge: [TLR_TRACE_FORMAT] {exc}", file=sys.stderr)
+            print_cli_error("TLR_TRACE_FORMAT", f"fuzz merge: {exc.message if hasattr(exc, 'message') else exc}")
             return 2
         text = json.dumps(doc, indent=1)
         if args.json:
@@ -465,10 +466,10 @@ def main(args: Any = None) -> int:
     try:  # a bad selector is a usage error before any process starts
         open_target(args.target, timeout=args.timeout or 10.0).close()
     except TargetSelectorError as exc:
-        print(f"fuzz: [{exc.code}] {exc.message}", file=sys.stderr)
+        print_cli_error(exc.code, f"fuzz: {exc.message}")
         return 2
     except TargetFailedError as exc:
-        print(f"fuzz: target failed at its handshake: [{exc.code}] {exc.message}", file=sys.stderr)
+        print_cli_error(exc.code, f"fuzz: target failed at its handshake: {exc.message}")
         return 3
     budget = f"{seconds:.0f}s" if seconds is not None else f"{args.rounds} rounds"
     print(f"[fuzz] spec vs {args.target}, {args.engine}, {budget}, seed {seed}, shard {shard[0]}/{shard[1]}, "

@@ -56,6 +56,10 @@ class Mutant:
     build: Callable[[], list[Replacement]]
     #: the public impl operations through which the bug shows (for choosing the checks about them)
     touches: tuple[str, ...] = ()
+    #: Non-empty when no ``torchlean.runtime.v1`` trace can show the bug, and why: it needs a
+    #: misuse of the Python API that Lean's types rule out, so no outside implementation can have
+    #: it either (the other methods of the kill matrix must kill it).
+    beyond_traces: str = ""
 
     @property
     def is_spec(self) -> bool:
@@ -858,7 +862,9 @@ MUTANTS: tuple[Mutant, ...] = (
            "register_gradient_in_context returns ctx when there is no gradient, before checking ctx",
            "shortcut", _register_gradient_in_context_early_return, touches=("register_gradient_in_context",)),
     Mutant("cast-shape-unchecked", "cast_shape drops the evidence check (an identity at run time)",
-           "shortcut", _cast_shape_unchecked, touches=("cast_shape",)),
+           "shortcut", _cast_shape_unchecked, touches=("cast_shape",),
+           beyond_traces="needs ShapeEq evidence about other shapes than the Variable's; in Lean that is a type "
+                         "error, and a trace names only the target shape (the runner builds the evidence)"),
     Mutant("set-variable-equal-shortcut", "set_variable skips the update when the newest value is == the new one",
            "shortcut", _set_variable_equal_shortcut, touches=("set_variable",)),
     Mutant("set-value-equal-shortcut", "set_value keeps the Variable when its value is == the new one",

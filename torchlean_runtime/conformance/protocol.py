@@ -26,7 +26,7 @@ import threading
 import time
 from typing import Any, BinaryIO, Mapping, Optional, Sequence
 
-from torchlean_runtime.errors import ProtocolError, TargetFailedError, TargetTimeoutError, TorchLeanError
+from torchlean_runtime.errors import ProtocolError, TargetFailedError, TargetTimeoutError, TorchLeanError, print_cli_error
 
 from .target import DEFAULT_TIMEOUT, Answer, ObservedError, Target
 from .vectors.execute import Crash
@@ -391,7 +391,7 @@ def main(args: Any) -> int:
     try:
         target = open_target(args.target, timeout=getattr(args, "timeout", None) or DEFAULT_TIMEOUT)
     except TorchLeanError as exc:
-        print(f"serve: [{exc.code}] {exc.message}", file=sys.stderr)
+        print_cli_error(exc.code, f"serve: {exc.message}")
         return 2 if not isinstance(exc, TargetFailedError) else 3
     try:
         return serve(target)

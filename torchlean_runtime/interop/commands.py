@@ -19,7 +19,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from torchlean_runtime.errors import ParamDtypeError, ParamError, ParamFileError, ParamFormatError
+from torchlean_runtime.errors import ParamDtypeError, ParamError, ParamFileError, ParamFormatError, print_cli_error
 
 from .pack import FLOAT32, FLOAT64, DEFAULT_LIMITS, ParamPack, file_size, read_names_file, summarize
 from .paramio import FORMAT_TAG, read_paramlist_bits, write_paramlist_bits
@@ -153,7 +153,7 @@ def _table(report: dict[str, Any]) -> str:
 
 
 def _fail(exc: ParamError) -> int:
-    print(f"torchlean-rt params: error {exc}", file=sys.stderr)
+    print_cli_error(exc.code, f"params: {exc.message}")
     return 2
 
 
@@ -170,7 +170,8 @@ def inspect_main(args: argparse.Namespace) -> int:
 def convert_main(args: argparse.Namespace) -> int:
     target = args.to or _EXTENSIONS.get(os.path.splitext(args.output)[1].lower())
     if target is None:
-        print(f"torchlean-rt params convert: cannot tell the output format of {args.output!r}; pass --to {{{','.join(FORMATS)}}}", file=sys.stderr)
+        print_cli_error("TLR_USAGE", f"params convert: cannot tell the output format of {args.output!r}; "
+                                     f"pass --to {{{','.join(FORMATS)}}}")
         return 2
     try:
         names = read_names_file(args.names) if args.names else None

@@ -45,7 +45,7 @@ import numpy as np
 
 from torchlean_runtime.spec.core.tensor import Tensor, elements
 
-from torchlean_runtime.errors import OutputPathError
+from torchlean_runtime.errors import OutputPathError, print_cli_error
 
 from .bits import DTYPES, SCALAR_TYPE_OF_DTYPE, TensorBits
 from .execute import Crash, ObservedError, Session, SpecAdapter
@@ -1350,13 +1350,13 @@ def main(args: Any = None) -> int:
     try:
         cov = generate(args.out_dir)
     except GenerationError as exc:
-        print(f"vectors generate: {exc}", file=sys.stderr)
+        print_cli_error("TLR_INTERNAL", f"vectors generate: {exc}")
         return 1
     except OutputPathError as exc:
-        print(f"vectors generate: [{exc.code}] {exc.message}", file=sys.stderr)
+        print_cli_error(exc.code, f"vectors generate: {exc.message}")
         return 2
     except OSError as exc:  # an unwritable or invalid OUT_DIR: one line, usage-class exit
-        print(f"vectors generate: [TLR_OUTPUT_PATH] cannot write {args.out_dir!r}: {exc.strerror or exc}", file=sys.stderr)
+        print_cli_error("TLR_OUTPUT_PATH", f"vectors generate: cannot write {args.out_dir!r}: {exc.strerror or exc}")
         return 2
     print(cov.table(), end="")
     print(f"wrote {cov.files} trace files, coverage.txt and manifest.json to {args.out_dir}")

@@ -30,7 +30,8 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any, Optional, Union
 
-from torchlean_runtime.errors import BadEnvironmentError, TraceFormatError, TraceLimitError
+from torchlean_runtime.errors import TraceFormatError, TraceLimitError
+from torchlean_runtime.spec.env import env_nat
 
 from .format import Trace, from_document
 
@@ -79,24 +80,16 @@ class ReaderLimits:
 DEFAULT_LIMITS = ReaderLimits()
 
 
-_ENV_INT = re.compile(r"[0-9]{1,19}")
 
 
 def limits_from_env(environ: Optional[dict] = None) -> ReaderLimits:
     """:data:`DEFAULT_LIMITS` overridden by ``TORCHLEAN_RT_TRACE_MAX_FILE_BYTES`` etc.
 
-    Each value must be a non-negative decimal integer (at most 19 digits, surrounding blanks
-    allowed); anything else raises BadEnvironmentError (``TLR_ENVIRONMENT``)."""
-    env = os.environ if environ is None else environ
-    changes = {}
-    for f in fields(ReaderLimits):
-        var = f"TORCHLEAN_RT_TRACE_{f.name.upper()}"
-        raw = env.get(var)
-        if raw is not None:
-            text = raw.strip()
-            if not _ENV_INT.fullmatch(text):
-                raise BadEnvironmentError(f"{var}={raw[:40]!r} is not a non-negative integer")
-            changes[f.name] = int(text)
+    Each value must be a non-negative decimal integer (the one rule of ``spec/env.py``: ``_``
+    separators and surrounding blanks allowed, empty means the default); anything else raises
+    BadEnvironmentError (``TLR_ENVIRONMENT``)."""
+    changes = {f.name: env_nat(f"TORCHLEAN_RT_TRACE_{f.name.upper()}", getattr(DEFAULT_LIMITS, f.name), environ)
+               for f in fields(ReaderLimits)}
     return replace(DEFAULT_LIMITS, **changes)
 
 

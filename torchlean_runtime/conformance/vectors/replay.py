@@ -51,7 +51,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Optional, Sequence
 
-from torchlean_runtime.errors import TargetFailedError, TorchLeanError, TraceFormatError, TraceLimitError
+from torchlean_runtime.errors import TargetFailedError, TorchLeanError, TraceFormatError, TraceLimitError, print_cli_error
 
 from .bits import TensorBits, describe_element
 from .execute import matches
@@ -188,14 +188,20 @@ def _answer_doc(x: Any) -> Any:
     return {"error": code} if isinstance(code, str) else None
 
 
-def hostility(selector: str) -> Any:
-    """How hard replay's caller attacks an in-process target (``ObjectTarget.hostile``): every
-    tensor passed in *and* every object received (arrays, name lists, Variables, contexts), so an
-    implementation that aliases the caller's memory or hands out its stored state diverges.  The
-    spec is the oracle whose answers the corpus holds: its inputs are attacked, its (pure,
-    immutable) results are not — attacking them costs 6x the replay time and protects nothing the
-    corpus relies on."""
-    return "inputs" if selector == "spec" else True
+def hostility(selector: str, results: bool = False) -> Any:
+    """How hard replay's caller attacks an in-process target (``ObjectTarget.hostile``).
+
+    Every target: each array or container passed in is attacked after the call, so an
+    implementation that keeps the caller's memory instead of a copy diverges (``"inputs"``).
+    ``impl``, and any target when ``results`` (``replay --hostile``): every object received too
+    — arrays, name lists, Variables, contexts, through attribute assignment and deletion — so one
+    that hands out its stored state diverges (``True``).  The impl promises that; an outside
+    Python port may not defend its objects' attributes, which no Lean program can touch, so it is
+    opt-in there.  The spec's results are never attacked: it is the oracle the corpus holds, pure
+    and immutable, and attacking it costs 6x the replay time."""
+    if selector == "spec":
+        return "inputs"
+    return True if results or selector == "impl" else "inputs"
 
 
 def replay_trace(trace: Trace, target: Any, path: str = "<trace>") -> FileResult:
@@ -354,8 +360,10 @@ def _open(selector: str, timeout: float) -> Any:
     return open_target(selector, timeout=timeout)
 
 
-def run_replay(paths: Sequence[str], selector: str, limits: Optional[ReaderLimits] = None, timeout: Optional[float] = None) -> RunResult:
+def run_replay(paths: Sequence[str], selector: str, limits: Optional[ReaderLimits] = None, timeout: Optional[float] = None,
+               hostile: bool = False) -> RunResult:
     """Replay every trace under ``paths`` on the target ``selector`` (``both``: spec, then impl).
+    ``hostile``: attack what an in-process target returns too (:func:`hostility`).
 
     Raises TargetSelectorError for a bad selector; a target failure is a ``target_failed``
     result (the rest ``not_run``)."""
@@ -391,7 +399,7 @@ def run_replay(paths: Sequence[str], selector: str, limits: Optional[ReaderLimit
     for sel in selectors:
         target = _open(sel, timeout)
         if isinstance(target, ObjectTarget) and not target.hostile:
-            target.hostile = hostility(sel)
+            target.hostile = hostility(sel, hostile)
         failed = False
         try:
             for f, trace, problem in traces:
@@ -493,18 +501,19 @@ def main(args: Any = None) -> int:
         parser.add_argument("--target", default="both")
         parser.add_argument("--json", action="store_true")
         parser.add_argument("--timeout", type=float, default=None)
+        parser.add_argument("--hostile", action="store_true")
         args = parser.parse_args(args)
     timeout = getattr(args, "timeout", None)
     if timeout is not None and not timeout > 0:
-        print("replay: [TLR_USAGE] --timeout must be a positive number of seconds", file=sys.stderr)
+        print_cli_error("TLR_USAGE", "replay: --timeout must be a positive number of seconds")
         return 2
     try:
-        run = run_replay(args.paths, args.target, timeout=timeout)
+        run = run_replay(args.paths, args.target, timeout=timeout, hostile=getattr(args, "hostile", False))
     except (TargetSelectorError, BadEnvironmentError) as exc:
-        print(f"replay: [{exc.code}] {exc.message}", file=sys.stderr)
+        print_cli_error(exc.code, f"replay: {exc.message}")
         return 2
     except TargetFailedError as exc:  # the runner failed its handshake
-        print(f"replay: target failed before the first file: [{exc.code}] {exc.message}", file=sys.stderr)
+        print_cli_error(exc.code, f"replay: target failed before the first file: {exc.message}")
         for t in exc.stderr_tail.splitlines()[-20:]:
             print(f"  | {t}", file=sys.stderr)
         return 3
