@@ -84,7 +84,8 @@ class CampaignResult:
     target_failure: Optional[str] = None  # "[TLR_...] message" + stderr tail
     target: str = "impl"
     attacks: int = 0  # hostile-caller attacks tried (in-process targets with hostile=True)
-    not_covered: dict = field(default_factory=dict)  # operation → steps the target declared unsupported
+    not_covered: dict = field(default_factory=dict)  # operation → steps not run on the target
+    unsupported: tuple = ()  # what the target does not declare (operations; a scalar type) — the reason
     round_list: list = field(default_factory=list)
 
     def summary(self) -> str:
@@ -93,8 +94,8 @@ class CampaignResult:
         found = 0 if self.divergence is None else 1
         hostile = f", {self.attacks} hostile-caller attacks" if self.attacks else ""
         if self.not_covered:
-            hostile += f", {sum(self.not_covered.values())} steps not covered (unsupported by the target: " + \
-                ", ".join(sorted(self.not_covered)) + ")"
+            hostile += f", {sum(self.not_covered.values())} steps not covered (the target does not declare: " + \
+                ", ".join(self.unsupported) + ")"
         return (
             f"{self.cases} cases, {self.operations} operations ({self.must_fail} must-fail){hostile}, {found} divergences "
             f"in {self.seconds:.0f}s (seed {self.seed}, {self.rounds} rounds, target {self.target}); "
@@ -220,6 +221,7 @@ def run_campaign(
     result.spec_seconds, result.impl_seconds = stats.spec_seconds, stats.impl_seconds
     result.attacks = getattr(tgt, "attacks_tried", 0)
     result.not_covered = dict(stats.not_covered)
+    result.unsupported = tuple(sorted(stats.unsupported))
     if stats.first_divergence_at is not None:
         result.found_after = stats.first_divergence_at - start
         result.shrink_seconds = start + result.seconds - stats.first_divergence_at
@@ -248,7 +250,7 @@ def run_random_campaign(
     minimised).  Round ``r`` runs programs ``(S * 1000003 + r) * 1000 + k`` for ``k < programs``."""
     from dataclasses import replace as dc_replace
 
-    from torchlean_runtime.conformance.target import DEFAULT_TIMEOUT, ObjectTarget, open_target
+    from torchlean_runtime.conformance.target import DEFAULT_TIMEOUT, ObjectTarget, coverage, open_target
     from torchlean_runtime.conformance.vectors.generate import ALL_DTYPES, random_program
     from torchlean_runtime.conformance.vectors.replay import replay_trace
     from torchlean_runtime.errors import TargetFailedError
@@ -265,6 +267,7 @@ def run_random_campaign(
     if isinstance(tgt, ObjectTarget):
         tgt.hostile = hostile  # False unless --hostile: the throughput engine (replay attacks inputs always)
     not_covered: dict[str, int] = {}
+    unsupported: set[str] = set()
     try:
         for r in round_indices(shard, worker, rounds):
             if seconds is not None and time.monotonic() - start >= seconds:
@@ -288,9 +291,13 @@ def run_random_campaign(
                 result.impl_seconds += t2 - t1
                 result.must_fail += sum(1 for st in trace.steps[:res.executed] if not hasattr(st.expect, "kind"))
                 result.operations += res.executed
-                if res.status == "not_covered":
+                if res.status == "not_covered":  # the whole program is not run: count its steps
                     for st in trace.steps:
                         not_covered[st.op] = not_covered.get(st.op, 0) + 1
+                    cov = coverage(tgt, trace.scalar_type, (st.op for st in trace.steps))
+                    unsupported.update(cov.operations_missing)
+                    if cov.scalar_type_missing:
+                        unsupported.add(f"scalar type {trace.scalar_type}")
                 if res.status == "diverged":
                     d = res.divergence
                     result.divergence = f"step {d.step} ({d.op}): spec {d.expected}; {tgt.name} {d.actual}"
@@ -308,6 +315,7 @@ def run_random_campaign(
         result.seconds = time.monotonic() - start
         result.rounds = len(result.round_list)
         result.not_covered = not_covered
+        result.unsupported = tuple(sorted(unsupported))
         result.attacks = getattr(tgt, "attacks_tried", 0)
     return result
 
@@ -504,7 +512,9 @@ def main(args: Any = None) -> int:
               f"{len(r.trace.steps)} steps: {r.divergence}")
         print(f"fuzz: saved the program as a torchlean.runtime.v1 trace: {path}")
         target = args.target if args.target not in ("impl",) else "impl"
-        print(f"fuzz: reproduce with: torchlean-rt replay {path} --target {_quote(target)}")
+        # a module: adapter is found through PYTHONPATH: the command must carry it to reproduce
+        env = f"PYTHONPATH={_quote(os.environ['PYTHONPATH'])} " if target.startswith("module:") and os.environ.get("PYTHONPATH") else ""
+        print(f"fuzz: reproduce with: {env}torchlean-rt replay {path} --target {_quote(target)}")
         print("fuzz: once fixed, keep it as a regression vector in torchlean_runtime/conformance/vectors/regressions/")
     return _exit(doc)
 

@@ -101,7 +101,8 @@ class FuzzStats:
     impl_seconds: float = 0.0
     by_op: Counter = field(default_factory=Counter)  # operation → times executed
     error_codes: Counter = field(default_factory=Counter)  # code → must-fail steps refused with it
-    not_covered: Counter = field(default_factory=Counter)  # operation → steps the target declared unsupported
+    not_covered: Counter = field(default_factory=Counter)  # operation → steps not run on the target
+    unsupported: set = field(default_factory=set)  # what the target does not declare (the reason)
     divergent_cases: int = 0  # cases that diverged (the first find, then shrink attempts)
     first_divergence_at: Optional[float] = None  # time.monotonic() of the first one
 
@@ -166,6 +167,10 @@ class DifferentialMachine(RuleBasedStateMachine):
             # spec alone — counted as not covered, kept out of any saved trace
             spec_obs = self.spec.execute(step)
             self.stats.not_covered[op] += 1
+            if op not in self.target.operations:
+                self.stats.unsupported.add(op)
+            if self.scalar_type not in self.target.scalar_types:
+                self.stats.unsupported.add(f"scalar type {self.scalar_type}")
             self.uncovered_steps.add(len(self.steps))
             if isinstance(spec_obs, Crash):
                 self._diverge(f"step {len(self.steps)} ({op}): the spec crashed: {spec_obs.describe()}")
