@@ -18,6 +18,8 @@ T = TypeVar("T")
 
 _NAT = re.compile(r"[0-9]+(?:_[0-9]+)*", re.ASCII)  # Python's own integer-literal rule for separators
 
+_NAT_MAX = 2**63 - 1
+
 #: Longest value read (a longer one is refused before it is parsed).
 _MAX_LEN = 64
 
@@ -32,13 +34,17 @@ def _raw(name: str, environ: Optional[Mapping[str, str]]) -> Optional[str]:
 
 
 def env_nat(name: str, default: int, environ: Optional[Mapping[str, str]] = None) -> int:
-    """The non-negative decimal integer in ``$name`` (``_`` separators allowed), or ``default``."""
+    """The non-negative decimal integer in ``$name`` (``_`` separators allowed, at most
+    2**63 - 1), or ``default``."""
     raw = _raw(name, environ)
     if raw is None:
         return default
     if _NAT.fullmatch(raw) is None:
         raise EnvironmentConfigError(f"{name}={raw!r} is not a non-negative integer (unset it for the default {default})")
-    return int(raw)
+    value = int(raw)
+    if value > _NAT_MAX:  # a bound, not a sentinel: nothing here counts beyond int64
+        raise EnvironmentConfigError(f"{name}={raw!r} exceeds {_NAT_MAX} (2**63 - 1)")
+    return value
 
 
 def env_choice(name: str, choices: Mapping[str, T], default: T, environ: Optional[Mapping[str, str]] = None) -> T:

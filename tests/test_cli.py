@@ -66,9 +66,23 @@ def test_merge_of_something_that_is_not_a_report(tmp_path):
     assert_one_line_error(run("verify", "merge", str(tmp_path / "missing.json")), "TLR_USAGE")
 
 
-def test_argparse_usage_errors_exit_2_without_traceback():
-    proc = run("verify", "--no-such-flag")
-    assert proc.returncode == 2 and "Traceback" not in proc.stderr and "usage:" in proc.stderr
+@pytest.mark.parametrize("args", [["verify", "--no-such-flag"], ["nosuchcmd"], ["replay"], ["verify", "--jobs", "x"],
+                                  ["verify", "merge"], ["params"], ["vectors"], ["fuzz", "--rounds", "many"]])
+def test_argparse_usage_errors_are_one_line_and_exit_2(args):
+    assert_one_line_error(run(*args), "TLR_USAGE")
+
+
+def test_replay_of_unreadable_input_reports_and_says_so_on_one_stderr_line(tmp_path):
+    """Exit 2 (unread input): the report on stdout lists every file, and stderr has the one
+    line naming the first unread input with its code."""
+    (tmp_path / "bad.json").write_text('{"x":')
+    proc = run("replay", str(tmp_path / "missing.json"), "--target", "spec")
+    assert_one_line_error(proc, "TLR_PATH")
+    assert "missing.json" in proc.stderr and "unread" in proc.stdout
+    proc = run("replay", str(tmp_path / "bad.json"), "--target", "spec")
+    assert_one_line_error(proc, "TLR_TRACE_FORMAT")
+    proc = run("replay", str(tmp_path / "bad.json"), "--target", "exec:/nonexistent/program")
+    assert_one_line_error(proc, "TLR_TARGET_FAILED", 3)
 
 
 def test_help_says_what_only_filters_with_mutants():

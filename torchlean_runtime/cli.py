@@ -3,7 +3,8 @@
 Error discipline: no command prints a Python traceback.  A :class:`TorchLeanError` is printed
 as one line with its stable code on stderr (exit status 2 for bad usage and bad environment —
 errors whose class says ``exit_status = 2`` — else 1); an ``OSError`` on a path the user gave is
-one line too (exit 2); bad arguments are argparse's usage message (exit 2).  Anything else is
+one line too (exit 2); bad arguments are one line too, ``[TLR_USAGE]`` (exit 2; ``--help`` shows
+the usage).  Anything else is
 a bug of the tool: one line naming it, exit 70 (``TORCHLEAN_RT_DEBUG=1`` shows the traceback).
 """
 
@@ -13,7 +14,7 @@ import argparse
 import importlib
 import os
 import sys
-from typing import Any, Optional, Sequence
+from typing import Any, NoReturn, Optional, Sequence
 
 __all__ = ["main", "build_parser", "check_writable"]
 
@@ -162,8 +163,20 @@ def _add_conformance_parsers(sub: Any) -> None:
     p.set_defaults(func=lambda a: _dispatch("torchlean_runtime.conformance.protocol:main", a))
 
 
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse with the command line's error discipline: a bad argument is one line,
+    ``torchlean-rt: error: [TLR_USAGE] …``, exit 2 (subcommand parsers inherit the class)."""
+
+    def error(self, message: str) -> "NoReturn":  # type: ignore[override]
+        from .errors import print_cli_error  # noqa: PLC0415
+
+        print_cli_error("TLR_USAGE", f"{self.prog}: {message} (see {self.prog} --help)")
+        raise SystemExit(2)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n")[0])
+    parser = ArgumentParser(prog=PROG, description="torchlean-rt — the command line of torchlean-runtime: verify, "
+                                                   "vectors, replay, fuzz, serve, params.")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser(
@@ -199,7 +212,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _merge_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog=f"{PROG} verify merge",
+    p = ArgumentParser(prog=f"{PROG} verify merge",
                                 description="Join the JSON reports of several verify runs (e.g. the shards of one "
                                             "run) into one table and verdict; a planned check no report ran fails.")
     p.add_argument("reports", nargs="+", metavar="REPORT")

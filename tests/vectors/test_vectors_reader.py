@@ -162,13 +162,15 @@ def test_limits_from_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("TORCHLEAN_RT_TRACE_MAX_STEPS", "1")
     with pytest.raises(TraceLimitError, match="2 steps exceed max_steps=1"):
         R.read_trace(path)
-    for bad in ("many", "abc", "-1", "-5", "1.5", "", "1e3", "99999999999999999999"):
+    for bad in ("many", "abc", "-1", "-5", "1.5", "1e3", "0x10", "99999999999999999999"):
         monkeypatch.setenv("TORCHLEAN_RT_TRACE_MAX_STEPS", bad)
         with pytest.raises(BadEnvironmentError, match="TORCHLEAN_RT_TRACE_MAX_STEPS") as info:
             R.limits_from_env()
         assert info.value.code == "TLR_ENVIRONMENT"
     monkeypatch.setenv("TORCHLEAN_RT_TRACE_MAX_STEPS", " 7 ")
     assert R.limits_from_env().max_steps == 7
+    monkeypatch.setenv("TORCHLEAN_RT_TRACE_MAX_STEPS", "")  # spec/env.py's one rule: empty means the default
+    assert R.limits_from_env().max_steps == R.DEFAULT_LIMITS.max_steps
 
 
 @pytest.mark.parametrize(

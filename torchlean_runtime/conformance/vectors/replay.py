@@ -45,6 +45,7 @@ import argparse
 import errno
 import json
 import os
+import re
 import stat
 import sys
 from dataclasses import dataclass, field
@@ -390,7 +391,7 @@ def run_replay(paths: Sequence[str], selector: str, limits: Optional[ReaderLimit
         try:
             traces.append((f, read_trace(f, limits), ""))
         except (TraceFormatError, TraceLimitError) as exc:
-            traces.append((f, None, f"unread: {shown(exc.message)}"))
+            traces.append((f, None, f"unread: [{exc.code}] {shown(exc.message)}"))
     for missing, why in bad_by_manifest.items():
         if missing not in files:
             results.append(FileResult(shown(missing), "-", False, 0, 0, f"unread: manifest: {why}", status="unread"))
@@ -510,7 +511,10 @@ def main(args: Any = None) -> int:
     try:
         run = run_replay(args.paths, args.target, timeout=timeout, hostile=getattr(args, "hostile", False))
     except (TargetSelectorError, BadEnvironmentError) as exc:
-        print_cli_error(exc.code, f"replay: {exc.message}")
+        message = exc.message
+        if isinstance(exc, TargetSelectorError) and "expected one of [" in message:
+            message = message.replace("expected one of [", "expected one of ['both', ", 1)  # replay's own selector
+        print_cli_error(exc.code, f"replay: {message}")
         return 2
     except TargetFailedError as exc:  # the runner failed its handshake
         print_cli_error(exc.code, f"replay: target failed before the first file: {exc.message}")
@@ -522,7 +526,26 @@ def main(args: Any = None) -> int:
         _print(doc, run, args.json)
     except BrokenPipeError:  # `replay … | head`: the reader stopped listening
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    _print_failure_line(run)
     return doc["exit_code"]
+
+
+_CODE_IN_TEXT = re.compile(r"\[(TLR_[A-Z0-9_]+)\]")
+
+
+def _print_failure_line(run: RunResult) -> None:
+    """Exit 2 (unread input) or 3 (target failed): besides the report on stdout, the command
+    line's one stderr line — the first such file, its reason and code, and how many there are."""
+    for status, default_code, what in (("target_failed", "TLR_TARGET_FAILED", "target failed"),
+                                       ("unread", "TLR_PATH", "input unread")):
+        bad = [r for r in run.results if r.status == status]
+        if bad:
+            first = bad[0]
+            found = _CODE_IN_TEXT.search(first.problem)
+            reason = _CODE_IN_TEXT.sub("", first.problem).replace("unread: ", "", 1).strip()
+            more = f" (and {len(bad) - 1} more; see the report)" if len(bad) > 1 else " (see the report)"
+            print_cli_error(found.group(1) if found else default_code, f"replay: {what}: {first.path}: {reason}{more}")
+            return
 
 
 def _print(doc: dict, run: RunResult, as_json: bool) -> None:
