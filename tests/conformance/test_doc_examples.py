@@ -1,4 +1,5 @@
-"""Every ``console`` block of the README section "Testing your implementation", of
+"""Every ``console`` block of the README sections "Testing your implementation" and "Parameters
+in and out", of
 docs/conformance.md and of docs/vectors.md runs, and prints what the document says.
 
 A block is a shell session: lines starting with ``$ `` are commands, run in order by bash in a
@@ -29,8 +30,9 @@ def _section(text: str, title: str) -> str:
 def _blocks() -> list[tuple[str, str]]:
     out = []
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    for b in _BLOCK.findall(_section(readme, "Testing your implementation")):
-        out.append(("README", b))
+    for title in ("Testing your implementation", "Parameters in and out"):
+        for b in _BLOCK.findall(_section(readme, title)):
+            out.append(("README", b))
     for doc in ("docs/conformance.md", "docs/vectors.md"):
         for b in _BLOCK.findall((ROOT / doc).read_text(encoding="utf-8")):
             out.append((doc, b))
