@@ -13,11 +13,12 @@ import sys
 import time
 from pathlib import Path
 
+import jsonschema
 import pytest
 
 from torchlean_runtime import cli
 from torchlean_runtime.conformance.protocol import PROTOCOL, ProcessTarget
-from torchlean_runtime.conformance.vectors.replay import corpus_dir, report_document, run_replay
+from torchlean_runtime.conformance.vectors.replay import corpus_dir, report_document, report_schema, run_replay
 from torchlean_runtime.errors import ProtocolError, TargetFailedError, TargetTimeoutError
 
 HERE = Path(__file__).resolve().parent
@@ -107,6 +108,16 @@ def test_a_bad_handshake_and_a_missing_program_exit_3(tmp_path, capsys):
     assert "TLR_PROTOCOL" in capsys.readouterr().err
     assert cli.main(["replay", str(TRACE), "--target", "exec:/nonexistent/runner"]) == 3
     assert "cannot start" in capsys.readouterr().err
+
+
+def test_a_failed_handshake_still_gives_the_json_report(tmp_path, capsys):
+    """A harness reading --json gets a report even when the runner never starts."""
+    assert cli.main(["replay", str(TRACE), "--target", "exec:/nonexistent/runner", "--json"]) == 3
+    out = capsys.readouterr()
+    doc = json.loads(out.out)
+    jsonschema.validate(doc, report_schema())
+    assert doc["exit_code"] == 3 and [f["status"] for f in doc["files"]] == ["target_failed"]
+    assert "cannot start" in doc["files"][0]["problem"] and out.err.count("\n") == 1
 
 
 def test_the_report_of_a_failed_target_names_the_step_and_keeps_stderr(tmp_path):

@@ -398,7 +398,24 @@ def run_replay(paths: Sequence[str], selector: str, limits: Optional[ReaderLimit
     from ..target import ObjectTarget
 
     for sel in selectors:
-        target = _open(sel, timeout)
+        try:
+            target = _open(sel, timeout)
+        except TargetFailedError as exc:
+            # the target failed before its first file (it did not start, or its handshake was
+            # refused): the report still lists every file — the first as target_failed with why
+            readable = [(f, trace) for f, trace, _ in traces if trace is not None]
+            if not readable:
+                raise
+            if sel == selectors[0]:
+                results.extend(FileResult(shown(f), "-", False, 0, 0, problem, status="unread")
+                               for f, trace, problem in traces if trace is None)
+            for i, (f, trace) in enumerate(readable):
+                results.append(FileResult(shown(f), sel, False, len(trace.steps), 0,
+                                          f"target failed before the first file: [{exc.code}] {exc.message}",
+                                          status="target_failed", stderr_tail=exc.stderr_tail) if i == 0 else
+                               FileResult(shown(f), sel, False, len(trace.steps), 0,
+                                          "not run: the target failed earlier in this run", status="not_run"))
+            continue
         if isinstance(target, ObjectTarget) and not target.hostile:
             target.hostile = hostility(sel, hostile)
         failed = False
