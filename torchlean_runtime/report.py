@@ -18,10 +18,12 @@ from __future__ import annotations
 
 import json
 import textwrap
+import time
+import traceback
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Iterable, Optional, Sequence
 
-__all__ = ["LABELS", "TABLE_WIDTH", "Outcome", "Obligation", "CheckResult", "Report"]
+__all__ = ["LABELS", "TABLE_WIDTH", "Outcome", "Obligation", "CheckResult", "Report", "run_obligation", "isolate_hypothesis"]
 
 LABELS: dict[str, str] = {
     "proved": "proved for all inputs (Z3, over a model checked against the code)",
@@ -151,3 +153,31 @@ class Report:
                    for r in data["results"]]
         shard = tuple(data["shard"]) if data.get("shard") else None
         return cls(results, bool(data["quick"]), shard, list(data["planned"]), float(data["wall_seconds"]))
+
+
+# --- running one obligation (verify, its workers and the mutant runner share these) ---------------
+
+
+def run_obligation(ob: Obligation) -> CheckResult:
+    """Run one obligation in this process; an exception is a failure with its message."""
+    start = time.perf_counter()
+    try:
+        outcome = ob.run(*ob.args)
+        if not isinstance(outcome, Outcome):
+            outcome = Outcome(False, f"obligation returned {type(outcome).__name__}, not an Outcome")
+    except Exception as exc:
+        tb = traceback.format_exception_only(type(exc), exc)[-1].strip()
+        outcome = Outcome(False, f"raised {tb}")
+    return CheckResult(ob.name, ob.method, ob.label, ob.claim, outcome.passed, time.perf_counter() - start, outcome.detail)
+
+
+def isolate_hypothesis() -> None:
+    """Hypothesis derandomized and without its example database: every sampled check is a
+    fixed set of examples (the same on every run and machine), and no run reads or leaves
+    failing examples that another run would replay.  Settings a check passes explicitly win."""
+    try:
+        from hypothesis import settings
+    except ImportError:  # a dev dependency; nothing to configure without it
+        return
+    settings.register_profile("torchlean-rt-verify", database=None, derandomize=True)
+    settings.load_profile("torchlean-rt-verify")

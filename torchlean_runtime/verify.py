@@ -19,28 +19,16 @@ import os
 import sys
 import threading
 import time
-import traceback
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Any, Iterable, Optional, Sequence, TextIO
 
 from .errors import UsageError
-from .report import CheckResult, Obligation, Outcome, Report
+from .proofs.providers import PROVIDERS  # the evidence knows its own providers
+from .report import CheckResult, Obligation, Outcome, Report, isolate_hypothesis, run_obligation
 
 __all__ = ["PROVIDERS", "HEARTBEAT_SECONDS", "collect", "select", "parse_shard", "shard_of", "run_obligation", "run",
            "merge", "list_obligations", "isolate_hypothesis", "check_float_environment"]
 
-#: ``module:function`` of every obligation provider, in report order.
-PROVIDERS: list[str] = [
-    "torchlean_runtime.proofs.coverage:obligations",
-    "torchlean_runtime.proofs.conformance:obligations",
-    "torchlean_runtime.proofs.z3.obligations:obligations",
-    "torchlean_runtime.proofs.differential.agreement:obligations",
-    "torchlean_runtime.proofs.differential.fuzz:obligations",
-    "torchlean_runtime.proofs.vectors_obligations:obligations",
-    "torchlean_runtime.proofs.value_semantics:obligations",
-    "torchlean_runtime.proofs.checking_modes:obligations",
-    "torchlean_runtime.proofs.crosshair.provider:obligations",
-]
 
 #: At most this many seconds between two progress lines (a heartbeat while checks run).
 HEARTBEAT_SECONDS = 30.0
@@ -102,31 +90,6 @@ def shard_of(obligations: Sequence[Obligation], shard: Optional[tuple[int, int]]
         return list(obligations)
     i, n = shard
     return [ob for k, ob in enumerate(obligations) if k % n == i - 1]
-
-
-def run_obligation(ob: Obligation) -> CheckResult:
-    """Run one obligation in this process; an exception is a failure with its message."""
-    start = time.perf_counter()
-    try:
-        outcome = ob.run(*ob.args)
-        if not isinstance(outcome, Outcome):
-            outcome = Outcome(False, f"obligation returned {type(outcome).__name__}, not an Outcome")
-    except Exception as exc:
-        tb = traceback.format_exception_only(type(exc), exc)[-1].strip()
-        outcome = Outcome(False, f"raised {tb}")
-    return CheckResult(ob.name, ob.method, ob.label, ob.claim, outcome.passed, time.perf_counter() - start, outcome.detail)
-
-
-def isolate_hypothesis() -> None:
-    """Hypothesis derandomized and without its example database: every sampled check is a
-    fixed set of examples (the same on every run and machine), and no run reads or leaves
-    failing examples that another run would replay.  Settings a check passes explicitly win."""
-    try:
-        from hypothesis import settings
-    except ImportError:  # a dev dependency; nothing to configure without it
-        return
-    settings.register_profile("torchlean-rt-verify", database=None, derandomize=True)
-    settings.load_profile("torchlean-rt-verify")
 
 
 def _run_in_worker(ob: Obligation) -> CheckResult:

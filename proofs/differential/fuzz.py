@@ -424,12 +424,9 @@ def _worker(kwargs: dict) -> CampaignResult:
     return (run_random_campaign if engine == "random" else run_campaign)(**kwargs)
 
 
-def main(args: Any = None) -> int:
-    """``torchlean-rt fuzz`` / ``torchlean-rt fuzz merge``."""
-    if args is None or isinstance(args, (list, tuple)):
-        from torchlean_runtime.cli import build_parser
-
-        args = build_parser().parse_args(["fuzz", *(args or [])])
+def main(args: Any) -> int:
+    """``torchlean-rt fuzz`` / ``torchlean-rt fuzz merge`` (``args``: the command line's parsed
+    arguments; call it as ``torchlean_runtime.cli.main(["fuzz", …])``)."""
     if args.merge:
         if args.merge[0] != "merge" or len(args.merge) < 2:
             return _usage("positional arguments are only `merge FILE...`")

@@ -67,7 +67,7 @@ class Method:
     modules: tuple[str, ...] = ()  # provider module, first listed one wins (none: pytest on tests/impl)
     module_prefix: Optional[str] = None  # or any provider listed under this package
     select: tuple[str, ...] = ()  # obligation names to run (empty: all of them)
-    listed_only: bool = True  # available only when listed in verify.PROVIDERS
+    listed_only: bool = True  # available only when listed in proofs/providers.py
     spawns_python: bool = False
     slow: bool = False  # started first, so the matrix does not wait on a long tail
     rows: Optional[Callable[[Mutant], bool]] = None  # only these mutants (the others cannot be reached)
@@ -279,9 +279,9 @@ def repo_root() -> Path:
 
 def _provider_ref(method: Method) -> tuple[Optional[str], str]:
     """The provider to run for ``method`` and a note (why it is unavailable, or how it was found)."""
-    from torchlean_runtime import verify
+    from torchlean_runtime.proofs.providers import PROVIDERS
 
-    for ref in verify.PROVIDERS:
+    for ref in PROVIDERS:
         module = ref.partition(":")[0]
         if module in method.modules or (method.module_prefix and module.startswith(method.module_prefix + ".")):
             return ref, ""
@@ -291,9 +291,9 @@ def _provider_ref(method: Method) -> tuple[Optional[str], str]:
         except ImportError:
             found = False
         if found:
-            return f"{module}:obligations", f"{method.key}: {module} is not in verify.PROVIDERS; run from its module"
+            return f"{module}:obligations", f"{method.key}: {module} is not in proofs/providers.py; run from its module"
     where = " / ".join(method.modules) or method.module_prefix + ".*"
-    return None, f"{method.key}: not available ({where} is not listed in verify.PROVIDERS) — column left out"
+    return None, f"{method.key}: not available ({where} is not listed in proofs/providers.py) — column left out"
 
 
 def available_methods() -> tuple[list[tuple[Method, Optional[str]]], list[str]]:

@@ -3,7 +3,7 @@
 ``python -P -m torchlean_runtime.proofs.mutants.runner PROVIDER_REF quick|full [OBLIGATION ...]``
 
 Applies the mutant named in ``TORCHLEAN_RT_MUTANT`` (if any), lists the provider's obligations
-(``module:function``, as in ``verify.PROVIDERS``), keeps the named ones (all when none are
+(``module:function``, as in ``proofs/providers.py``), keeps the named ones (all when none are
 named), runs them one after the other in this process until the first failure (one decides the
 verdict), and prints one line
 ``MUTANT-RESULT {json}`` with ``status``:
@@ -35,14 +35,14 @@ _INFRASTRUCTURE_ERRORS = ("raised ImportError", "raised ModuleNotFoundError")
 
 
 def isolate_hypothesis() -> None:
-    """Hypothesis without its example database, derandomized (see ``verify.isolate_hypothesis``)."""
-    from torchlean_runtime.verify import isolate_hypothesis as isolate
+    """Hypothesis without its example database, derandomized (see ``report.isolate_hypothesis``)."""
+    from torchlean_runtime.report import isolate_hypothesis as isolate
 
     isolate()
 
 
 def run_method(provider_ref: str, quick: bool, names: Sequence[str] = ()) -> dict[str, Any]:
-    from torchlean_runtime.verify import run_obligation
+    from torchlean_runtime.report import run_obligation
 
     start = time.perf_counter()
     isolate_hypothesis()

@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import seed as hypothesis_seed
 from hypothesis.stateful import run_state_machine_as_test
 
+from torchlean_runtime import cli
 from torchlean_runtime.proofs.differential import fuzz
 from torchlean_runtime.proofs.differential.machine import DifferentialMachine, FuzzStats
 from torchlean_runtime.conformance.vectors.format import OPS, Result
@@ -80,7 +81,7 @@ def test_fuzz_finds_shrinks_and_saves_a_lookup_bug(mutants, monkeypatch, tmp_pat
     v1 trace in --out, the replay command printed; the trace passes on the spec and fails on the
     buggy impl at its last step, and passes on the real impl once the bug is gone."""
     mutants["lookup-oldest"](monkeypatch)
-    status = fuzz.main(["--seconds", "120", "--seed", "1", "--out", str(tmp_path)])
+    status = cli.main(["fuzz", "--seconds", "120", "--seed", "1", "--out", str(tmp_path)])
     out = capsys.readouterr().out
     assert status == 1, out
     path = _replay_command_path(out)
@@ -118,7 +119,7 @@ def test_machine_finds_the_nan_operand_order_bug(mutants, monkeypatch) -> None:
 
 
 def test_a_clean_campaign_reports_cases_and_operations(capsys) -> None:
-    status = fuzz.main(["--seconds", "1", "--seed", "11", "--out", "unused-because-clean"])
+    status = cli.main(["fuzz", "--seconds", "1", "--seed", "11", "--out", "unused-because-clean"])
     out = capsys.readouterr().out
     assert status == 0, out
     m = re.search(r"fuzz: (\d+) cases, (\d+) operations \((\d+) must-fail\), 0 divergences", out)
@@ -128,8 +129,8 @@ def test_a_clean_campaign_reports_cases_and_operations(capsys) -> None:
 
 
 def test_fuzz_refuses_bad_arguments(capsys) -> None:
-    assert fuzz.main(["--seconds", "0"]) == 2
-    assert fuzz.main(["--seconds", "1", "--seed", "-1"]) == 2
+    assert cli.main(["fuzz", "--seconds", "0"]) == 2
+    assert cli.main(["fuzz", "--seconds", "1", "--seed", "-1"]) == 2
 
 
 # --- the permanent regression vectors -------------------------------------------------------

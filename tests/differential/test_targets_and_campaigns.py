@@ -11,6 +11,7 @@ import sys
 import numpy as np
 import pytest
 
+from torchlean_runtime import cli
 from torchlean_runtime.proofs.differential import fuzz
 from torchlean_runtime.proofs.mutants.catalogue import apply
 
@@ -43,7 +44,7 @@ TARGET_OPS = {"Runtime.emptyContext", "Runtime.registerVariable", "Runtime.getVa
 def test_a_hanging_exec_target_is_a_target_failure(tmp_path, capsys):
     code = "import sys, time\nsys.stdin.readline()\ntime.sleep(600)\n"
     (tmp_path / "hang.py").write_text(code)
-    status = fuzz.main(["--rounds", "1", "--seed", "1", "--timeout", "1",
+    status = cli.main(["fuzz", "--rounds", "1", "--seed", "1", "--timeout", "1",
                         "--target", f"exec:{shlex.quote(sys.executable)} {tmp_path / 'hang.py'}"])
     assert status == 3
     assert "TLR_TARGET_TIMEOUT" in capsys.readouterr().err
@@ -82,18 +83,18 @@ def test_shards_and_workers_split_the_rounds_deterministically(tmp_path, capsys)
     paths = []
     for i in range(2):
         out = tmp_path / f"s{i}.json"
-        assert fuzz.main(["--rounds", "4", "--programs", "8", "--seed", "9", "--shard", f"{i}/2", "--workers", "2" if i else "1",
+        assert cli.main(["fuzz", "--rounds", "4", "--programs", "8", "--seed", "9", "--shard", f"{i}/2", "--workers", "2" if i else "1",
                           "--json", str(out), "--out", str(tmp_path / "f")]) == 0
         paths.append(str(out))
     docs = [json.loads(open(p).read()) for p in paths]
     assert docs[0]["rounds"] == [0, 2] and docs[1]["rounds"] == [1, 3]
-    assert fuzz.main(["merge", *paths, "--json", str(tmp_path / "all.json")]) == 0
+    assert cli.main(["fuzz", "merge", *paths, "--json", str(tmp_path / "all.json")]) == 0
     merged = json.loads((tmp_path / "all.json").read_text())
     assert merged["rounds"] == [0, 1, 2, 3] and merged["duplicate_rounds"] == 0
     assert merged["operations"] == docs[0]["operations"] + docs[1]["operations"]
-    assert fuzz.main(["merge", str(tmp_path / "nothing.json")]) == 2
-    assert fuzz.main(["--shard", "2/2", "--rounds", "1"]) == 2
-    assert fuzz.main(["--target", "nonsense", "--rounds", "1"]) == 2
+    assert cli.main(["fuzz", "merge", str(tmp_path / "nothing.json")]) == 2
+    assert cli.main(["fuzz", "--shard", "2/2", "--rounds", "1"]) == 2
+    assert cli.main(["fuzz", "--target", "nonsense", "--rounds", "1"]) == 2
     capsys.readouterr()
 
 
@@ -123,7 +124,7 @@ def test_the_random_engine_runs_clean_and_has_teeth():
 
 
 def test_the_random_engine_through_the_command(tmp_path, capsys):
-    assert fuzz.main(["--engine", "random", "--rounds", "1", "--programs", "3", "--seed", "1",
+    assert cli.main(["fuzz", "--engine", "random", "--rounds", "1", "--programs", "3", "--seed", "1",
                       "--json", str(tmp_path / "s.json")]) == 0
     assert json.loads((tmp_path / "s.json").read_text())["operations"] == 360
     capsys.readouterr()
