@@ -23,7 +23,7 @@ import traceback
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Iterable, Optional, Sequence
 
-__all__ = ["LABELS", "TABLE_WIDTH", "Outcome", "Obligation", "CheckResult", "Report", "run_obligation", "isolate_hypothesis"]
+__all__ = ["LABELS", "TABLE_WIDTH", "Outcome", "Obligation", "CheckResult", "Report", "run_obligation", "isolate_hypothesis", "pin_hypothesis_constants"]
 
 LABELS: dict[str, str] = {
     "proved": "proved for all inputs (Z3, over a model checked against the code)",
@@ -181,3 +181,23 @@ def isolate_hypothesis() -> None:
         return
     settings.register_profile("torchlean-rt-verify", database=None, derandomize=True)
     settings.load_profile("torchlean-rt-verify")
+    pin_hypothesis_constants()
+
+
+def pin_hypothesis_constants() -> None:
+    """Hypothesis (≥ 6.131) mixes into its draws constants it reads from the source of every
+    *local* module already imported — so the examples of a fixed seed depend on what else the
+    process imported (an editable install, a verify worker that ran another check first) and
+    differ between a source checkout and a wheel (site-packages is never local).  Pinning that
+    pool to empty makes a seed's examples a function of the seed and the strategies alone.
+
+    It replaces one internal function of hypothesis; if a future hypothesis moves it, this does
+    nothing and ``tests/proofs/test_provider_references.py`` fails on the import-independence
+    check, so the change is noticed rather than silently un-pinned."""
+    try:
+        from hypothesis.internal.conjecture import providers  # noqa: PLC0415
+    except ImportError:
+        return
+    if hasattr(providers, "_get_local_constants") and hasattr(providers, "Constants"):
+        empty = providers.Constants()
+        providers._get_local_constants = lambda: empty

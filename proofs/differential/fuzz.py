@@ -35,7 +35,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Optional, Sequence, TextIO
 
-from torchlean_runtime.report import Obligation, Outcome
+from torchlean_runtime.report import Obligation, Outcome, pin_hypothesis_constants
 from torchlean_runtime.errors import print_cli_error
 
 __all__ = [
@@ -158,12 +158,16 @@ def run_campaign(
 
     if seconds is None and rounds is None:
         raise ValueError("a campaign needs seconds or rounds")
+    pin_hypothesis_constants()  # a seed's programs depend on the seed alone, not on what was imported
     stats = FuzzStats()
     config = settings(
         max_examples=examples_per_round,
         stateful_step_count=steps_per_program,
         deadline=None,
         database=None,
+        # explicit: the round's @seed decides every draw, whatever profile is loaded (verify loads a
+        # derandomize profile, under which the seed would be ignored and the programs would differ)
+        derandomize=False,
         phases=[Phase.generate, Phase.shrink] if shrink else [Phase.generate],
         suppress_health_check=list(HealthCheck),
         report_multiple_bugs=False,

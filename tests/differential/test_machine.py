@@ -98,7 +98,6 @@ def test_fuzz_finds_shrinks_and_saves_a_lookup_bug(mutants, monkeypatch, tmp_pat
 
     monkeypatch.undo()
     assert replay_trace(trace, "impl", str(path)).passed
-    from torchlean_runtime import cli
 
     assert cli.main(["replay", str(path)]) == 0
 
