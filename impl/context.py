@@ -373,8 +373,14 @@ def _unpickle(variables: list, gradients: list, next_id: int, dtype: Optional[st
         raise ArgumentTypeError(f"unpickle: next_id must be a Nat, given {next_id!r}")
     registries = []
     for entries in (variables, gradients):
+        if type(entries) not in (list, tuple):
+            raise ArgumentTypeError(f"unpickle: entries must be a list of (name, array) pairs, given {type(entries).__name__}")
         registry = EMPTY
-        for name, value in entries:
+        for entry in entries:
+            if type(entry) not in (list, tuple) or len(entry) != 2:
+                raise ArgumentTypeError(f"unpickle: an entry must be a (name, array) pair, given {type(entry).__name__}"
+                                        f"{'' if type(entry) not in (list, tuple) else f' of length {len(entry)}'}")
+            name, value = entry
             name, arr, fixed = _check_store(fixed, name, value, "unpickle")
             arr = freeze(arr)
             registry = registry.register(name, arr.shape, arr)

@@ -121,7 +121,8 @@ def test_sharded_cli_runs_merge_to_the_unsharded_one(tmp_path):
 BAD_ENVIRONMENT = [("TORCHLEAN_RT_TRACE_MAX_STEPS", "abc"), ("TORCHLEAN_RT_TRACE_MAX_STEPS", "-1"),
                    ("TORCHLEAN_RT_TRACE_MAX_WORK", "1e9"), ("TORCHLEAN_RT_SPEC_MAX_ELEMENTS", "lots"),
                    ("TORCHLEAN_RT_SPEC_MAX_ELEMENTS", "-5"), ("TORCHLEAN_RT_MAX_PRINT_CHARS", "0x10"),
-                   ("TORCHLEAN_RT_CHECK", "on"), ("TORCHLEAN_RT_CHECK", "1"), ("TORCHLEAN_RT_KERNELS", "maybe")]
+                   ("TORCHLEAN_RT_CHECK", "on"), ("TORCHLEAN_RT_CHECK", "1"), ("TORCHLEAN_RT_KERNELS", "maybe"),
+                   ("TORCHLEAN_RT_TRACE_MAX_STEP", "3")]  # a misspelt name: refused, not silently ignored
 
 
 @pytest.mark.parametrize("var,value", BAD_ENVIRONMENT)
@@ -149,3 +150,12 @@ def test_internal_errors_are_one_line_exit_70():
             "sys.exit(cli.main(['verify', '--list']))\n")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert_one_line_error(proc, "TLR_INTERNAL", 70)
+
+
+def test_an_error_quoting_megabytes_of_input_is_still_one_short_line(tmp_path):
+    """Messages quote what the caller passed; errors.MAX_MESSAGE_CHARS bounds them (the middle is cut)."""
+    from torchlean_runtime.errors import MAX_MESSAGE_CHARS
+
+    proc = run("replay", "x.json", "--target", "module:" + "m" * 100_000 + ":f", cwd=tmp_path)  # argv's own limit
+    assert_one_line_error(proc, "TLR_TARGET_SELECTOR")
+    assert len(proc.stderr) < MAX_MESSAGE_CHARS + 200 and "characters cut" in proc.stderr

@@ -238,7 +238,16 @@ def check_environment() -> None:
 
     elementCap()
     printCap()
-    limits_from_env()
+    limits = limits_from_env()
+    known = {"TORCHLEAN_RT_CHECK", "TORCHLEAN_RT_KERNELS", "TORCHLEAN_RT_SPEC_MAX_ELEMENTS", "TORCHLEAN_RT_MAX_PRINT_CHARS",
+             "TORCHLEAN_RT_DEBUG", "TORCHLEAN_RT_MUTANT", "TORCHLEAN_RT_CROSSHAIR_BOUND",
+             *(f"TORCHLEAN_RT_TRACE_{name.upper()}" for name in vars(limits))}
+    # every TORCHLEAN_RT_* name is ours: one we do not read is a typo that would silently change nothing
+    unknown = sorted(v for v in os.environ if v.startswith("TORCHLEAN_RT_") and v not in known)
+    if unknown:
+        from .errors import EnvironmentConfigError  # noqa: PLC0415
+
+        raise EnvironmentConfigError(f"unknown variable {unknown[0]} (torchlean-rt reads {', '.join(sorted(known))})")
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

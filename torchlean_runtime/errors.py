@@ -29,12 +29,27 @@ __all__ = [
 ]
 
 
+#: Longest message an error carries (characters).  Messages quote what the caller passed (a
+#: name, a format tag, a runner's answer); a hostile input must not turn one error into megabytes
+#: of output, so the middle of a longer message is cut and says how much was cut.
+MAX_MESSAGE_CHARS = 2000
+
+
+def _bounded(message: str) -> str:
+    if len(message) <= MAX_MESSAGE_CHARS:
+        return message
+    keep = MAX_MESSAGE_CHARS // 2
+    return f"{message[:keep]} …[{len(message) - 2 * keep} characters cut]… {message[-keep:]}"
+
+
 class TorchLeanError(Exception):
-    """Base of every error raised by torchlean_runtime."""
+    """Base of every error raised by torchlean_runtime.  ``message`` is at most
+    :data:`MAX_MESSAGE_CHARS` long (the middle of a longer one is cut, saying so)."""
 
     code = "TLR_ERROR"
 
     def __init__(self, message: str):
+        message = _bounded(str(message))
         super().__init__(f"[{self.code}] {message}")
         self.message = message
 
@@ -346,7 +361,7 @@ def print_cli_error(code: str, message: str) -> None:
     (``message`` folded onto one line).  ``code`` is a stable error code (``TLR_…``)."""
     import sys  # noqa: PLC0415 — only the command line needs it
 
-    line = " ".join(str(message).split())
+    line = _bounded(" ".join(str(message).split()))
     print(f"{CLI_ERROR_PREFIX}[{code}] {line}" if code else f"{CLI_ERROR_PREFIX}{line}", file=sys.stderr, flush=True)
 
 

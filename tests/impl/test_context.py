@@ -257,6 +257,21 @@ def test_pickle_round_trip() -> None:
     assert not back.get_variable("w", (2,)).flags.writeable
 
 
+@pytest.mark.parametrize("args", [(5, [], 0, None), ([], 7, 0, None), ([("a", np.zeros(1), 3)], [], 0, "float64"),
+                                  ([("a",)], [], 0, "float64"), (["ab"], [], 0, "float64"), ([None], [], 0, "float64")])
+def test_a_tampered_pickle_is_a_typed_error(args) -> None:
+    """A pickle may come from anyone: malformed entry lists are refused with a code, never a bare
+    TypeError/ValueError from unpacking."""
+    import pickle
+
+    from torchlean_runtime.impl import context as C
+
+    forged = pickle.dumps(C._unpickle)  # the reconstructor a context's __reduce__ names
+    with pytest.raises(Exception) as err:
+        pickle.loads(forged)(*args)
+    assert err.value.code == "TLR_ARGUMENT_TYPE"
+
+
 def test_direct_construction_is_refused() -> None:
     with pytest.raises(Exception) as err:
         RuntimeContext()
