@@ -22,8 +22,9 @@ LAYERS = {
     "proofs": ("torchlean_runtime.proofs", 4),
 }
 # errors (the codes) and report (Obligation, Outcome, CheckResult: the vocabulary of results) are
-# the floor every layer may use; spec/env.py reads the environment for spec and impl alike
+# the floor every layer may use (files: opening hostile input files, regular files only); spec/env.py reads the environment for spec and impl alike
 RANK = {pkg: rank for pkg, rank in LAYERS.values()} | {"torchlean_runtime.errors": 0, "torchlean_runtime.report": 0,
+                                                       "torchlean_runtime.files": 0,
                                                        "torchlean_runtime.__version__": 0, "torchlean_runtime": 0}
 
 

@@ -23,6 +23,7 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Any, Iterable, Optional, Sequence, TextIO
 
 from .errors import UsageError
+from .files import json_depth, read_regular
 from .proofs.providers import PROVIDERS  # the evidence knows its own providers
 from .report import CheckResult, Obligation, Outcome, Report, isolate_hypothesis, run_obligation
 
@@ -208,17 +209,44 @@ def run(
     return report
 
 
+#: ``verify merge`` reads a report of at most this many bytes, nested at most this deep (a
+#: report written by ``verify --json`` is nested 3 deep and well under a megabyte)
+MERGE_MAX_BYTES = 64 * 1024 * 1024
+MERGE_MAX_DEPTH = 16
+
+
+def _read_report(path: str) -> Report:
+    """One report for :func:`merge`: a regular file (never a FIFO or device: opened
+    non-blocking), size- and depth-bounded before it is parsed, every field of the expected
+    type; TLR_USAGE (exit 2) otherwise, as for any report merge cannot use."""
+    try:
+        data = read_regular(path, MERGE_MAX_BYTES)
+    except OSError as exc:
+        raise UsageError(f"cannot read the verify report {path}: {exc.strerror or exc}") from None
+    if len(data) > MERGE_MAX_BYTES:
+        raise UsageError(f"the verify report {path} exceeds {MERGE_MAX_BYTES} bytes")
+    depth = json_depth(data)
+    if depth > MERGE_MAX_DEPTH:
+        raise UsageError(f"cannot read the verify report {path}: JSON nested {depth} deep (at most {MERGE_MAX_DEPTH})")
+    try:
+        report = Report.from_json(data.decode("utf-8"))
+    except (ValueError, KeyError, TypeError, ArithmeticError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
+        raise UsageError(f"cannot read the verify report {path}: {type(exc).__name__}: {exc}") from None
+    fields_ok = all(
+        isinstance(c.name, str) and isinstance(c.method, str) and isinstance(c.label, str) and isinstance(c.claim, str)
+        and isinstance(c.detail, str) and type(c.passed) is bool and type(c.seconds) in (int, float)
+        for c in report.results
+    )
+    if not fields_ok or not all(isinstance(n, str) for n in report.planned):
+        raise UsageError(f"cannot read the verify report {path}: not a torchlean-rt verify report (a field of the wrong type)")
+    return report
+
+
 def merge(paths: Iterable[str]) -> Report:
     """One report from the JSON reports of several runs (e.g. the shards of one run).  The
     reports must agree on the profile and on the planned checks; a planned check that no report
     ran, or that two reports ran, is a failure of the merged report."""
-    reports = []
-    for path in paths:
-        try:
-            with open(path, encoding="utf-8") as fh:
-                reports.append(Report.from_json(fh.read()))
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise UsageError(f"cannot read the verify report {path}: {type(exc).__name__}: {exc}") from None
+    reports = [_read_report(path) for path in paths]
     if not reports:
         raise UsageError("verify merge needs at least one report")
     if len({r.quick for r in reports}) != 1:

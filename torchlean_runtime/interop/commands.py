@@ -19,9 +19,10 @@ from typing import Any, Optional
 
 import numpy as np
 
-from torchlean_runtime.errors import ParamDtypeError, ParamError, ParamFileError, ParamFormatError, print_cli_error
+from torchlean_runtime.errors import OutputPathError, ParamDtypeError, ParamError, ParamFileError, ParamFormatError, print_cli_error
+from torchlean_runtime.files import NotRegularFileError, check_regular_or_absent
 
-from .pack import FLOAT32, FLOAT64, DEFAULT_LIMITS, ParamPack, file_size, read_names_file, summarize
+from .pack import FLOAT32, FLOAT64, DEFAULT_LIMITS, Limits, ParamPack, open_input, read_names_file, summarize
 from .paramio import FORMAT_TAG, read_paramlist_bits, write_paramlist_bits
 from .safetensors_io import read_safetensors, write_safetensors
 from . import tlpf32b as _tlpf32b
@@ -37,9 +38,9 @@ _EXTENSIONS = {".json": BITS, ".safetensors": SAFETENSORS, ".tlpf32b": TLPF32B, 
 
 def detect_format(path: str | os.PathLike) -> str:
     """``bits``, ``tlpf32b`` or ``safetensors`` by content; TLR_PARAM_FORMAT if none fits."""
-    file_size(path)
+    fh, _ = open_input(path, Limits(max_bytes=1 << 62))  # a regular file only, never blocks
     try:
-        with open(path, "rb") as fh:
+        with fh:
             head = fh.read(16)
             if head.startswith(MAGIC):
                 return TLPF32B
@@ -101,7 +102,8 @@ def _write(path: str, pack: ParamPack, target: str) -> None:
 
 def _sha256_file(path: str) -> str:
     h = hashlib.sha256()
-    with open(path, "rb") as fh:
+    fh, _ = open_input(path, Limits(max_bytes=1 << 62))
+    with fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
@@ -129,7 +131,7 @@ def inspect_report(path: str, names: Optional[tuple[str, ...]] = None) -> dict[s
 
 def _table(report: dict[str, Any]) -> str:
     lines = [
-        f"file: {report['file']}",
+        f"file: {one_line(report['file'])}",
         f"format: {report['format']}",
         f"parameters: {report['parameters']}",
         f"file sha256: {report['file_sha256']}",
@@ -140,7 +142,7 @@ def _table(report: dict[str, Any]) -> str:
     header = ("#", "name", "shape", "dtype", "l2 norm (variableNorm)", "nan", "inf", "sha256")
     rows = [
         (
-            str(r["index"]), r["name"], "[" + ", ".join(map(str, r["shape"])) + "]", r["dtype"],
+            str(r["index"]), one_line(r["name"]), "[" + ", ".join(map(str, r["shape"])) + "]", r["dtype"],
             "-" if r["l2_norm"] is None else f"{r['l2_norm']!r} ({r['l2_norm_bits']})",
             str(r["nan_count"]), str(r["inf_count"]), r["sha256"][:16],
         )
@@ -150,6 +152,15 @@ def _table(report: dict[str, Any]) -> str:
     for row in (header, *rows):
         lines.append("  ".join(x.ljust(w) for x, w in zip(row, widths)).rstrip())
     return "\n".join(lines)
+
+
+def one_line(text: str) -> str:
+    """``text`` for a table cell or a line of output: a backslash and every character that is
+    not printable (newline, tab, other control and format characters, line separators) shown
+    as a Python escape, so a name is always exactly one line and distinct names look distinct."""
+    if text.isprintable() and "\\" not in text:
+        return text
+    return "".join(c if c.isprintable() and c != "\\" else c.encode("unicode_escape").decode("ascii") for c in text)
 
 
 def _fail(exc: ParamError) -> int:
@@ -173,6 +184,15 @@ def convert_main(args: argparse.Namespace) -> int:
         print_cli_error("TLR_USAGE", f"params convert: cannot tell the output format of {args.output!r}; "
                                      f"pass --to {{{','.join(FORMATS)}}}")
         return 2
+    try:  # the output first: nothing is read for a conversion that could not be written
+        check_regular_or_absent(args.output)
+    except NotRegularFileError:
+        print_cli_error(OutputPathError.code, f"params convert: OUT {one_line(args.output)} exists and is not a regular file "
+                                              "(a FIFO, socket, device, directory or symbolic link is never replaced)")
+        return 2
+    except OSError as exc:
+        print_cli_error(OutputPathError.code, f"params convert: OUT {one_line(args.output)}: {exc.strerror or exc}")
+        return 2
     try:
         names = read_names_file(args.names) if args.names else None
         fmt, pack = read_any(args.input, names)
@@ -181,6 +201,6 @@ def convert_main(args: argparse.Namespace) -> int:
     except ParamError as exc:
         return _fail(exc)
     for note in notes:
-        print(note)
-    print(f"{args.input} ({_FORMAT_NAMES[fmt]}) -> {args.output} ({target}): {len(pack)} parameters, payload sha256 {_payload_sha256(pack)}")
+        print(one_line(note))
+    print(f"{one_line(args.input)} ({_FORMAT_NAMES[fmt]}) -> {one_line(args.output)} ({target}): {len(pack)} parameters, payload sha256 {_payload_sha256(pack)}")
     return 0

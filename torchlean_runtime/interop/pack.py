@@ -17,7 +17,7 @@ import dataclasses
 import hashlib
 import math
 import os
-from typing import Any, Iterable, Mapping, Optional, Sequence
+from typing import Any, BinaryIO, Iterable, Mapping, Optional, Sequence
 
 import numpy as np
 
@@ -28,6 +28,7 @@ from torchlean_runtime.errors import (
     ParamFormatError,
     ParamLimitError,
 )
+from torchlean_runtime.files import NOT_REGULAR, NotRegularFileError, open_regular
 from torchlean_runtime.spec.core.shape import MAX_RANK
 
 __all__ = [
@@ -39,6 +40,7 @@ __all__ = [
     "apply_names",
     "check_dims",
     "file_size",
+    "open_input",
     "pack_to_context",
     "pack_from_context",
     "summarize",
@@ -55,14 +57,21 @@ SUPPORTED_DTYPES = (FLOAT64, FLOAT32, INT64)
 class Limits:
     """Reader limits, checked before anything of that size is allocated.
 
-    ``max_bytes``: file size; ``max_params``: parameter records; ``max_rank``: dimensions per
-    parameter (the spec's ``MAX_RANK``); ``max_elements``: elements of one parameter (a
-    declared shape larger than this is refused before its payload is read)."""
+    ``max_bytes``: file size (and the payload bytes of one parameter); ``max_params``: parameter
+    records; ``max_rank``: dimensions per parameter (the spec's ``MAX_RANK``); ``max_elements``:
+    elements of one parameter (a declared shape larger than this is refused before its payload
+    is read)."""
 
     max_bytes: int = 8 << 30
     max_params: int = 1 << 20
     max_rank: int = MAX_RANK
     max_elements: int = 1 << 33
+    #: the largest product of a shape's dimensions with zero dimensions counted as 1: bounds
+    #: the declared extent of an EMPTY tensor such as ``[2**62, 0]``, which holds no element
+    #: but which numpy cannot represent
+    max_dims_product: int = 1 << 40
+    #: the deepest JSON nesting read (a bits file needs 4)
+    max_json_depth: int = 32
 
 
 DEFAULT_LIMITS = Limits()
@@ -129,12 +138,13 @@ def default_names(count: int) -> tuple[str, ...]:
 def read_names_file(path: str | os.PathLike, limits: Limits = DEFAULT_LIMITS) -> tuple[str, ...]:
     """A names file: UTF-8 text, one name per line (``\\n`` or ``\\r\\n``), no empty names.
     Errors: TLR_PARAM_IO, TLR_PARAM_LIMIT, TLR_PARAM_FORMAT."""
-    size = file_size(path)
-    if size > limits.max_bytes:
-        raise ParamLimitError(f"names file of {size} bytes exceeds max_bytes={limits.max_bytes}", path)
+    fh, _ = open_input(path, limits, "names file: ")
     try:
-        with open(path, "rb") as fh:
-            text = fh.read().decode("utf-8")
+        with fh:
+            data = fh.read(limits.max_bytes + 1)
+        if len(data) > limits.max_bytes:  # grew after the fstat
+            raise ParamLimitError(f"names file: more than max_bytes={limits.max_bytes} bytes", path)
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ParamFormatError(f"names file is not UTF-8 ({exc.reason})", path) from None
     except OSError as exc:
@@ -163,22 +173,53 @@ def apply_names(pack: ParamPack, names: Optional[Sequence[str]], path: object = 
     return ParamPack(names, pack.arrays, pack.metadata)
 
 
-def check_dims(dims: Sequence[int], limits: Limits, path: object, param: object) -> int:
-    """Rank and element-count limits for one declared shape; returns the element count
-    (computed with Python ints, so a hostile shape cannot overflow)."""
+def check_dims(dims: Sequence[int], limits: Limits, path: object, param: object, itemsize: int = 8) -> int:
+    """Rank, element-count, byte-size and extent limits for one declared shape, checked before
+    anything of that shape is allocated; returns the element count (products computed with
+    Python ints, so a hostile shape cannot overflow; the extent bound — zero dimensions counted
+    as 1 — keeps an empty shape such as ``[2**62, 0]`` within what numpy can represent)."""
     if len(dims) > limits.max_rank:
         raise ParamLimitError(f"rank {len(dims)} exceeds max_rank={limits.max_rank}", path, param)
+    shown = _show_dims(dims)
     count = math.prod(dims)
     if count > limits.max_elements:
-        raise ParamLimitError(f"shape {list(dims)} has {count} elements, above max_elements={limits.max_elements}", path, param)
+        raise ParamLimitError(f"shape {shown} has {count} elements, above max_elements={limits.max_elements}", path, param)
+    if count * itemsize > limits.max_bytes:
+        raise ParamLimitError(f"shape {shown} needs {count * itemsize} bytes, above max_bytes={limits.max_bytes}", path, param)
+    extent = math.prod(d or 1 for d in dims)
+    if extent > limits.max_dims_product:
+        raise ParamLimitError(f"shape {shown}: the product of its non-zero dimensions, {extent}, is above "
+                              f"max_dims_product={limits.max_dims_product}", path, param)
     return count
 
 
-def file_size(path: str | os.PathLike) -> int:
+def _show_dims(dims: Sequence[int]) -> str:
+    text = "[" + ", ".join(map(str, dims)) + "]"
+    return text if len(text) <= 200 else text[:200] + "…]"
+
+
+def open_input(path: str | os.PathLike, limits: Limits = DEFAULT_LIMITS, what: str = "") -> tuple[BinaryIO, int]:
+    """``path`` opened for reading, and its size: a regular file only (opened non-blocking and
+    fstat-ed: a FIFO, socket, device or directory is TLR_PARAM_IO and never blocks), at most
+    ``limits.max_bytes`` (TLR_PARAM_LIMIT)."""
     try:
-        return os.stat(path).st_size
+        fh = open_regular(path)
+    except NotRegularFileError:
+        raise ParamFileError(f"{what}{NOT_REGULAR}", path) from None
     except OSError as exc:
-        raise ParamFileError(f"cannot stat: {exc.strerror or exc}", path) from None
+        raise ParamFileError(f"{what}cannot read: {exc.strerror or exc}", path) from None
+    size = os.fstat(fh.fileno()).st_size
+    if size > limits.max_bytes:
+        fh.close()
+        raise ParamLimitError(f"{what}{size} bytes exceed max_bytes={limits.max_bytes}", path)
+    return fh, size
+
+
+def file_size(path: str | os.PathLike) -> int:
+    """The size of the regular file ``path`` (TLR_PARAM_IO if it is not one: see :func:`open_input`)."""
+    fh, size = open_input(path, Limits(max_bytes=1 << 62))
+    fh.close()
+    return size
 
 
 def pack_to_context(pack: ParamPack) -> Any:

@@ -34,9 +34,10 @@ from torchlean_runtime.errors import (
     ParamLimitError,
     ParamShapeError,
 )
+from torchlean_runtime.files import json_depth
 
 from . import leanjson as LJ
-from .pack import DEFAULT_LIMITS, FLOAT64, Limits, ParamPack, apply_names, check_dims, default_names, file_size, readonly
+from .pack import DEFAULT_LIMITS, FLOAT64, Limits, ParamPack, apply_names, check_dims, default_names, open_input, readonly
 
 __all__ = ["FORMAT_TAG", "write_paramlist_bits", "dumps_paramlist_bits", "read_paramlist_bits", "loads_paramlist_bits"]
 
@@ -120,11 +121,9 @@ def read_paramlist_bits(
     ``ss``), or ``None`` to take shapes from the file; ``names``: names for the records (default
     ``p0, p1, …``).  Returns float64 arrays with the file's exact bit patterns.  Nothing is
     returned unless the whole file is valid."""
-    size = file_size(path)
-    if size > limits.max_bytes:
-        raise ParamLimitError(f"{size} bytes exceed max_bytes={limits.max_bytes}", path)
+    fh, _ = open_input(path, limits)  # a regular file only, never blocks
     try:
-        with open(path, "rb") as fh:
+        with fh:
             data = fh.read(limits.max_bytes + 1)
     except OSError as exc:
         raise ParamFileError(f"cannot read: {exc.strerror or exc}", path) from None
@@ -148,6 +147,9 @@ def loads_paramlist_bits(
             data = data.decode("utf-8")  # IO.FS.readFile: the file must be UTF-8
         except UnicodeDecodeError as exc:
             raise ParamFormatError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", path) from None
+    depth = json_depth(data)  # measured before parsing: the parser never recurses deeper
+    if depth > limits.max_json_depth:
+        raise ParamFormatError(f"JSON parse error: nesting too deep ({depth} levels, at most {limits.max_json_depth})", path)
     try:
         # The stdlib parser is linear; NaN/Infinity are not JSON (Lean's parser refuses them).
         top = json.loads(data, parse_constant=_reject_constant)

@@ -5,8 +5,12 @@
   TLR_PARAM_DTYPE naming the tensor, checked for every tensor before any payload is read.
 * The header's ``__metadata__`` string map is kept in :attr:`ParamPack.metadata`.
 * Order: safetensors stores tensors by name, not position.  :func:`write_safetensors` records
-  the pack's order in the metadata key ``torchlean_runtime.order`` (names joined by ``\\n``);
-  :func:`read_safetensors` uses it when it names exactly the file's tensors, else the file's
+  the pack's order in the metadata key ``torchlean_runtime.order`` as a JSON array of the names
+  (one string per name, so a name holding ``\\n`` or any other character is kept exact);
+  :func:`read_safetensors` uses it when it names exactly the file's tensors.  Files written
+  before (names joined by ``\\n``) are still read when that joined list names exactly the
+  file's tensors.  Order metadata that names other tensors, or that both encodings read
+  differently, is TLR_PARAM_FORMAT — never silently dropped.  Without the key: the file's
   payload order (``safe_open.offset_keys``).  The key is not part of the returned metadata.
 
 Untrusted input: the package's Rust reader (``safe_open``) bounds and validates the header
@@ -26,10 +30,11 @@ from typing import Optional, Sequence
 import numpy as np
 
 from torchlean_runtime.errors import ParamDtypeError, ParamFileError, ParamFormatError, ParamLimitError
+from torchlean_runtime.files import json_depth, open_regular
 
 from .pack import DEFAULT_LIMITS, FLOAT32, FLOAT64, INT64, Limits, ParamPack, apply_names, check_dims, file_size, readonly
 
-__all__ = ["ORDER_KEY", "DTYPES", "read_safetensors", "write_safetensors"]
+__all__ = ["ORDER_KEY", "DTYPES", "encode_order", "read_safetensors", "write_safetensors"]
 
 ORDER_KEY = "torchlean_runtime.order"
 #: safetensors dtype string → numpy dtype, for the three scalar types a context holds.
@@ -55,8 +60,8 @@ def read_safetensors(
                 raise ParamLimitError(f"{len(keys)} tensors exceed max_params={limits.max_params}", path)
             metadata = dict(f.metadata() or {})
             order = metadata.pop(ORDER_KEY, None)
-            if order is not None and sorted(order.split("\n")) == sorted(keys):
-                keys = order.split("\n")
+            if order is not None:
+                keys = _decode_order(order, keys, path)
             for i, key in enumerate(keys):
                 sl = f.get_slice(key)
                 dtype = sl.get_dtype()
@@ -64,13 +69,40 @@ def read_safetensors(
                     raise ParamDtypeError(
                         f"dtype {dtype} is not one of F64, F32, I64 (Lean Float, IEEE32Exec, Int)", path, f"{i} ({key!r})"
                     )
-                check_dims(tuple(sl.get_shape()), limits, path, f"{i} ({key!r})")
+                check_dims(tuple(sl.get_shape()), limits, path, f"{i} ({key!r})", itemsize=DTYPES[dtype].itemsize)
         arrays = _read_payloads(path, keys)
     except SafetensorError as exc:
         raise ParamFormatError(f"not a valid safetensors file: {exc}", path) from None
     except OSError as exc:
         raise ParamFileError(f"cannot read: {exc.strerror or exc}", path) from None
     return apply_names(ParamPack(tuple(keys), tuple(arrays), metadata), names, path)
+
+
+def encode_order(names: Sequence[str]) -> str:
+    """The value of :data:`ORDER_KEY`: a JSON array of the names (control characters escaped,
+    so the value is one line and every name is exact)."""
+    return json.dumps(list(names))
+
+
+def _decode_order(order: str, keys: list[str], path: object) -> list[str]:
+    """The pack order the metadata states, checked against the file's tensor names ``keys``:
+    the JSON array of :func:`encode_order`, or the old ``\\n``-joined list.  TLR_PARAM_FORMAT
+    if neither names exactly the file's tensors, or if both do in different orders."""
+    readings = []
+    if order.startswith("[") and json_depth(order) <= 1:
+        try:
+            doc = json.loads(order)
+        except ValueError:
+            doc = None
+        if isinstance(doc, list) and all(isinstance(n, str) for n in doc):
+            readings.append(doc)
+    readings.append(order.split("\n") if order else [])  # the encoding of earlier versions
+    fits = [r for r in readings if len(r) == len(keys) and sorted(r) == sorted(keys)]
+    if not fits:
+        raise ParamFormatError(f"the order metadata {ORDER_KEY!r} does not name exactly the file's {len(keys)} tensors", path)
+    if len(fits) == 2 and fits[0] != fits[1]:
+        raise ParamFormatError(f"the order metadata {ORDER_KEY!r} is ambiguous (it reads as two different orders)", path)
+    return list(fits[0])
 
 
 def _no_duplicates(pairs: list) -> dict:
@@ -85,7 +117,7 @@ def _read_payloads(path: str | os.PathLike, keys: list[str]) -> list[np.ndarray]
     one copy of the payload, no memory-mapped pages kept resident.  Runs only after
     ``safe_open`` has validated the header (offsets contiguous, in bounds, matching shape and
     dtype), so the header JSON parsed here is known-good."""
-    with open(path, "rb") as fh:
+    with open_regular(path) as fh:  # a FIFO swapped in since the check is refused, never blocks
         (n,) = struct.unpack("<Q", fh.read(8))
         header = json.loads(fh.read(n), object_pairs_hook=_no_duplicates)
         base = 8 + n
@@ -117,7 +149,7 @@ def write_safetensors(path: str | os.PathLike, pack: ParamPack) -> None:
     metadata = dict(pack.metadata or {})
     if any(not isinstance(k, str) or not isinstance(v, str) for k, v in metadata.items()):
         raise ParamFormatError("safetensors metadata maps strings to strings", path)
-    metadata[ORDER_KEY] = "\n".join(pack.names)
+    metadata[ORDER_KEY] = encode_order(pack.names)
     tmp = f"{os.fspath(path)}.tmp-{os.getpid()}"
     try:
         save_file({n: readonly(a) for n, a in pack.items()}, tmp, metadata=metadata)

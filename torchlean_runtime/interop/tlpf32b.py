@@ -35,8 +35,9 @@ from torchlean_runtime.errors import (
     ParamLimitError,
     ParamShapeError,
 )
+from torchlean_runtime.files import open_regular
 
-from .pack import DEFAULT_LIMITS, FLOAT32, FLOAT64, Limits, ParamPack, apply_names, check_dims, default_names, file_size, readonly
+from .pack import DEFAULT_LIMITS, FLOAT32, FLOAT64, Limits, ParamPack, apply_names, check_dims, default_names, open_input, readonly
 
 __all__ = ["MAGIC", "VERSION", "write_tlpf32b", "read_tlpf32b", "is_tlpf32b", "to_float32"]
 
@@ -83,7 +84,7 @@ def write_tlpf32b(path: str | os.PathLike, pack: ParamPack, allow_float64: bool 
 def is_tlpf32b(path: str | os.PathLike) -> bool:
     """``isModuleParamFloat32``: the file starts with the magic (version not checked)."""
     try:
-        with open(path, "rb") as fh:
+        with open_regular(path) as fh:  # a FIFO or device is not a checkpoint (and never blocks)
             return fh.read(len(MAGIC)) == MAGIC
     except OSError:
         return False
@@ -124,7 +125,7 @@ def _records(fh: BinaryIO, size: int, shapes, names, limits: Limits, path: objec
         count = _u64(fh, path, where)
         if shapes is not None and dims != tuple(shapes[i]):
             raise ParamShapeError(f"checkpoint shape mismatch (file={list(dims)}, expected={list(shapes[i])})", path, where)
-        size_of_dims = check_dims(dims, limits, path, where)
+        size_of_dims = check_dims(dims, limits, path, where, itemsize=4)
         if count != size_of_dims:
             raise ParamFormatError(f"element count mismatch for shape {list(dims)} (file={count}, expected={size_of_dims})", path, where)
         if fh.tell() + 4 * count > size:
@@ -141,12 +142,10 @@ def read_tlpf32b(
     """Read a ``TLPF32B`` v2 checkpoint into float32 arrays (exact bits).  ``shapes``: the
     expected shape list (Lean's ``shapes``), ``None`` to take the file's; ``names``: the record
     names (default ``p0, p1, …``)."""
-    size = file_size(path)
-    if size > limits.max_bytes:
-        raise ParamLimitError(f"{size} bytes exceed max_bytes={limits.max_bytes}", path)
+    fh, size = open_input(path, limits)  # a regular file only, never blocks
     names = None if names is None else tuple(names)
     try:
-        with open(path, "rb") as fh:
+        with fh:
             # 1. validate everything (metadata read, payloads skipped by seeking)
             for _, _, count in _records(fh, size, shapes, names, limits, path):
                 fh.seek(4 * count, os.SEEK_CUR)

@@ -24,13 +24,13 @@ from __future__ import annotations
 import json
 import os
 import re
-import stat
 from dataclasses import dataclass, fields, replace
 from functools import lru_cache
 from importlib import resources
 from typing import Any, Optional, Union
 
 from torchlean_runtime.errors import TraceFormatError, TraceLimitError
+from torchlean_runtime.files import NOT_REGULAR, NotRegularFileError, open_regular
 from torchlean_runtime.spec.env import env_nat
 
 from .format import Trace, from_document
@@ -415,15 +415,14 @@ def read_trace(path: Union[str, os.PathLike], limits: Optional[ReaderLimits] = N
     limits = limits_from_env() if limits is None else limits
     source = os.fspath(path)
     try:
-        # O_NONBLOCK: opening a FIFO never blocks; only a regular file is then read
-        fd = os.open(source, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
-        with os.fdopen(fd, "rb") as fh:
-            st = os.fstat(fd)
-            if not stat.S_ISREG(st.st_mode):
-                raise TraceFormatError(f"{source}: not a regular file (a FIFO, socket, device or directory is never read)")
+        # opened non-blocking (a FIFO never blocks) and fstat-ed: only a regular file is read
+        with open_regular(source) as fh:
+            st = os.fstat(fh.fileno())
             if st.st_size > limits.max_file_bytes:
                 raise TraceLimitError(f"{source}: {st.st_size} bytes exceed max_file_bytes={limits.max_file_bytes}")
             data = fh.read(limits.max_file_bytes + 1)
+    except NotRegularFileError:
+        raise TraceFormatError(f"{source}: {NOT_REGULAR}") from None
     except OSError as exc:
         raise TraceFormatError(f"{source}: cannot be read: {exc.strerror or exc}") from None
     return read_trace_bytes(data, source, limits)
