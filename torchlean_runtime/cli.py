@@ -52,10 +52,11 @@ def _verify(args: argparse.Namespace) -> int:
     if args.json:
         check_writable(args.json, "--json")
     shard = verify.parse_shard(args.shard) if args.shard else None
-    if args.jobs is not None and args.jobs < 1:
+    if args.jobs is not None and not 1 <= args.jobs <= max(64, 4 * (os.cpu_count() or 1)):
         from .errors import UsageError
 
-        raise UsageError(f"--jobs must be at least 1, given {args.jobs}")
+        raise UsageError(f"--jobs must be between 1 and {max(64, 4 * (os.cpu_count() or 1))} "
+                         f"(64, or 4 per CPU on machines with more than 16), given {args.jobs}")
     if args.list:
         if args.mutants:
             from .proofs.mutants import kill_matrix
@@ -150,7 +151,8 @@ def _add_conformance_parsers(sub: Any) -> None:
                         "generator's seeded random programs, about 5x the operations per second, not shrunk")
     p.add_argument("--hostile", action="store_true",
                    help="in-process targets: attack every array passed in and every object received after each call")
-    p.add_argument("--workers", type=int, default=1, help="processes on this machine (default 1)")
+    p.add_argument("--workers", type=int, default=1,
+                   help="processes on this machine (default 1; at most 64, or 4 per CPU on machines with more than 16)")
     p.add_argument("--shard", default="0/1", metavar="I/N", help="run only rounds r with r %% N == I (default 0/1)")
     p.add_argument("--json", metavar="FILE", help="also write the campaign summary as JSON (for fuzz merge)")
     p.add_argument("--timeout", type=float, default=None, metavar="S", help="per-message timeout of exec: runners")
@@ -194,7 +196,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--methods", metavar="KEY,...",
                    help="with --mutants: only these columns of the kill matrix (default: every method available)")
     p.add_argument("--list", action="store_true", help="name every check (or, with --mutants, every mutant) and exit")
-    p.add_argument("--jobs", type=int, metavar="N", default=None, help="worker processes (default: every core)")
+    p.add_argument("--jobs", type=int, metavar="N", default=None,
+                   help="worker processes (default: every core; at most 64, or 4 per CPU on machines with more than 16)")
     p.add_argument("--shard", metavar="I/N", help="run only the I-th of N deterministic parts of the checks "
                                                   "(combine the N JSON reports with `verify merge`)")
     p.set_defaults(func=_verify)

@@ -26,6 +26,7 @@ After fixing a bug, copy its trace into ``torchlean_runtime/conformance/vectors/
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
 import tempfile
@@ -37,6 +38,7 @@ from typing import Any, Optional, Sequence, TextIO
 
 from torchlean_runtime.report import Obligation, Outcome, pin_hypothesis_constants
 from torchlean_runtime.errors import print_cli_error
+from torchlean_runtime.files import json_depth, read_regular
 
 __all__ = [
     "EXAMPLES_PER_ROUND",
@@ -57,6 +59,8 @@ __all__ = [
 
 #: Programs per hypothesis run (a round): small, so a time budget is overrun by a few seconds at most.
 EXAMPLES_PER_ROUND = 50
+#: ``--workers`` is at most this: 64, or 4 processes per CPU on a machine with more than 16
+MAX_WORKERS = max(64, 4 * (os.cpu_count() or 1))
 #: The most operations in one program (hypothesis' ``stateful_step_count``).
 STEPS_PER_PROGRAM = 50
 #: The seed of the verify provider's campaign (fixed: the same programs on every run).
@@ -380,15 +384,30 @@ def _exit(doc: dict) -> int:
 def merge_summaries(paths: Sequence[str]) -> dict:
     """Add up ``--json`` summaries (TLR_TRACE_FORMAT-style ValueError if one is not a summary)."""
     docs = []
+    limit = 64 * 1024 * 1024
     for p in paths:
         try:
-            with open(p, "rb") as fh:
-                doc = json.loads(fh.read(64 * 1024 * 1024))
-        except (OSError, ValueError) as exc:
+            data = read_regular(p, limit)  # a FIFO or device is refused, never read (never blocks)
+            if len(data) > limit or json_depth(data) > 8:
+                raise ValueError(f"larger than {limit} bytes or nested deeper than 8")
+            doc = json.loads(data)
+        except (OSError, ValueError, RecursionError) as exc:
             raise ValueError(f"{p}: cannot be read as JSON: {exc}") from None
         if not isinstance(doc, dict) or doc.get("format") != SUMMARY_FORMAT:
             raise ValueError(f"{p}: not a {SUMMARY_FORMAT} summary")
         docs.append(doc)
+    try:
+        return _merged(docs)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise ValueError(f"not a {SUMMARY_FORMAT} summary (a field is missing or of the wrong type: {exc!r})") from None
+
+
+def _merged(docs: list) -> dict:
+    for d in docs:
+        for x in d["divergences"]:  # what `fuzz merge` prints of each
+            if not isinstance(x, dict) or not isinstance(x["message"], str):
+                raise TypeError("a divergence is not an object with a message")
+            str(x["trace"])
     seeds = {(d["seed"], d["target"]) for d in docs}
     rounds = sorted(r for d in docs for r in d["rounds"])
     return {
@@ -452,12 +471,16 @@ def main(args: Any) -> int:
         import hypothesis  # noqa: F401
     except ImportError:
         return _usage("needs hypothesis (pip install 'torchlean-runtime[dev]')")
-    if args.seconds is not None and not args.seconds > 0:
-        return _usage("--seconds must be positive")
+    if args.seconds is not None and not 0 < args.seconds < math.inf:
+        return _usage(f"--seconds must be a positive finite number, given {args.seconds}")
     if args.rounds is not None and args.rounds <= 0:
         return _usage("--rounds must be positive")
-    if args.workers < 1:
-        return _usage("--workers must be at least 1")
+    if not 1 <= args.workers <= MAX_WORKERS:
+        return _usage(f"--workers must be between 1 and {MAX_WORKERS}, given {args.workers}")
+    if args.programs < 1:
+        return _usage(f"--programs must be at least 1, given {args.programs}")
+    if args.timeout is not None and not 0 < args.timeout < math.inf:
+        return _usage(f"--timeout must be a positive finite number of seconds, given {args.timeout}")
     shard = _parse_shard(args.shard)
     if shard is None:
         return _usage(f"--shard must be I/N with 0 <= I < N, given {args.shard!r}")
@@ -483,8 +506,6 @@ def main(args: Any) -> int:
     budget = f"{seconds:.0f}s" if seconds is not None else f"{args.rounds} rounds"
     print(f"[fuzz] spec vs {args.target}, {args.engine}, {budget}, seed {seed}, shard {shard[0]}/{shard[1]}, "
           f"{args.workers} workers", file=sys.stderr, flush=True)
-    if args.programs < 1:
-        return _usage("--programs must be at least 1")
     common = dict(seconds=seconds, seed=seed, target=args.target, rounds=args.rounds, shard=shard,
                   timeout=args.timeout, examples_per_round=args.programs, hostile=args.hostile)
     common["engine"] = args.engine
