@@ -35,8 +35,8 @@ from torchlean_runtime.errors import (
     TensorTooLargeError,
 )
 from torchlean_runtime.spec.core.scalars import Float, IEEE32Exec, Int, ScalarType, checkFloatEnvironment, floatToString
-from torchlean_runtime.spec.core.shape import MAX_RANK
-from torchlean_runtime.spec.core.tensor import structureChars
+from torchlean_runtime.spec.core.shape import MAX_RANK, ofList
+from torchlean_runtime.spec.core.tensor import checkCap, structureChars
 from torchlean_runtime.spec.core.string import checkLeanString, isLeanString
 
 __all__ = [
@@ -54,6 +54,7 @@ __all__ = [
     "check_name",
     "check_shape",
     "check_array",
+    "check_structure",
     "as_supported_dtype",
     "check_dtype",
     "canonical_dtype",
@@ -248,7 +249,27 @@ def check_array(value: Any, op: str, what: str = "value") -> np.ndarray:
         raise TensorTooLargeError(
             f"{op}: {what} has {arr.size} elements (shape {arr.shape}), above the impl's cap MAX_ELEMENTS={MAX_ELEMENTS}"
         )
+    if not arr.size:
+        check_structure(arr.shape, op, what)
     return arr
+
+
+def check_structure(shape: tuple[int, ...], op: str, what: str = "value") -> None:
+    """The spec's nested-structure cap on an EMPTY array's shape, applied by the spec's own
+    function (``spec.core.tensor.checkCap``: same quantity — the nested sub-tensors ``1 + d0 +
+    d0·d1 + …`` —, same cap from ``elementCap()``/``setElementCap``/TORCHLEAN_RT_SPEC_MAX_ELEMENTS,
+    same TensorTooLargeError, ``TLR_TENSOR_TOO_LARGE``), so spec and impl refuse exactly the same
+    empty shapes, e.g. ``(10**6, 10**6, 0)``.  O(rank).
+
+    Only empty arrays need it: a non-empty array of n elements has at most ``1 + MAX_RANK·n``
+    sub-tensors, so for n within ``elementCap()`` the spec's node cap never refuses it, and
+    larger ones are governed by the element caps (the spec's ``elementCap()``, the impl's
+    MAX_ELEMENTS).  Called by :func:`check_array` (every path that accepts an array, before any
+    other check of its contents) and by :func:`freeze` (every path that stores one)."""
+    try:
+        checkCap(ofList(shape))
+    except TensorTooLargeError as exc:
+        raise TensorTooLargeError(f"{op}: {what}: {exc.message}") from None
 
 
 def canonical_dtype(arr: np.ndarray) -> np.dtype:
@@ -399,6 +420,8 @@ def freeze(arr: np.ndarray) -> np.ndarray:
     (canonical dtype, ``arr``'s shape) over immutable bytes holding ``arr``'s elements in C order
     — ``arr``'s own bytes when :func:`is_frozen` (no copy), else a copy.  The caller keeps its
     own array and may change it freely.  A MemoryError becomes TensorTooLargeError."""
+    if not arr.size:  # what check_array checks, again for paths that bypass it (from_spec, unpickle)
+        check_structure(arr.shape, "store")
     dtype = _CANONICAL[arr.dtype]
     if arr.base is not None and is_frozen(arr):  # an array owning its memory is never bytes-backed
         return _ND(arr.shape, dtype, arr.base)

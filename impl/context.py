@@ -77,8 +77,9 @@ def _storable(dtype: Optional[np.dtype], name: Any, value: Any) -> bool:
 def _check_store(dtype: Optional[np.dtype], name: Any, value: Any, op: str, what: str = "value"):
     """The plain checks of storing ``value``: (name, array, the context's dtype afterwards)."""
     if (type(value) is np.ndarray and dtype is not None and value.dtype is dtype and type(name) is str
-            and name.isascii() and value.size <= MAX_ELEMENTS):
-        return name, value, dtype  # fast path: exactly what the general checks below accept
+            and name.isascii() and 0 < value.size <= MAX_ELEMENTS):
+        return name, value, dtype  # fast path: exactly what the general checks below accept (an
+        # empty array takes the general path: check_array applies the spec's nested-structure cap)
     name = check_name(name, op)
     arr = check_array(value, op, what)
     return name, arr, check_same_dtype(dtype, arr, op, "the context")

@@ -156,8 +156,10 @@ def _fits(v: "Variable", x: Any) -> bool:
 
 
 def _check_fits(v: "Variable", x: Any, op: str, what: str) -> np.ndarray:
-    if type(x) is np.ndarray and x.dtype is v.dtype and x.shape == v.shape:
-        return x  # fast path: what the checks below accept (a held shape is within MAX_ELEMENTS)
+    if type(x) is np.ndarray and x.dtype is v.dtype and x.shape == v.shape and x.size:
+        # fast path: what the checks below accept (a held non-empty shape is within MAX_ELEMENTS;
+        # an empty one goes through check_array: the spec's nested-structure cap may have changed)
+        return x
     arr = check_array(x, op, what)
     check_same_dtype(v.dtype, arr, op, "the variable")
     check_same_shape(v.shape, arr, op)
@@ -167,7 +169,8 @@ def _check_fits(v: "Variable", x: Any, op: str, what: str) -> np.ndarray:
 def _check_accumulate(v: "Variable", grad: Any) -> np.ndarray:
     # Fast path: an exact ndarray of the variable's very dtype and shape (a shape it already
     # holds is within MAX_ELEMENTS) and a dtype with a Context instance — what the checks below accept.
-    if type(grad) is np.ndarray and grad.dtype is v.dtype and grad.shape == v.shape and v.dtype in _HAS_CONTEXT_DTYPES:
+    if (type(grad) is np.ndarray and grad.dtype is v.dtype and grad.shape == v.shape and grad.size
+            and v.dtype in _HAS_CONTEXT_DTYPES):
         return grad
     check_context_instance(v.dtype, "accumulate_gradient")  # Lean needs Context α first
     return _check_fits(v, grad, "accumulate_gradient", "grad")

@@ -35,7 +35,7 @@ from torchlean_runtime.spec.env import env_nat
 
 from .format import Trace, from_document
 
-__all__ = ["trace_work", "ReaderLimits", "DEFAULT_LIMITS", "limits_from_env", "read_trace", "read_trace_bytes", "schema", "validator"]
+__all__ = ["trace_work", "tensor_nodes", "ReaderLimits", "DEFAULT_LIMITS", "limits_from_env", "read_trace", "read_trace_bytes", "schema", "validator"]
 
 
 @dataclass(frozen=True)
@@ -60,10 +60,13 @@ class ReaderLimits:
     max_tensor_elements: int = 1_000_000
     #: the most tensor elements in one file, over all tensors
     max_total_elements: int = 1_000_000
-    #: the most work a file may ask for, in element-visits: each step costs the elements of
-    #: its tensor literals, of the values bound to the handles it names and of its expected
-    #: result (at least 1); the sum over the steps is bounded — a file of a few MB cannot ask
-    #: for hours of execution (e.g. 10^4 norms of a 5×10^5-element Variable: 5×10^9)
+    #: the most work a file may ask for, in node-visits: a tensor costs the nested values the
+    #: spec materialises for it, ``1 + d0 + d0·d1 + … + d0·…·dr`` (at least its element count;
+    #: an empty ``[999999, 0]`` costs 10^6, not 0); each step costs 1 + the cost of its tensor
+    #: literals, of the values bound to the handles it names (a context: every tensor in it) and
+    #: of its expected result; the sum over the steps is bounded — a file of a few MB cannot ask
+    #: for hours of execution (e.g. 10^4 norms of a 5×10^5-element Variable: 10^10; 9000
+    #: getVariable steps on a context holding one empty ``[999999, 0]`` tensor: 1.8×10^10)
     max_work: int = 50_000_000
     #: the largest product of a tensor's dimensions with zero dimensions counted as 1 — bounds
     #: the declared extent of EMPTY tensors such as ``[0, 10^30]``, which hold no elements but
@@ -370,8 +373,22 @@ def read_trace_bytes(data: bytes, source: str = "<bytes>", limits: ReaderLimits 
     return trace
 
 
+def tensor_nodes(t: Any) -> int:
+    """What one tensor of a trace costs the spec: the nested values it materialises (one per
+    sub-tensor, scalars included), ``1 + d0 + d0·d1 + … + d0·…·dr`` — never less than its
+    element count, and large for an EMPTY tensor with big leading dimensions (``[999999, 0]``
+    holds no element but 999,999 empty rows, each built, compared and converted).  O(rank)."""
+    total = level = 1
+    for d in t.shape:
+        level *= d
+        total += level
+    return max(total, len(t.bits))
+
+
 def trace_work(trace: Trace) -> int:
-    """The work ``trace`` asks for, in element-visits (see ``ReaderLimits.max_work``)."""
+    """The work ``trace`` asks for, in node-visits (see ``ReaderLimits.max_work``): every tensor
+    a step touches — its tensor literals, every tensor held by the contexts/variables it names,
+    its expected result — costs :func:`tensor_nodes` (nested values, not elements)."""
     from .format import OPS, ContextState, Result, VariableState
 
     def size(result: Any) -> int:
@@ -379,11 +396,13 @@ def trace_work(trace: Trace) -> int:
             return 0
         v = result.value
         if isinstance(v, ContextState):
-            return sum(len(t.bits) for reg in (v.var_registry, v.gradients) for _, t in reg)
+            return sum(tensor_nodes(t) for reg in (v.var_registry, v.gradients) for _, t in reg)
         if isinstance(v, VariableState):
-            return len(v.value.bits) + (0 if v.gradient is None else len(v.gradient.bits))
+            return tensor_nodes(v.value) + (0 if v.gradient is None else tensor_nodes(v.gradient))
         bits = getattr(v, "bits", None)
-        return len(bits) if isinstance(bits, tuple) else 0
+        if isinstance(bits, tuple):
+            return tensor_nodes(v)
+        return 1 if bits is not None else 0  # a scalar: one value
 
     bound: dict[str, int] = {}
     work = 0
@@ -394,7 +413,7 @@ def trace_work(trace: Trace) -> int:
             if p.kind in ("context", "variable"):
                 cost += bound.get(a, 0)
             elif p.kind == "tensor" and a is not None:
-                cost += len(a.bits)
+                cost += tensor_nodes(a)
         if step.bind is not None:
             bound[step.bind] = size(step.expect)
         work += cost
@@ -405,7 +424,8 @@ def _check_work(trace: Trace, source: str, limits: ReaderLimits) -> None:
     work = trace_work(trace)
     if work > limits.max_work:
         raise TraceLimitError(
-            f"{source}: the trace asks for {work} element-visits of work, above max_work={limits.max_work} "
+            f"{source}: the trace asks for {work} node-visits of work (a tensor costs its nested values, "
+            f"empty rows included), above max_work={limits.max_work} "
             "(TORCHLEAN_RT_TRACE_MAX_WORK raises it)"
         )
 
