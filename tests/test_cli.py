@@ -67,7 +67,8 @@ def test_merge_of_something_that_is_not_a_report(tmp_path):
 
 
 @pytest.mark.parametrize("args", [["verify", "--no-such-flag"], ["nosuchcmd"], ["replay"], ["verify", "--jobs", "x"],
-                                  ["verify", "merge"], ["params"], ["vectors"], ["fuzz", "--rounds", "many"]])
+                                  ["verify", "merge"], ["params"], ["vectors"], ["fuzz", "--rounds", "many"],
+                                  ["replay", "x.json", "--timeout", "inf"], ["replay", "x.json", "--timeout", "nan"]])
 def test_argparse_usage_errors_are_one_line_and_exit_2(args):
     assert_one_line_error(run(*args), "TLR_USAGE")
 

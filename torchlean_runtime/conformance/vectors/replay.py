@@ -44,6 +44,7 @@ from __future__ import annotations
 import argparse
 import errno
 import json
+import math
 import os
 import re
 import stat
@@ -522,8 +523,8 @@ def main(args: Any = None) -> int:
         parser.add_argument("--hostile", action="store_true")
         args = parser.parse_args(args)
     timeout = getattr(args, "timeout", None)
-    if timeout is not None and not timeout > 0:
-        print_cli_error("TLR_USAGE", "replay: --timeout must be a positive number of seconds")
+    if timeout is not None and not (timeout > 0 and math.isfinite(timeout)):  # inf would wait forever on a stuck runner
+        print_cli_error("TLR_USAGE", "replay: --timeout must be a positive, finite number of seconds")
         return 2
     try:
         run = run_replay(args.paths, args.target, timeout=timeout, hostile=getattr(args, "hostile", False))
