@@ -16,23 +16,25 @@ response before the next request.  Requests carry an ``id`` the response echoes.
 from __future__ import annotations
 
 import json
+import math
 import os
-import selectors
+import re
+import select
 import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from typing import Any, BinaryIO, Mapping, Optional, Sequence
 
 from torchlean_runtime.errors import ProtocolError, TargetFailedError, TargetTimeoutError, TorchLeanError, print_cli_error
 
-from .target import DEFAULT_TIMEOUT, Answer, ObservedError, Target
+from .target import DEFAULT_TIMEOUT, Answer, ObjectTarget, ObservedError, Target, one_line, printable_tail
 from .vectors.execute import Crash
-from .vectors.format import OPS, SCALAR_TYPES, Result, args_from_doc, args_to_doc, result_from_doc, result_to_doc
+from .vectors.format import (ERROR_CODES, HANDLE_PATTERN, OPS, SCALAR_TYPES, Result, args_from_doc, args_to_doc,
+                             result_from_doc, result_to_doc)
 
-__all__ = ["PROTOCOL", "ProcessTarget", "serve", "MAX_LINE_BYTES", "STDERR_TAIL_BYTES"]
+__all__ = ["PROTOCOL", "ProcessTarget", "serve", "MAX_LINE_BYTES", "STDERR_TAIL_BYTES", "one_line", "MAX_REQUEST_ID"]
 
 PROTOCOL = "torchlean.runtime.protocol.v1"
 #: The longest message either side accepts (a v1 trace file is at most 8 MiB).
@@ -41,11 +43,24 @@ MAX_LINE_BYTES = 64 * 1024 * 1024
 STDERR_TAIL_BYTES = 2000
 #: Seconds a runner gets to exit after ``shutdown`` before its process group is killed.
 SHUTDOWN_GRACE = 2.0
+#: Request ids are JSON integers 0 … MAX_REQUEST_ID (docs/protocol.md, "Transport").
+MAX_REQUEST_ID = (1 << 63) - 1
+#: How often a waiting client checks whether the runner is still alive (seconds).
+_POLL_SLICE = 0.05
+
+_HANDLE_RE = re.compile(HANDLE_PATTERN)
 
 
 class ProcessTarget(Target):
     """A subprocess speaking the protocol.  ``argv`` is run in its own process group (a new
-    session), its stderr goes to a temporary file (read back for the failure report)."""
+    session), its stderr goes to a temporary file (read back for the failure report).
+
+    Every wait is bounded by ``timeout``: reads and writes wait with ``poll`` on non-blocking
+    pipes, never on end-of-file, so a process that escaped the group (``setsid``) and keeps a
+    pipe open cannot hold the client.  On failure or close the group is killed with SIGKILL, and
+    so is every live descendant of the runner that can still be found (``/proc``); a process that
+    left both (re-parented after its parent exited) cannot be reaped — the client lets go of its
+    pipes and finishes anyway."""
 
     offers_abstraction = False
 
@@ -55,7 +70,7 @@ class ProcessTarget(Target):
         self.argv = list(argv)
         self.timeout = float(timeout)
         self.name = "exec:" + " ".join(self.argv)
-        self._buf = b""
+        self._buf = bytearray()
         self._id = 0
         self._closed = False
         self._failed: Optional[TargetFailedError] = None
@@ -75,12 +90,13 @@ class ProcessTarget(Target):
             raise TargetFailedError(f"cannot start {self.argv[0]!r}: {exc.strerror or exc}") from None
         self._out = self._proc.stdout.fileno()  # type: ignore[union-attr]
         self._in = self._proc.stdin.fileno()  # type: ignore[union-attr]
-        self._selector = selectors.DefaultSelector()
-        self._selector.register(self._out, selectors.EVENT_READ)
+        os.set_blocking(self._out, False)
+        os.set_blocking(self._in, False)
+        self._poll_out = select.poll()
+        self._poll_out.register(self._out, select.POLLIN | select.POLLHUP | select.POLLERR)
+        self._poll_in = select.poll()
+        self._poll_in.register(self._in, select.POLLOUT | select.POLLERR)
         self.runner: dict[str, Any] = {}
-        self._deadline: Optional[float] = None
-        self._timed_out = self._exited_early = False
-        threading.Thread(target=self._watchdog, name=f"watchdog of {self.argv[0]}", daemon=True).start()
         self._handshake()
 
     # -- the transport -------------------------------------------------------------------------
@@ -90,7 +106,7 @@ class ProcessTarget(Target):
             self._stderr.flush()
             size = self._stderr.seek(0, os.SEEK_END)
             self._stderr.seek(max(0, size - STDERR_TAIL_BYTES))
-            return self._stderr.read().decode("utf-8", "replace")
+            return printable_tail(self._stderr.read().decode("utf-8", "replace"))
         except (OSError, ValueError):
             return ""
 
@@ -102,17 +118,44 @@ class ProcessTarget(Target):
         self._finish()
         return exc
 
+    def _descendants(self) -> list[int]:
+        """Live descendants of the runner (Linux ``/proc``; empty elsewhere): those that left its
+        process group with ``setsid`` are still found while their parent lives."""
+        children: dict[int, list[int]] = {}
+        try:
+            entries = os.listdir("/proc")
+        except OSError:
+            return []
+        for entry in entries:
+            if not entry.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry}/stat", "rb") as fh:
+                    stat = fh.read()
+                ppid = int(stat[stat.rindex(b")") + 2:].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            children.setdefault(ppid, []).append(int(entry))
+        found, todo = [], [self._proc.pid]
+        while todo and len(found) < 10000:
+            for child in children.get(todo.pop(), ()):
+                found.append(child)
+                todo.append(child)
+        return found
+
     def _kill(self) -> None:
-        if self._proc.poll() is None:
+        """SIGKILL the runner's process group and every descendant still reachable, then reap the
+        runner (bounded: never waits on a pipe another process may hold)."""
+        stray = self._descendants() if self._proc.poll() is None else []
+        for pid in stray:
             try:
-                os.killpg(self._proc.pid, signal.SIGKILL)
+                os.kill(pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
                 pass
-        else:  # the leader exited; its children may live on in the group
-            try:
-                os.killpg(self._proc.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
+        try:  # also when the leader exited: its children may live on in the group
+            os.killpg(self._proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
         try:
             self._proc.wait(timeout=5)
         except subprocess.TimeoutExpired:  # pragma: no cover - SIGKILL is not refused
@@ -125,9 +168,8 @@ class ProcessTarget(Target):
         for f in (self._proc.stdin, self._proc.stdout):
             try:
                 f.close()  # type: ignore[union-attr]
-            except OSError:
+            except (OSError, ValueError):
                 pass
-        self._selector.close()
 
     def _exit_note(self) -> str:
         code = self._proc.poll()
@@ -140,74 +182,89 @@ class ProcessTarget(Target):
                 return f" (killed by signal {-code})"
         return f" (exit status {code})"
 
-    def _write(self, message: dict) -> None:
+    def _wait(self, poller: Any, deadline: float, what: str) -> None:
+        """Wait until ``poller`` reports the pipe ready; fail when the deadline passes (timeout)
+        or the runner has exited (a child of it may still hold the pipe: no end-of-file comes)."""
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise self._fail(TargetTimeoutError, f"no answer to {what} within {self.timeout:g}s (the runner hangs)")
+            if poller.poll(max(1, int(min(left, _POLL_SLICE) * 1000) + 1)):
+                return
+            if self._proc.poll() is not None:
+                if poller.poll(0):  # it answered, then exited: let the read see the answer
+                    return
+                raise self._fail(TargetFailedError, f"the runner exited while answering {what}" + self._exit_note())
+
+    def _write(self, message: dict, what: str) -> None:
         data = (json.dumps(message, separators=(",", ":"), ensure_ascii=False) + "\n").encode("utf-8")
         view = memoryview(data)
+        deadline = time.monotonic() + self.timeout
         try:
             while view:
-                n = os.write(self._in, view)
+                try:
+                    n = os.write(self._in, view)
+                except BlockingIOError:
+                    self._wait(self._poll_in, deadline, what)
+                    continue
                 view = view[n:]
-        except (BrokenPipeError, OSError):
+        except OSError:
             self._proc.poll()
             raise self._fail(TargetFailedError, "the runner closed its stdin" + self._exit_note()) from None
+
+    def _read_chunk(self) -> Optional[bytes]:
+        """What is on stdout now (``b""`` at end-of-file, None if nothing yet)."""
+        try:
+            return os.read(self._out, 1 << 20)
+        except BlockingIOError:
+            return None
+        except OSError:
+            return b""
 
     def _out_of_turn(self) -> None:
         """Anything on stdout before a request is sent is output out of turn (or EOF: gone)."""
         if self._buf:
-            raise self._fail(ProtocolError, f"the runner wrote out of turn: {self._buf[:200]!r}")
-        if self._selector.select(0):
-            chunk = os.read(self._out, 65536)
+            raise self._fail(ProtocolError, f"the runner wrote out of turn: {bytes(self._buf[:200])!r}")
+        if self._poll_out.poll(0):
+            chunk = self._read_chunk()
+            if chunk is None:
+                return
             if not chunk:
                 self._proc.poll()
                 raise self._fail(TargetFailedError, "the runner closed its stdout" + self._exit_note())
             raise self._fail(ProtocolError, f"the runner wrote out of turn: {chunk[:200]!r}")
 
-    def _watchdog(self) -> None:
-        """Kills the runner's process group when an answer is overdue, or when the runner has
-        exited while an answer is awaited (a child of it may still hold its stdout), so that the
-        blocking read below ends with end-of-file.  A thread, so that the read itself needs no
-        select per message (a pipe round trip costs ~100 µs on the CI machines already)."""
-        while not self._closed:
-            time.sleep(0.02)
-            deadline = self._deadline
-            if deadline is None:
-                continue
-            if time.monotonic() > deadline:
-                self._timed_out = True
-            elif self._proc.poll() is not None:
-                self._exited_early = True
-            else:
-                continue
-            try:
-                os.killpg(self._proc.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
-            self._deadline = None
-
     def _read_line(self, what: str) -> bytes:
-        self._timed_out = self._exited_early = False
-        self._deadline = time.monotonic() + self.timeout
-        try:
-            while True:
-                nl = self._buf.find(b"\n")
-                if nl >= 0:
-                    line, self._buf = self._buf[:nl], self._buf[nl + 1:]
-                    return line
-                if len(self._buf) > MAX_LINE_BYTES:
-                    raise self._fail(ProtocolError, f"a line longer than {MAX_LINE_BYTES} bytes")
-                chunk = os.read(self._out, 1 << 20)
-                if not chunk:
-                    if self._timed_out:
-                        raise self._fail(TargetTimeoutError, f"no answer to {what} within {self.timeout:g}s (the runner hangs)")
-                    try:
-                        self._proc.wait(timeout=0.5)
-                    except subprocess.TimeoutExpired:
-                        pass
-                    how = "exited" if self._exited_early else "closed its stdout"
-                    raise self._fail(TargetFailedError, f"the runner {how} while answering {what}" + self._exit_note())
-                self._buf += chunk
-        finally:
-            self._deadline = None
+        """One line of stdout, within the timeout.  Linear in the line's length: chunks are
+        appended to a bytearray and only the new chunk is searched for the newline."""
+        deadline = time.monotonic() + self.timeout
+        buf = self._buf
+        start = 0
+        while True:
+            nl = buf.find(b"\n", start)
+            if nl > MAX_LINE_BYTES:
+                raise self._fail(ProtocolError, f"a line longer than {MAX_LINE_BYTES} bytes")
+            if nl >= 0:
+                line = bytes(buf[:nl])
+                del buf[:nl + 1]
+                return line
+            start = len(buf)
+            if len(buf) > MAX_LINE_BYTES:
+                raise self._fail(ProtocolError, f"a line longer than {MAX_LINE_BYTES} bytes")
+            if time.monotonic() > deadline:  # a runner trickling bytes never ends its line
+                raise self._fail(TargetTimeoutError, f"no answer to {what} within {self.timeout:g}s (the runner hangs)")
+            chunk = self._read_chunk()
+            if chunk is None:
+                self._wait(self._poll_out, deadline, what)
+                continue
+            if not chunk:
+                try:
+                    self._proc.wait(timeout=0.5)
+                except subprocess.TimeoutExpired:
+                    pass
+                how = "exited" if self._proc.poll() is not None else "closed its stdout"
+                raise self._fail(TargetFailedError, f"the runner {how} while answering {what}" + self._exit_note())
+            buf += chunk
 
     def _request(self, message: dict, what: str) -> dict:
         if self._failed is not None:
@@ -217,18 +274,19 @@ class ProcessTarget(Target):
         self._out_of_turn()
         self._id += 1
         message["id"] = self._id
-        self._write(message)
+        self._write(message, what)
         line = self._read_line(what)
         if self._buf:
-            raise self._fail(ProtocolError, f"the runner wrote more than one line in answer to {what}: {self._buf[:200]!r}")
+            raise self._fail(ProtocolError, f"the runner wrote more than one line in answer to {what}: {bytes(self._buf[:200])!r}")
         try:
             response = json.loads(line)
         except (ValueError, RecursionError):
             raise self._fail(ProtocolError, f"the answer to {what} is not JSON: {line[:200]!r}") from None
         if not isinstance(response, dict):
             raise self._fail(ProtocolError, f"the answer to {what} is not a JSON object: {line[:200]!r}")
-        if response.get("id") != self._id:
-            raise self._fail(ProtocolError, f"the answer to {what} has id {response.get('id')!r}, expected {self._id}")
+        rid = response.get("id")
+        if type(rid) is not int or rid != self._id:
+            raise self._fail(ProtocolError, f"the answer to {what} has id {one_line(repr(rid), 100)}, expected {self._id}")
         return response
 
     # -- the messages --------------------------------------------------------------------------
@@ -236,7 +294,7 @@ class ProcessTarget(Target):
     def _handshake(self) -> None:
         r = self._request({"type": "hello", "protocol": PROTOCOL}, "hello")
         if r.get("type") != "hello" or r.get("protocol") != PROTOCOL:
-            raise self._fail(ProtocolError, f"the hello answer must be {{'type': 'hello', 'protocol': {PROTOCOL!r}, …}}, given {str(r)[:200]}")
+            raise self._fail(ProtocolError, f"the hello answer must be {{'type': 'hello', 'protocol': {PROTOCOL!r}, …}}, given {one_line(str(r), 200)}")
         scalar_types, operations = r.get("scalar_types"), r.get("operations")
         if not isinstance(scalar_types, list) or not all(isinstance(s, str) for s in scalar_types):
             raise self._fail(ProtocolError, "hello.scalar_types must be a list of scalar type names")
@@ -244,15 +302,15 @@ class ProcessTarget(Target):
             raise self._fail(ProtocolError, "hello.operations must be a list of Lean declaration names")
         unknown = sorted(set(scalar_types) - set(SCALAR_TYPES)) + sorted(set(operations) - set(OPS))
         if unknown:
-            raise self._fail(ProtocolError, f"hello names unknown scalar types/operations {unknown[:5]}")
+            raise self._fail(ProtocolError, f"hello names unknown scalar types/operations {one_line(str(unknown[:5]), 300)}")
         self.scalar_types = frozenset(scalar_types)
         self.operations = frozenset(operations)
-        self.runner = {"name": str(r.get("name", ""))[:200], "version": str(r.get("version", ""))[:200]}
+        self.runner = {"name": one_line(r.get("name", ""), 200), "version": one_line(r.get("version", ""), 200)}
 
     def reset(self, scalar_type: str) -> None:
         r = self._request({"type": "reset", "scalar_type": scalar_type}, "reset")
         if r.get("type") != "ok":
-            raise self._fail(ProtocolError, f"the answer to reset must be {{'type': 'ok'}}, given {str(r)[:200]}")
+            raise self._fail(ProtocolError, f"the answer to reset must be {{'type': 'ok'}}, given {one_line(str(r), 200)}")
 
     def call(self, op: str, args: Mapping[str, Any], bind: Optional[str] = None) -> Answer:
         message: dict[str, Any] = {"type": "call", "op": op, "args": args_to_doc(op, args)}
@@ -264,15 +322,16 @@ class ProcessTarget(Target):
             try:
                 return result_from_doc(OPS[op].result, r.get("result"), f"the answer to {op}")
             except TorchLeanError as exc:
-                raise self._fail(ProtocolError, f"malformed result: {exc.message[:300]}") from None
+                raise self._fail(ProtocolError, f"malformed result: {one_line(exc.message, 300)}") from None
         if kind == "error":
             code = r.get("code")
-            if not isinstance(code, str):
-                raise self._fail(ProtocolError, f"an error answer needs a string 'code', given {str(r)[:200]}")
-            return ObservedError(code, str(r.get("message", ""))[:500])
+            if not isinstance(code, str) or code not in ERROR_CODES:
+                raise self._fail(ProtocolError, f"an error answer needs 'code', one of the stable codes of docs/vectors.md "
+                                                f"(\"Error codes\"), given {one_line(repr(code), 200)}")
+            return ObservedError(code, one_line(r.get("message", "")))
         if kind == "crash":  # an untyped failure of the implementation on this call: never a match
-            return Crash("runner", str(r.get("message", ""))[:500])
-        raise self._fail(ProtocolError, f"the answer to call {op} must have type 'result', 'error' or 'crash', given {str(r)[:200]}")
+            return Crash("runner", one_line(r.get("message", "")))
+        raise self._fail(ProtocolError, f"the answer to call {op} must have type 'result', 'error' or 'crash', given {one_line(str(r), 200)}")
 
     def close(self) -> None:
         if self._closed:
@@ -302,11 +361,22 @@ class ProcessTarget(Target):
 # --- the server ---------------------------------------------------------------------------
 
 
-def _answer(target: Target, request: Any) -> dict:
-    """The response to one request (never raises for a bad request: protocol_error)."""
+def _valid_id(rid: Any) -> bool:
+    """A request id: a JSON integer 0 … MAX_REQUEST_ID (not a bool, float, string or null)."""
+    return type(rid) is int and 0 <= rid <= MAX_REQUEST_ID
+
+
+def _answer(target: Target, request: Any, session: Optional[dict] = None) -> dict:
+    """The response to one request (never raises for a bad request: protocol_error).
+    ``session`` carries what the connection remembers (whether a ``reset`` was answered)."""
+    if session is None:
+        session = {"reset": getattr(target, "scalar_type", True) is not None}
     if not isinstance(request, dict):
-        return {"type": "protocol_error", "message": "a request is a JSON object"}
+        return {"id": None, "type": "protocol_error", "message": "a request is a JSON object"}
     rid, kind = request.get("id"), request.get("type")
+    if not _valid_id(rid):
+        return {"id": None, "type": "protocol_error",
+                "message": f"id must be a JSON integer 0 … {MAX_REQUEST_ID}, given {one_line(repr(rid), 100)}"}
     out: dict[str, Any] = {"id": rid}
     if kind == "hello":
         if request.get("protocol") != PROTOCOL:
@@ -315,21 +385,33 @@ def _answer(target: Target, request: Any) -> dict:
                 "version": _version(), "scalar_types": sorted(target.scalar_types), "operations": sorted(target.operations)}
     if kind == "reset":
         st = request.get("scalar_type")
-        if st not in target.scalar_types:
+        if not isinstance(st, str) or st not in target.scalar_types:
             return {**out, "type": "protocol_error", "message": f"scalar_type must be one of {sorted(target.scalar_types)}"}
-        target.reset(st)
+        try:
+            target.reset(st)
+        except TargetFailedError as exc:
+            return {**out, "type": "protocol_error", "message": f"reset failed: {one_line(exc.message)}"}
+        session["reset"] = True
         return {**out, "type": "ok"}
     if kind == "call":
         op, bind = request.get("op"), request.get("bind")
-        if op not in OPS or op not in target.operations:
-            return {**out, "type": "protocol_error", "message": f"unknown or unsupported operation {op!r}"}
-        if bind is not None and not isinstance(bind, str):
-            return {**out, "type": "protocol_error", "message": "bind must be a string"}
+        if not isinstance(op, str) or op not in OPS or op not in target.operations:
+            return {**out, "type": "protocol_error", "message": f"unknown or unsupported operation {one_line(repr(op), 200)}"}
+        if not session.get("reset"):
+            return {**out, "type": "protocol_error", "message": "call before reset: send a reset first"}
+        if bind is not None and not (isinstance(bind, str) and _HANDLE_RE.match(bind)):
+            return {**out, "type": "protocol_error", "message": f"bind must be a handle matching {HANDLE_PATTERN}"}
         try:
             args = args_from_doc(op, request.get("args"), "args")
         except TorchLeanError as exc:
-            return {**out, "type": "protocol_error", "message": exc.message[:500]}
-        answer = target.call(op, args, bind)
+            return {**out, "type": "protocol_error", "message": one_line(exc.message)}
+        for p in OPS[op].params:
+            if p.kind in ("context", "variable") and p.name in args and not _HANDLE_RE.match(str(args[p.name])):
+                return {**out, "type": "protocol_error", "message": f"args.{p.name} must be a handle matching {HANDLE_PATTERN}"}
+        try:
+            answer = target.call(op, args, bind)
+        except TargetFailedError as exc:
+            return {**out, "type": "protocol_error", "message": one_line(exc.message)}
         if isinstance(answer, Result):
             return {**out, "type": "result", "result": result_to_doc(answer)}
         if isinstance(answer, ObservedError):
@@ -338,7 +420,7 @@ def _answer(target: Target, request: Any) -> dict:
         return {**out, "type": "crash", "message": answer.describe()}
     if kind == "shutdown":
         return {**out, "type": "ok"}
-    return {**out, "type": "protocol_error", "message": f"unknown request type {kind!r}"}
+    return {**out, "type": "protocol_error", "message": f"unknown request type {one_line(repr(kind), 100)}"}
 
 
 def _version() -> str:
@@ -362,25 +444,33 @@ def serve(target: Target, stdin: Optional[BinaryIO] = None, stdout: Optional[Bin
 
 
 def _serve(target: Target, rd: BinaryIO, wr: BinaryIO) -> int:
-    loads, dumps = json.loads, json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+    loads = json.loads
+    # ASCII-only, no NaN/Infinity: every line written is valid JSON whatever a request held
+    # (a lone surrogate in a string is escaped, never an encoding error)
+    dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=True, allow_nan=False).encode
+    session: dict = {"reset": False}
     while True:
         line = rd.readline(MAX_LINE_BYTES + 1)
         if not line:
             return 0
         if len(line) > MAX_LINE_BYTES:
-            response: dict = {"type": "protocol_error", "message": f"a line longer than {MAX_LINE_BYTES} bytes"}
+            response: dict = {"id": None, "type": "protocol_error", "message": f"a line longer than {MAX_LINE_BYTES} bytes"}
             wr.write(dumps(response).encode("utf-8") + b"\n")
             wr.flush()
             return 2
         try:
             request = loads(line)
         except (ValueError, RecursionError):
-            request, response = None, {"type": "protocol_error", "message": "not JSON"}
+            request, response = None, {"id": None, "type": "protocol_error", "message": "not JSON"}
         else:
-            response = _answer(target, request)
-        wr.write(dumps(response).encode("utf-8") + b"\n")
+            response = _answer(target, request, session)
+        try:
+            data = dumps(response)
+        except (ValueError, TypeError, RecursionError):  # pragma: no cover - every field is checked
+            data = dumps({"id": None, "type": "protocol_error", "message": "the answer cannot be written as JSON"})
+        wr.write(data.encode("ascii") + b"\n")
         wr.flush()
-        if isinstance(request, dict) and request.get("type") == "shutdown":
+        if response.get("type") == "ok" and isinstance(request, dict) and request.get("type") == "shutdown":
             return 0
 
 

@@ -34,6 +34,7 @@ adapter uses; neither has a private path.  See ``docs/conformance.md`` for a wor
 from __future__ import annotations
 
 import importlib
+import re
 import shlex
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping, Optional, Union
@@ -44,7 +45,7 @@ from torchlean_runtime.errors import TargetFailedError, TargetSelectorError, Tor
 
 from .vectors.bits import TensorBits
 from .vectors.execute import Crash, ImplAdapter, ImplUnavailable, ObservedError, SpecAdapter
-from .vectors.format import OPS, SCALAR_TYPES, Result
+from .vectors.format import ERROR_CODES, OPS, SCALAR_TYPES, Result
 
 __all__ = [
     "Answer",
@@ -57,6 +58,7 @@ __all__ = [
     "open_target",
     "ENTRY_POINT_GROUP",
     "DEFAULT_TIMEOUT",
+    "one_line",
 ]
 
 #: What a call answers: a result, a typed refusal, or (in-process targets only) an untyped crash.
@@ -67,6 +69,71 @@ ENTRY_POINT_GROUP = "torchlean_runtime.targets"
 
 #: Seconds an ``exec:`` runner may take to answer one message (``--timeout`` overrides it).
 DEFAULT_TIMEOUT = 10.0
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+
+
+def _escape(m: "re.Match[str]") -> str:
+    c = ord(m.group())
+    return f"\\x{c:02x}" if c < 0x100 else f"\\u{c:04x}"
+
+
+def one_line(text: Any, limit: int = 500) -> str:
+    """Text a target supplied (a message, a name, an exception), as a report shows it: one line —
+    every control character (newlines, terminal escapes, separators, lone surrogates) escaped as
+    ``\\xNN`` / ``\\uNNNN`` — and at most ``limit`` characters before escaping."""
+    try:
+        text = text if isinstance(text, str) else str(text)
+    except BaseException as exc:  # noqa: BLE001 - a hostile __str__
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+        text = f"<unprintable {type(text).__name__}>"
+    return _CONTROL.sub(_escape, text[:limit])
+
+
+def printable_tail(text: str) -> str:
+    """A runner's stderr tail, shown line by line behind a prefix: every control character but
+    the newline escaped (no terminal escape sequence, no carriage return hiding a line)."""
+    return "\n".join(_CONTROL.sub(_escape, line) for line in text.split("\n"))
+
+
+
+def _exception_text(exc: BaseException, limit: int = 500) -> str:
+    """``str(exc)`` on one line (an exception's own ``__str__`` may fail: then its type)."""
+    try:
+        text = str(exc)
+    except BaseException as inner:  # noqa: BLE001
+        if isinstance(inner, KeyboardInterrupt):
+            raise
+        text = f"<unprintable {type(exc).__name__}>"
+    return one_line(text, limit)
+
+
+def _program_failure(target: Any, where: str, exc: BaseException) -> TargetFailedError:
+    """What the report says when adapter code failed as a program (not as a call): the
+    exception's type and a one-line message, code ``TLR_TARGET_FAILED``."""
+    if isinstance(exc, KeyboardInterrupt):
+        raise exc
+    if isinstance(exc, TargetFailedError):
+        return exc
+    name = one_line(getattr(target, "name", "target") if not isinstance(target, str) else target, 200)
+    return TargetFailedError(f"{name}: {where} raised {type(exc).__name__}: {_exception_text(exc, 300)}")
+
+
+def _reraise_program_failure(target: Any, where: str, exc: BaseException) -> None:
+    """A TargetFailedError, or a NotImplementedError (the adapter lacks the method), raised by
+    adapter code is the target failing as a program — never a refusal or a crash of one call."""
+    if isinstance(exc, (TargetFailedError, NotImplementedError)):
+        raise _program_failure(target, where, exc) from None
+
+
+def _refusal(target: Any, op: str, code: Any, message: Any) -> ObservedError:
+    """A typed refusal; a code that is not one of the stable codes (``ERROR_CODES``) is a
+    failure of the target (it could otherwise carry anything into a report)."""
+    if not isinstance(code, str) or code not in ERROR_CODES:
+        raise TargetFailedError(f"{one_line(getattr(target, 'name', 'target'), 200)}: {op} refused with "
+                                f"{one_line(repr(code), 100)}, not one of the stable error codes")
+    return ObservedError(code, one_line(message))
 
 
 class Target:
@@ -167,28 +234,41 @@ class ObjectTarget(Target):
             value = args[p.name]
             if p.kind in ("context", "variable"):
                 if value not in self.env:
-                    return Crash("LookupError", f"handle {value!r} is not bound (its step failed or never ran)")
+                    return Crash("LookupError", f"handle {one_line(repr(value), 100)} is not bound (its step failed or never ran)")
                 native_args[p.name] = self.env[value]
             elif p.kind == "tensor":
                 try:
                     native_args[p.name] = self.tensor(value)
                 except Exception as exc:  # noqa: BLE001 - an unconvertible tensor is the target's crash
-                    return Crash(type(exc).__name__, f"tensor conversion: {str(exc)[:500]}")
+                    _reraise_program_failure(self, "tensor", exc)
+                    return Crash(type(exc).__name__, f"tensor conversion: {_exception_text(exc)}")
+                except BaseException as exc:  # noqa: BLE001 - SystemExit & co.: the target failed
+                    raise _program_failure(self, "tensor", exc) from None
             else:
                 native_args[p.name] = value
         try:
             native = self.invoke(op, self.scalar_type, native_args)
         except TorchLeanError as exc:
-            return ObservedError(exc.code, exc.message)
+            _reraise_program_failure(self, f"invoke {op}", exc)
+            return _refusal(self, op, exc.code, exc.message)
         except Exception as exc:  # noqa: BLE001
+            _reraise_program_failure(self, f"invoke {op}", exc)
             code = getattr(exc, "code", None)
             if isinstance(code, str) and code.startswith("TLR_"):
-                return ObservedError(code, str(exc)[:500])
-            return Crash(type(exc).__name__, str(exc)[:500])
+                return _refusal(self, op, code, _exception_text(exc))
+            return Crash(type(exc).__name__, _exception_text(exc))
+        except BaseException as exc:  # noqa: BLE001
+            raise _program_failure(self, f"invoke {op}", exc) from None
         try:
             observed = self.observe(sig.result, native)
         except Exception as exc:  # noqa: BLE001
-            return Crash(type(exc).__name__, f"unobservable {sig.result} result: {str(exc)[:500]}")
+            _reraise_program_failure(self, "observe", exc)
+            return Crash(type(exc).__name__, f"unobservable {sig.result} result: {_exception_text(exc)}")
+        except BaseException as exc:  # noqa: BLE001
+            raise _program_failure(self, "observe", exc) from None
+        if not isinstance(observed, Result):
+            raise TargetFailedError(f"{one_line(self.name, 200)}: observe() returned {type(observed).__name__}, "
+                                    "not a torchlean_runtime.conformance.vectors.format.Result")
         if bind is not None:
             self.env[bind] = native
         if self.hostile:
@@ -264,15 +344,18 @@ def impl_target() -> Target:
 def _load_factory(ref: str, what: str) -> Callable[[], Any]:
     module_name, sep, attr = ref.partition(":")
     if not sep or not module_name or not attr:
-        raise TargetSelectorError(f"{what}: expected PKG.MOD:FACTORY, given {ref!r}")
+        raise TargetSelectorError(f"{what}: expected PKG.MOD:FACTORY, given {one_line(repr(ref), 300)}")
     try:
         obj: Any = importlib.import_module(module_name)
         for part in attr.split("."):
             obj = getattr(obj, part)
-    except Exception as exc:  # noqa: BLE001 - any import failure is a bad selector
-        raise TargetSelectorError(f"{what}: cannot load {ref!r}: {type(exc).__name__}: {exc}") from None
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # noqa: BLE001 - any import failure (SystemExit too) is a bad selector
+        raise TargetSelectorError(f"{what}: cannot load {one_line(repr(ref), 300)}: {type(exc).__name__}: "
+                                  f"{_exception_text(exc, 300)}") from None
     if not callable(obj):
-        raise TargetSelectorError(f"{what}: {ref!r} is not callable")
+        raise TargetSelectorError(f"{what}: {one_line(repr(ref), 300)} is not callable")
     return obj
 
 
@@ -283,16 +366,105 @@ def _entry_points() -> dict[str, Any]:
 
 
 def _instantiate(factory: Callable[[], Any], selector: str) -> Target:
+    """``factory()``, guarded.  A factory that raises (SystemExit and other BaseExceptions too,
+    KeyboardInterrupt excepted) or returns no Target: TargetSelectorError.  The target's own
+    code (reset, call, tensor/invoke/observe, abstract, close) is outside code — whatever it
+    raises or returns wrongly is a TargetFailedError naming the exception type, with a one-line
+    message."""
     try:
         target = factory()
+    except KeyboardInterrupt:
+        raise
     except TorchLeanError:
         raise
-    except Exception as exc:  # noqa: BLE001
-        raise TargetSelectorError(f"{selector}: the factory failed: {type(exc).__name__}: {exc}") from None
+    except BaseException as exc:  # noqa: BLE001 - SystemExit & co. too: the selector names no target
+        raise TargetSelectorError(f"{one_line(selector, 300)}: the factory failed: {type(exc).__name__}: "
+                                  f"{_exception_text(exc, 300)}") from None
     if not isinstance(target, Target):
         raise TargetSelectorError(
-            f"{selector}: the factory returned {type(target).__name__}, not a torchlean_runtime.conformance.target.Target"
+            f"{one_line(selector, 300)}: the factory returned {type(target).__name__}, not a torchlean_runtime.conformance.target.Target"
         )
+    return _guard(target, selector)
+
+
+def _checked_names(value: Any, known: Any, what: str, selector: str) -> frozenset[str]:
+    try:
+        names = frozenset(value)
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # noqa: BLE001
+        raise _program_failure(selector, what, exc) from None
+    if not all(isinstance(n, str) and n in known for n in names):
+        bad = sorted(one_line(repr(n), 80) for n in names if not (isinstance(n, str) and n in known))
+        raise TargetFailedError(f"{one_line(selector, 300)}: {what} names unknown entries {bad[:5]}")
+    return names
+
+
+def _guard(target: Target, selector: str) -> Target:
+    """Re-class ``target`` as a subclass of its own class whose entry points catch what the
+    adapter's code may throw (see :func:`_instantiate`) and check what it answers; ``name``,
+    ``scalar_types`` and ``operations`` are validated (the name shown on one line)."""
+    cls = type(target)
+    target_name = [one_line(selector, 200)]
+
+    def run(where: str, fn: Callable[..., Any], *a: Any) -> Any:
+        try:
+            return fn(*a)
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # noqa: BLE001
+            raise _program_failure(target_name[0], where, exc) from None
+
+    attrs = {k: run(k, getattr, target, k) for k in ("name", "scalar_types", "operations")}
+    if isinstance(attrs["name"], str) and attrs["name"]:
+        target_name[0] = one_line(attrs["name"], 200)
+    state = {
+        "name": target_name[0],
+        "scalar_types": _checked_names(attrs["scalar_types"], SCALAR_TYPES, "scalar_types", selector),
+        "operations": _checked_names(attrs["operations"], OPS, "operations", selector),
+    }
+
+    def prop(key: str, check: Callable[[Any], Any]) -> property:
+        def get(self: Any) -> Any:
+            return state[key]
+
+        def set_(self: Any, value: Any) -> None:
+            state[key] = check(value)
+            if key == "name":
+                target_name[0] = state[key]
+
+        return property(get, set_)
+
+    class Guarded(cls):  # type: ignore[valid-type, misc]
+        name = prop("name", lambda v: one_line(v, 200))
+        scalar_types = prop("scalar_types", lambda v: _checked_names(v, SCALAR_TYPES, "scalar_types", selector))
+        operations = prop("operations", lambda v: _checked_names(v, OPS, "operations", selector))
+
+        def reset(self, scalar_type: str) -> None:
+            run("reset", super().reset, scalar_type)
+
+        def call(self, op: str, args: Mapping[str, Any], bind: Optional[str] = None) -> Answer:
+            answer = run(f"call {op}", super().call, op, args, bind)
+            if isinstance(answer, Result):
+                return answer
+            if isinstance(answer, ObservedError):
+                return _refusal(self, op, answer.code, answer.message)
+            if isinstance(answer, Crash):
+                return Crash(one_line(answer.exception, 100), one_line(answer.message))
+            raise TargetFailedError(f"{target_name[0]}: call {op} returned {type(answer).__name__}, "
+                                    "not a Result, ObservedError or Crash")
+
+        def abstract(self, handle: str) -> Any:
+            return run("abstract", super().abstract, handle)
+
+        def close(self) -> None:
+            run("close", super().close)
+
+    Guarded.__name__ = Guarded.__qualname__ = cls.__name__
+    try:
+        target.__class__ = Guarded
+    except TypeError as exc:
+        raise TargetFailedError(f"{one_line(selector, 300)}: the adapter's class cannot be guarded ({exc})") from None
     return target
 
 
@@ -326,8 +498,11 @@ def open_target(selector: str, timeout: float = DEFAULT_TIMEOUT) -> Target:
     if selector in eps:
         try:
             factory = eps[selector].load()
-        except Exception as exc:  # noqa: BLE001
-            raise TargetSelectorError(f"{selector}: cannot load entry point {eps[selector].value!r}: {exc}") from None
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # noqa: BLE001
+            raise TargetSelectorError(f"{selector}: cannot load entry point {one_line(repr(eps[selector].value), 300)}: "
+                                      f"{type(exc).__name__}: {_exception_text(exc, 300)}") from None
         return _instantiate(factory, selector)
     known = ["spec", "impl", "module:PKG.MOD:FACTORY", "exec:COMMAND", *sorted(eps)]
     raise TargetSelectorError(f"unknown target {selector!r}; expected one of {known}")
