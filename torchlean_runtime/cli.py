@@ -268,6 +268,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except TorchLeanError as exc:
         _error(" ".join(str(exc).split()))
         return int(getattr(exc, "exit_status", 1))
+    except BrokenPipeError:  # `torchlean-rt … | head`: the reader stopped listening — not an error of ours
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except OSError:
+            pass
+        return 141  # the shell's status for a writer the pipe closed on (128 + SIGPIPE)
     except OSError as exc:  # a path the user gave: missing, unwritable, not a directory, a FIFO …
         where = f" {exc.filename}" if getattr(exc, "filename", None) else ""
         _error(f"[TLR_PATH]{where}: {exc.strerror or exc}")
