@@ -91,7 +91,10 @@ def _crosshair_relevant(mutant: Mutant, ob: Any, quick: bool) -> bool:
 
 
 def _corpus_side(mutant: Mutant, ob: Any, quick: bool) -> bool:
-    return ob.name == ("vectors: corpus replays on spec" if mutant.is_spec else "vectors: corpus replays on impl")
+    """The corpus replayed on the mutated side — the impl in both checking modes (as users run it)."""
+    if mutant.is_spec:
+        return ob.name == "vectors: corpus replays on spec"
+    return ob.name in ("vectors: corpus replays on impl", "vectors: corpus replays on impl under python -O")
 
 
 def _impl(m: Mutant) -> bool:
@@ -111,8 +114,9 @@ METHODS: tuple[Method, ...] = (
                       "every mutant by themselves)"),
     Method("agreement", "spec-vs-impl agreement on random sequences (sampled)",
            modules=("torchlean_runtime.proofs.differential.agreement",), rows=_impl),
-    Method("corpus", "corpus alone: the shipped torchlean.runtime.v1 vectors replayed on the spec and on the impl",
-           modules=("torchlean_runtime.proofs.vectors_obligations",), relevant=_corpus_side,
+    Method("corpus", "corpus alone: the shipped torchlean.runtime.v1 vectors replayed on the spec and on the impl "
+                     "(contracts on, and under python -O); must kill every mutant a trace can express",
+           modules=("torchlean_runtime.proofs.vectors_obligations",), relevant=_corpus_side, spawns_python=True,
            note="the corpus replayed on the mutated side: on the spec for spec mutants, on the impl for the others"),
     Method("lean-examples", "the hand-written Lean-derived conformance cases, run on the spec",
            modules=("torchlean_runtime.proofs.conformance",), rows=_spec,
@@ -192,9 +196,20 @@ class Matrix:
     def errors(self) -> list[tuple[str, str]]:
         return [(r, m) for r in self.rows for m in self.methods if self.label(r, m) == "error"]
 
+    def corpus_misses(self) -> list[str]:
+        """Rows the corpus column ran on and did not kill, whose bug a trace can express: the corpus
+        is all an outside implementation gets, so it must catch each of these by itself."""
+        from .catalogue import BY_NAME  # noqa: PLC0415
+
+        if "corpus" not in self.methods:
+            return []
+        return [r for r in self.mutant_rows() if self.label(r, "corpus") == "survived"
+                and not (r in BY_NAME and BY_NAME[r].beyond_traces)]
+
     @property
     def ok(self) -> bool:
-        return bool(self.methods) and not self.survivors() and not self.errors() and not self.broken_methods()
+        return (bool(self.methods) and not self.survivors() and not self.errors() and not self.broken_methods()
+                and not self.corpus_misses())
 
     # -- rendering ----------------------------------------------------------------------------
 
@@ -242,6 +257,9 @@ class Matrix:
             parts.append("methods failing WITHOUT a mutant (their kills mean nothing): " + ", ".join(self.broken_methods()))
         if self.survivors():
             parts.append("survivors: " + ", ".join(self.survivors()))
+        if self.corpus_misses():
+            parts.append("the corpus alone misses (it must catch every bug a trace can express): "
+                         + ", ".join(self.corpus_misses()))
         if self.errors():
             parts.append(f"{len(self.errors())} error cell(s)")
         return "\n".join(parts)
@@ -253,6 +271,7 @@ class Matrix:
                 "methods": self.methods,
                 "notes": self.notes,
                 "survivors": self.survivors(),
+                "corpus_misses": self.corpus_misses(),
                 "columns_ran": self.columns_ran(),
                 "broken_methods": self.broken_methods(),
                 "rows": [

@@ -236,6 +236,21 @@ def test_verdicts_of_the_matrix() -> None:
     assert table[0].split() == ["mutant", "a", "b", "caught", "by"] and table[2].split()[:3] == ["(none)", "FAIL", "pass"]
 
 
+def test_the_corpus_column_must_kill_every_mutant_a_trace_can_express() -> None:
+    """The corpus is all an outside implementation gets (issue: verify fails below 100%): a row
+    another method kills still fails the matrix if the corpus survived it — unless the catalogue
+    says no trace can express the bug (Mutant.beyond_traces)."""
+    expressible, beyond = "set-absent-early-return", "cast-shape-unchecked"
+    assert not cat.BY_NAME[expressible].beyond_traces and cat.BY_NAME[beyond].beyond_traces
+    m = _matrix({km.SANITY: {"corpus": "passed", "agreement": "passed"},
+                 expressible: {"corpus": "passed", "agreement": "failed"},
+                 beyond: {"corpus": "passed", "agreement": "failed"}})
+    assert m.survivors() == [] and m.corpus_misses() == [expressible] and not m.ok
+    assert "the corpus alone misses" in m.summary() and json.loads(m.to_json())["corpus_misses"] == [expressible]
+    m.cells[expressible]["corpus"] = km.Cell("failed")
+    assert m.corpus_misses() == [] and m.ok
+
+
 def test_no_mutant_leaks_out_of_this_module() -> None:
     assert cat.active() == []
     ctx = RuntimeContext.empty().register_variable("w", np.ones(2)).register_gradient("w", np.ones(2))
