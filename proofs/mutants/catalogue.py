@@ -670,10 +670,10 @@ def _error_name_empty() -> list[Replacement]:
 def _printing_empty_dimension_once() -> list[Replacement]:
     pretty = impl_arrays.pretty
 
-    def once(arr: np.ndarray) -> str:
+    def once(arr: np.ndarray, budget: int) -> Optional[str]:
         if 0 in arr.shape[1:]:
-            return "[]"  # BUG: one [] for the whole tensor, not one per outer position
-        return pretty(arr)
+            return "[]" if budget >= 2 else None  # BUG: one [] for the whole tensor, not one per outer position
+        return pretty(arr, budget)
 
     return [(impl_context, "pretty", once), (impl_variable, "pretty", once)]
 
@@ -681,8 +681,11 @@ def _printing_empty_dimension_once() -> list[Replacement]:
 def _printing_scalar_bracketed() -> list[Replacement]:
     pretty = impl_arrays.pretty
 
-    def bracketed(arr: np.ndarray) -> str:
-        return f"[{pretty(arr)}]" if arr.ndim == 0 else pretty(arr)  # BUG: a scalar printed as a 1-vector
+    def bracketed(arr: np.ndarray, budget: int) -> Optional[str]:
+        if arr.ndim != 0:
+            return pretty(arr, budget)
+        inner = pretty(arr, budget - 2)
+        return None if inner is None else f"[{inner}]"  # BUG: a scalar printed as a 1-vector
 
     return [(impl_context, "pretty", bracketed), (impl_variable, "pretty", bracketed)]
 

@@ -364,3 +364,28 @@ def test_spec_lists_survive_copy_and_pickle() -> None:
         assert clone == small and list(clone) == [("w", 1), ("", 2)]
     assert copy.deepcopy(nil).isNil
     assert copy.deepcopy(ofIterable(range(100_000))).length() == 100_000
+
+
+@pytest.mark.parametrize("mutant", cat.MUTANTS, ids=lambda m: m.name)
+def test_each_replacement_keeps_the_signature_it_replaces(mutant) -> None:
+    """A replacement that cannot be called as the original is called raises TypeError, and a
+    method would count that crash as a kill (two printing mutants did, after pretty() gained its
+    budget).  Every replaced function keeps the parameters (count and kinds) of the original."""
+    import inspect
+
+    def shape(f):
+        f = f.fget if isinstance(f, property) else (f.__func__ if isinstance(f, (staticmethod, classmethod)) else f)
+        f = inspect.unwrap(f)
+        try:
+            kinds = [p.kind for p in inspect.signature(f).parameters.values()]
+        except (TypeError, ValueError):  # a builtin or a non-function: nothing to compare
+            return None
+        positional = inspect.Parameter.POSITIONAL_OR_KEYWORD  # repr(x) stands in for f(x): same calls
+        return [positional if k is inspect.Parameter.POSITIONAL_ONLY else k for k in kinds]
+
+    for owner, key, new in mutant.build():
+        old = cat._raw(owner, key)
+        before, after = shape(old), shape(new)
+        if before is None or after is None or not callable(new if not isinstance(new, property) else new.fget):
+            continue
+        assert after == before, f"{mutant.name}: {key} takes {after}, the original {before}"
