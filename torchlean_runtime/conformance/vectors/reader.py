@@ -30,7 +30,7 @@ from importlib import resources
 from typing import Any, Optional, Union
 
 from torchlean_runtime.errors import TraceFormatError, TraceLimitError
-from torchlean_runtime.files import NOT_REGULAR, NotRegularFileError, open_regular
+from torchlean_runtime.files import NOT_REGULAR, NotRegularFileError, json_depth, open_regular
 from torchlean_runtime.spec.env import env_nat
 
 from .format import Trace, from_document
@@ -98,32 +98,17 @@ def limits_from_env(environ: Optional[dict] = None) -> ReaderLimits:
 
 # --- 1. limits ----------------------------------------------------------------------------
 
-# a string literal (skipped whole; an unterminated one runs to the end of the text, so each
-# byte is scanned once — requiring the closing quote made every later quote restart a scan to
-# the end: quadratic on a run of escaped quotes) or one bracket
-_TOKEN = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"?|[\[\]{}]', re.DOTALL)
-_OPENING = (ord("["), ord("{"))
-
-
 def _structure(data: bytes) -> tuple[int, int]:
     """(maximum nesting depth, number of JSON values) of the raw text, in constant memory.
 
-    The depth is tracked over brackets outside string literals (strings are matched whole by
-    one regular expression).  The value count is commas + opening brackets + 1 over the whole
-    text, strings included (see ``ReaderLimits.max_json_values``): an upper bound.  On
-    malformed text both can only err upwards (an unterminated string's brackets are counted),
-    which at worst turns a format error into a limit error."""
+    The depth is :func:`torchlean_runtime.files.json_depth` (brackets outside string literals,
+    one linear pass: a string is matched whole, an unterminated one runs to the end, so a run of
+    escaped quotes cannot make it quadratic).  The value count is commas + opening brackets + 1
+    over the whole text, strings included (see ``ReaderLimits.max_json_values``): an upper
+    bound.  On malformed text both can only err upwards, which at worst turns a format error
+    into a limit error."""
     values = data.count(b",") + data.count(b"[") + data.count(b"{") + 1
-    depth = deepest = 0
-    for token in _TOKEN.finditer(data):
-        first = token.group()[0]
-        if first in _OPENING:
-            depth += 1
-            if depth > deepest:
-                deepest = depth
-        elif first != 0x22:  # a closing bracket (0x22 is the quote of a skipped string)
-            depth -= 1
-    return deepest, values
+    return json_depth(data), values
 
 
 def _reject_constant(name: str) -> Any:
