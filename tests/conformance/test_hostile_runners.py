@@ -187,6 +187,14 @@ def test_an_adapter_that_cannot_be_loaded_is_a_selector_error(selector, words):
     assert words in _one_error_line(proc, "TLR_TARGET_SELECTOR")
 
 
+def test_an_adapter_failing_at_close_is_reported_after_its_files():
+    """Every file ran and passed; the failure at close is its own target_failed entry, not
+    'target failed before the first file'."""
+    proc = _replay(str(TRACE), "--target", "module:hostile_adapters:exit_in_close")
+    assert proc.returncode == 3
+    assert "target failed while closing" in proc.stdout and "before the first file" not in proc.stdout + proc.stderr
+
+
 def test_adapter_failures_in_process_are_typed():
     sys.path.insert(0, str(HERE))
     try:

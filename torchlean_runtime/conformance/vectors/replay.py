@@ -440,7 +440,12 @@ def run_replay(paths: Sequence[str], selector: str, limits: Optional[ReaderLimit
                                               f"target failed at {at}: [{exc.code}] {exc.message}",
                                               status="target_failed", stderr_tail=exc.stderr_tail))
         finally:
-            target.close()
+            try:
+                target.close()
+            except TargetFailedError as exc:  # every file ran; the target failed while shutting down
+                results.append(FileResult("-", target.name, False, 0, 0,
+                                          f"target failed while closing: [{exc.code}] {exc.message}",
+                                          status="target_failed", stderr_tail=exc.stderr_tail))
     return RunResult(results, selector, manifest_checks)
 
 
