@@ -183,3 +183,23 @@ def test_convert_refuses_a_fifo_a_symlink_and_a_directory_as_out_before_reading(
         assert "not a regular file" in line
     assert link.is_symlink() and other.read_text() == "keep" and fifo.is_fifo()
     assert run("params", "convert", str(good), str(other)).returncode == 0  # a regular OUT is replaced
+
+
+@pytest.mark.parametrize("writer", ["bits", "tlpf32b", "safetensors"])
+def test_every_writer_fails_typed_and_leaves_no_partial_file(writer, tmp_path):
+    """The three writers share pack.atomic_output: a write into a missing folder is
+    TLR_PARAM_IO naming the path, and nothing (no temporary file) is left behind."""
+    from torchlean_runtime.interop import write_paramlist_bits, write_safetensors
+    from torchlean_runtime.interop.pack import ParamPack
+    from torchlean_runtime.interop.tlpf32b import write_tlpf32b
+
+    dtype = np.float64 if writer == "bits" else np.float32
+    pack = ParamPack(["w"], [np.arange(3, dtype=dtype)])
+    write = {"bits": write_paramlist_bits, "tlpf32b": write_tlpf32b, "safetensors": write_safetensors}[writer]
+    target = tmp_path / "missing" / "out"
+    with pytest.raises(ParamFileError) as err:
+        write(target, pack)
+    assert err.value.code == "TLR_PARAM_IO" and str(target) in err.value.message
+    assert list(tmp_path.iterdir()) == []
+    write(tmp_path / "ok", pack)  # and the same writer succeeds where it can
+    assert [p.name for p in tmp_path.iterdir()] == ["ok"]

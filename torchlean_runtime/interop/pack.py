@@ -13,11 +13,12 @@ line, UTF-8) — and default to ``p0, p1, …`` (:func:`default_names`).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import math
 import os
-from typing import Any, BinaryIO, Iterable, Mapping, Optional, Sequence
+from typing import Any, BinaryIO, Iterable, Iterator, Mapping, Optional, Sequence
 
 import numpy as np
 
@@ -41,6 +42,7 @@ __all__ = [
     "check_dims",
     "file_size",
     "open_input",
+    "atomic_output",
     "pack_to_context",
     "pack_from_context",
     "summarize",
@@ -285,3 +287,21 @@ def summarize(pack: ParamPack) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+@contextlib.contextmanager
+def atomic_output(path: str | os.PathLike, errors: tuple[type[BaseException], ...] = ()) -> Iterator[str]:
+    """The one way a parameter file is written: yield a sibling temporary path to write, then
+    rename it onto ``path`` (as Lean's ``writeAtomically``), so a failure leaves no partial file.
+    An OSError (or one of ``errors``) removes the temporary file and becomes ParamFileError
+    (TLR_PARAM_IO) naming ``path``."""
+    tmp = f"{os.fspath(path)}.tmp-{os.getpid()}"
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except (OSError, *errors) as exc:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise ParamFileError(f"cannot write: {getattr(exc, 'strerror', None) or exc}", path) from None

@@ -37,7 +37,7 @@ from torchlean_runtime.errors import (
 from torchlean_runtime.files import json_depth
 
 from . import leanjson as LJ
-from .pack import DEFAULT_LIMITS, FLOAT64, Limits, ParamPack, apply_names, check_dims, default_names, open_input, readonly
+from .pack import DEFAULT_LIMITS, FLOAT64, Limits, ParamPack, apply_names, atomic_output, check_dims, default_names, open_input, readonly
 
 __all__ = ["FORMAT_TAG", "write_paramlist_bits", "dumps_paramlist_bits", "read_paramlist_bits", "loads_paramlist_bits"]
 
@@ -66,17 +66,8 @@ def write_paramlist_bits(path: str | os.PathLike, pack: ParamPack, pretty: bool 
     TLR_PARAM_IO.  Written to a sibling temporary file and renamed (as Lean's
     ``writeAtomically``), so a failure leaves no partial file."""
     bits = _bits(pack, path)
-    tmp = f"{os.fspath(path)}.tmp-{os.getpid()}"
-    try:
-        with open(tmp, "w", encoding="utf-8", newline="") as fh:
-            _write(fh.write, pack, bits, pretty)
-        os.replace(tmp, path)
-    except OSError as exc:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise ParamFileError(f"cannot write: {exc.strerror or exc}", path) from None
+    with atomic_output(path) as tmp, open(tmp, "w", encoding="utf-8", newline="") as fh:
+        _write(fh.write, pack, bits, pretty)
 
 
 def dumps_paramlist_bits(pack: ParamPack, pretty: bool = True) -> str:

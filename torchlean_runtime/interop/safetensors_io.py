@@ -32,7 +32,7 @@ import numpy as np
 from torchlean_runtime.errors import ParamDtypeError, ParamFileError, ParamFormatError, ParamLimitError
 from torchlean_runtime.files import json_depth, open_regular
 
-from .pack import DEFAULT_LIMITS, FLOAT32, FLOAT64, INT64, Limits, ParamPack, apply_names, check_dims, file_size, readonly
+from .pack import DEFAULT_LIMITS, FLOAT32, FLOAT64, INT64, Limits, ParamPack, apply_names, atomic_output, check_dims, file_size, readonly
 
 __all__ = ["ORDER_KEY", "DTYPES", "encode_order", "read_safetensors", "write_safetensors"]
 
@@ -150,13 +150,5 @@ def write_safetensors(path: str | os.PathLike, pack: ParamPack) -> None:
     if any(not isinstance(k, str) or not isinstance(v, str) for k, v in metadata.items()):
         raise ParamFormatError("safetensors metadata maps strings to strings", path)
     metadata[ORDER_KEY] = encode_order(pack.names)
-    tmp = f"{os.fspath(path)}.tmp-{os.getpid()}"
-    try:
+    with atomic_output(path, (SafetensorError,)) as tmp:
         save_file({n: readonly(a) for n, a in pack.items()}, tmp, metadata=metadata)
-        os.replace(tmp, path)
-    except (OSError, SafetensorError) as exc:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise ParamFileError(f"cannot write: {exc}", path) from None

@@ -37,7 +37,7 @@ from torchlean_runtime.errors import (
 )
 from torchlean_runtime.files import open_regular
 
-from .pack import DEFAULT_LIMITS, FLOAT32, FLOAT64, Limits, ParamPack, apply_names, check_dims, default_names, open_input, readonly
+from .pack import DEFAULT_LIMITS, FLOAT32, FLOAT64, Limits, ParamPack, apply_names, atomic_output, check_dims, default_names, open_input, readonly
 
 __all__ = ["MAGIC", "VERSION", "write_tlpf32b", "read_tlpf32b", "is_tlpf32b", "to_float32"]
 
@@ -64,21 +64,12 @@ def write_tlpf32b(path: str | os.PathLike, pack: ParamPack, allow_float64: bool 
             raise ParamDtypeError("float64 → float32 rounds; pass the explicit float32 conversion flag", path, f"{i} ({name!r})")
         if arr.dtype not in (FLOAT32, FLOAT64):
             raise ParamDtypeError(f"TLPF32B holds float32 only, given {arr.dtype}", path, f"{i} ({name!r})")
-    tmp = f"{os.fspath(path)}.tmp-{os.getpid()}"
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(MAGIC + _U64.pack(VERSION) + _U64.pack(len(pack)))
-            for arr in pack.arrays:
-                fh.write(_U64.pack(arr.ndim) + b"".join(_U64.pack(d) for d in arr.shape) + _U64.pack(arr.size))
-                payload = arr if arr.dtype == FLOAT32 else to_float32(arr)
-                fh.write(memoryview(np.ascontiguousarray(payload.reshape(-1))).cast("B"))
-        os.replace(tmp, path)
-    except OSError as exc:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise ParamFileError(f"cannot write: {exc.strerror or exc}", path) from None
+    with atomic_output(path) as tmp, open(tmp, "wb") as fh:
+        fh.write(MAGIC + _U64.pack(VERSION) + _U64.pack(len(pack)))
+        for arr in pack.arrays:
+            fh.write(_U64.pack(arr.ndim) + b"".join(_U64.pack(d) for d in arr.shape) + _U64.pack(arr.size))
+            payload = arr if arr.dtype == FLOAT32 else to_float32(arr)
+            fh.write(memoryview(np.ascontiguousarray(payload.reshape(-1))).cast("B"))
 
 
 def is_tlpf32b(path: str | os.PathLike) -> bool:
