@@ -160,3 +160,10 @@ def test_an_error_quoting_megabytes_of_input_is_still_one_short_line(tmp_path):
     proc = run("replay", "x.json", "--target", "module:" + "m" * 100_000 + ":f", cwd=tmp_path)  # argv's own limit
     assert_one_line_error(proc, "TLR_TARGET_SELECTOR")
     assert len(proc.stderr) < MAX_MESSAGE_CHARS + 200 and "characters cut" in proc.stderr
+
+
+def test_replay_names_its_own_selector_among_the_expected_ones(tmp_path):
+    proc = run("replay", "x.json", "--target", "nope", cwd=tmp_path)
+    assert_one_line_error(proc, "TLR_TARGET_SELECTOR")
+    assert "['both', 'spec', 'impl'" in proc.stderr
+    assert "'both'" not in run("fuzz", "--target", "nope", "--rounds", "1", cwd=tmp_path).stderr  # fuzz has no both

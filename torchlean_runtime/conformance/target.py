@@ -37,7 +37,7 @@ import importlib
 import re
 import shlex
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Mapping, Optional, Union
+from typing import Any, Callable, Iterable, Mapping, Optional, Sequence, Union
 
 import numpy as np
 
@@ -468,9 +468,10 @@ def _guard(target: Target, selector: str) -> Target:
     return target
 
 
-def open_target(selector: str, timeout: float = DEFAULT_TIMEOUT) -> Target:
+def open_target(selector: str, timeout: float = DEFAULT_TIMEOUT, also: Sequence[str] = ()) -> Target:
     """The target a selector names (see the module docstring).  Raises TargetSelectorError
-    (``TLR_TARGET_SELECTOR``) for a selector that names nothing; an ``exec:`` runner that fails
+    (``TLR_TARGET_SELECTOR``) for a selector that names nothing — listing the selectors, with
+    ``also`` (the caller's own, e.g. replay's ``both``) first; an ``exec:`` runner that fails
     its handshake raises TargetFailedError."""
     if not isinstance(selector, str) or not selector:
         raise TargetSelectorError("a target selector is a non-empty string")
@@ -504,7 +505,7 @@ def open_target(selector: str, timeout: float = DEFAULT_TIMEOUT) -> Target:
             raise TargetSelectorError(f"{selector}: cannot load entry point {one_line(repr(eps[selector].value), 300)}: "
                                       f"{type(exc).__name__}: {_exception_text(exc, 300)}") from None
         return _instantiate(factory, selector)
-    known = ["spec", "impl", "module:PKG.MOD:FACTORY", "exec:COMMAND", *sorted(eps)]
+    known = [*also, "spec", "impl", "module:PKG.MOD:FACTORY", "exec:COMMAND", *sorted(eps)]
     raise TargetSelectorError(f"unknown target {selector!r}; expected one of {known}")
 
 

@@ -359,7 +359,7 @@ class RunResult:
 def _open(selector: str, timeout: float) -> Any:
     from ..target import open_target
 
-    return open_target(selector, timeout=timeout)
+    return open_target(selector, timeout=timeout, also=("both",))  # replay's own selector
 
 
 def run_replay(paths: Sequence[str], selector: str, limits: Optional[ReaderLimits] = None, timeout: Optional[float] = None,
@@ -534,10 +534,7 @@ def main(args: Any = None) -> int:
     try:
         run = run_replay(args.paths, args.target, timeout=timeout, hostile=getattr(args, "hostile", False))
     except (TargetSelectorError, BadEnvironmentError) as exc:
-        message = exc.message
-        if isinstance(exc, TargetSelectorError) and "expected one of [" in message:
-            message = message.replace("expected one of [", "expected one of ['both', ", 1)  # replay's own selector
-        print_cli_error(exc.code, f"replay: {message}")
+        print_cli_error(exc.code, f"replay: {exc.message}")
         return 2
     except TargetFailedError as exc:  # the runner failed its handshake
         print_cli_error(exc.code, f"replay: target failed before the first file: {exc.message}")
