@@ -233,17 +233,17 @@ def _error(message: str) -> None:
 def check_environment() -> None:
     """Read every TORCHLEAN_RT_* variable a command may use, now: a bad value is one line with
     TLR_ENVIRONMENT and exit 2 before any work, never a failure deep inside a run (or a row of
-    verify's table).  TORCHLEAN_RT_CROSSHAIR_BOUND, TORCHLEAN_RT_MUTANT and TORCHLEAN_RT_DEBUG are
-    internal to verify's subprocesses and not read here."""
+    verify's table).  TORCHLEAN_RT_CROSSHAIR_BOUND and TORCHLEAN_RT_MUTANT (verify's subprocesses)
+    and TORCHLEAN_RT_DEBUG are known but not read here; any other TORCHLEAN_RT_* name is refused."""
     from .conformance.vectors.reader import limits_from_env  # noqa: PLC0415
     from .impl import contracts, kernels  # noqa: PLC0415,F401 — read TORCHLEAN_RT_CHECK / _KERNELS on import
-    from .spec.core.tensor import elementCap, printCap  # noqa: PLC0415
+    from .spec.core.tensor import ELEMENT_CAP_ENV_VAR, PRINT_CAP_ENV_VAR, elementCap, printCap  # noqa: PLC0415
 
     elementCap()
     printCap()
     limits = limits_from_env()
-    known = {"TORCHLEAN_RT_CHECK", "TORCHLEAN_RT_KERNELS", "TORCHLEAN_RT_SPEC_MAX_ELEMENTS", "TORCHLEAN_RT_MAX_PRINT_CHARS",
-             "TORCHLEAN_RT_DEBUG", "TORCHLEAN_RT_MUTANT", "TORCHLEAN_RT_CROSSHAIR_BOUND",
+    known = {contracts.CHECK_ENV_VAR, kernels.ENV_VAR, ELEMENT_CAP_ENV_VAR, PRINT_CAP_ENV_VAR,
+             "TORCHLEAN_RT_DEBUG", "TORCHLEAN_RT_MUTANT", "TORCHLEAN_RT_CROSSHAIR_BOUND",  # (proofs' own, not imported here)
              *(f"TORCHLEAN_RT_TRACE_{name.upper()}" for name in vars(limits))}
     # every TORCHLEAN_RT_* name is ours: one we do not read is a typo that would silently change nothing
     unknown = sorted(v for v in os.environ if v.startswith("TORCHLEAN_RT_") and v not in known)
