@@ -6,12 +6,13 @@
 
 One run measures, with BLAS/OpenMP pinned to one thread (set below, before numpy is imported):
 
-* the impl with its icontract preconditions (this process) and under ``python -O`` (a child
-  process running the same measurement code), the spec (literal Lean lists; for register/set/
+* the impl with its icontract preconditions (this process) and under ``python -O`` (a worker
+  process timing the same fixtures on request, its loops interleaved with this process's), the spec (literal Lean lists; for register/set/
   create the spec's tensor construction from the same numpy array is counted, as the impl's copy
   is), and peers: PyTorch when importable (``register_parameter``, ``get_parameter``,
   ``p.grad + g``), a plain dict, a persistent ``immutables.Map``, numpy floors (``np.add(a, b)``
-  allocating, ``np.add(a, b, out=c)``, the chunked cumulative sum the norm is built from), the
+  allocating, ``np.add(a, b, out=c)``, a fresh ``np.ndarray`` header over bytes (what every
+  ``get`` hands out), the chunked cumulative sum the norm is built from), the
   dependent-add bound of the norm and the optional numba kernel (``impl/kernels.py``);
 * registry scale: a 1e6-entry registry built through ``register_variable`` with the garbage
   collector on, next to a persistent ``immutables.Map`` of the same keys and a dict; bytes per
@@ -66,33 +67,47 @@ SMOKE = dict(registry=[10, 100], tensor=[10, 1_000, 10_000], spec_tensor=[10], s
              campaign_seconds=0.5)
 
 
+class Remote:
+    """A candidate timed in the ``python -O`` worker: ``loop(n)`` runs it ``n`` times there and
+    returns the worker's own elapsed seconds (the pipe round trip is not counted)."""
+
+    def __init__(self, worker: "OptimizedWorker", op: str) -> None:
+        self.worker, self.op = worker, op
+
+    def loop(self, n: int) -> float:
+        return self.worker.ask({"run": self.op, "loops": n})
+
+
+def _loop(fn: Callable[[], object], n: int) -> float:
+    start = time.perf_counter()
+    for _ in range(n):
+        fn()
+    return time.perf_counter() - start
+
+
 def measure(fns: dict, min_time: float, rounds: int) -> dict:
-    """Best seconds per call of each zero-argument function, measured in interleaved rounds (each
-    a calibrated loop of about ``min_time / rounds``) so that a busy phase of a shared machine
-    hits every candidate of a comparison alike; candidates slower than 0.2 s a loop get 2 rounds."""
+    """Best seconds per call of each candidate (a zero-argument function, or a :class:`Remote`
+    timed in the ``-O`` worker), measured in interleaved rounds (each a calibrated loop of about
+    ``min_time / rounds``) so that a busy phase of a shared machine hits every candidate of a
+    comparison alike — the ``-O`` figures included; candidates slower than 0.2 s a loop get 2 rounds."""
     per_round = min_time / rounds
+    runs = {key: (fn.loop if isinstance(fn, Remote) else (lambda n, fn=fn: _loop(fn, n))) for key, fn in fns.items()}
     loops, best = {}, {}
-    for key, fn in fns.items():  # calibrate (the calibration loop also counts as a sample)
+    for key, run in runs.items():  # calibrate (the calibration loop also counts as a sample)
         n = 1
         while True:
-            start = time.perf_counter()
-            for _ in range(n):
-                fn()
-            elapsed = time.perf_counter() - start
+            elapsed = run(n)
             if elapsed >= per_round / 4 or n >= 1 << 22:
                 break
             n *= 4
         loops[key] = max(1, int(n * per_round / max(elapsed, 1e-9)))
         best[key] = elapsed / n
     for r in range(rounds):
-        for key, fn in fns.items():
+        for key, run in runs.items():
             n = loops[key]
             if r >= 2 and best[key] * n > 0.2:
                 continue
-            start = time.perf_counter()
-            for _ in range(n):
-                fn()
-            best[key] = min(best[key], (time.perf_counter() - start) / n)
+            best[key] = min(best[key], run(n) / n)
     return best
 
 
@@ -177,25 +192,88 @@ def _add_chain() -> tuple[Optional[Callable[[], object]], int, str]:
 OPS = ("register", "set", "get", "has", "create", "accumulate", "norm")
 
 
-def measure_calls(cfg: dict, main: bool) -> dict:
-    """Per-call seconds ``{who: {op: {size: s}}}``: the impl in this interpreter's mode and, when
-    ``main``, the spec and the peers — each comparison measured interleaved at each size."""
+REGISTRY_OPS = ("register", "set", "get", "has")
+TENSOR_OPS = ("create", "accumulate", "norm")
+
+
+def registry_impl_fns(n: int) -> dict:
+    """The impl's registry operations on an ``n``-entry context (random names; 2-element arrays)."""
+    ctx = _context(n, np.array([1.0, 2.0]))
+    value = np.array([5.0, 6.0])
+    nx = cycle(_random_names(n, 1000))
+    return {"register": lambda: ctx.register_variable("new", value), "set": lambda: ctx.set_variable(nx(), value),
+            "get": lambda: ctx.get_variable(nx(), (2,)), "has": lambda: ctx.has_variable(nx())}
+
+
+def tensor_impl_fns(n: int) -> dict:
+    """The impl's tensor operations on ``n``-element float64 arrays (the numpy norm path)."""
+    a, b = _pair(n)
+    v = Variable.create(0, "w", a).set_gradient(a)
+    return {"create": lambda: Variable.create(0, "w", a), "accumulate": lambda: v.accumulate_gradient(b),
+            "norm": v.variable_norm}
+
+
+class OptimizedWorker:
+    """A ``python -O`` process (no icontract preconditions) timing the same impl fixtures on
+    request, so that its loops interleave with this process's in :func:`measure`."""
+
+    def __init__(self) -> None:
+        env = dict(os.environ)
+        env.pop("TORCHLEAN_RT_CHECK", None)
+        self.proc = subprocess.Popen([sys.executable, "-O", str(HERE), "--worker"], env=env, text=True,
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+
+    def ask(self, message: dict):
+        self.proc.stdin.write(json.dumps(message) + "\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"the -O worker exited ({self.proc.wait()}) on {message}")
+        return json.loads(line)
+
+    def setup(self, kind: str, n: int) -> dict:
+        return {op: Remote(self, op) for op in self.ask({"setup": kind, "n": n})}
+
+    def close(self) -> None:
+        self.proc.stdin.close()
+        self.proc.wait()
+
+
+def serve_worker() -> int:
+    """The ``-O`` worker's loop: ``{"setup": "registry"|"tensor", "n": N}`` builds the fixtures
+    (answer: their names), ``{"run": op, "loops": L}`` answers the elapsed seconds of L calls."""
+    if sys.flags.optimize < 1:
+        raise SystemExit("the worker measures the -O figures: run it under python -O")
+    kernels.NORM = None  # the numpy path, as in the main process; the kernel is measured apart
+    fns: dict = {}
+    for line in sys.stdin:
+        message = json.loads(line)
+        if "setup" in message:
+            fns = (registry_impl_fns if message["setup"] == "registry" else tensor_impl_fns)(message["n"])
+            answer = list(fns)
+        else:
+            answer = _loop(fns[message["run"]], message["loops"])
+        sys.stdout.write(json.dumps(answer) + "\n")
+        sys.stdout.flush()
+    return 0
+
+
+def measure_calls(cfg: dict) -> dict:
+    """Per-call seconds ``{who: {op: {size: s}}}`` for the impl with contracts (this process), the
+    impl under ``-O`` (the worker), the spec and the peers — every comparison at one size measured
+    interleaved, in one run."""
     t, rounds = cfg["min_time"], cfg["repeats"]
-    res: dict = {"impl": {op: {} for op in OPS}}
-    if main:
-        res["spec"] = {op: {} for op in OPS}
-        res["peers"] = {k: {} for k in PEER_LABEL}
-    torch = _torch() if main else None
+    res: dict = {who: {op: {} for op in OPS} for who in ("impl", "impl_O", "spec")}
+    res["peers"] = {k: {} for k in PEER_LABEL}
+    torch = _torch()
     value = np.array([5.0, 6.0])
     spec_shape = ofList([2])
-    for n in cfg["registry"]:
-        ctx = _context(n, np.array([1.0, 2.0]))
-        nx = cycle(_random_names(n, 1000))
-        fns = {("impl", "register"): lambda: ctx.register_variable("new", value),
-               ("impl", "set"): lambda: ctx.set_variable(nx(), value),
-               ("impl", "get"): lambda: ctx.get_variable(nx(), (2,)),
-               ("impl", "has"): lambda: ctx.has_variable(nx())}
-        if main:
+    worker = OptimizedWorker()
+    try:
+        for n in cfg["registry"]:
+            fns = {("impl", op): fn for op, fn in registry_impl_fns(n).items()}
+            fns.update({("impl_O", op): remote for op, remote in worker.setup("registry", n).items()})
+            nx = cycle(_random_names(n, 1000))
             spec = SC.emptyContext()
             one = tensor_to_spec(np.array([1.0, 2.0]))
             for i in range(n):
@@ -209,7 +287,8 @@ def measure_calls(cfg: dict, main: bool) -> dict:
                         ("peers", "dict_set"): lambda: table.__setitem__(nx(), value),
                         ("peers", "dict_get"): lambda: table.get(nx()),
                         ("peers", "map_set"): lambda: m.set("new", value),
-                        ("peers", "map_get"): lambda: m.get(nx())})
+                        ("peers", "map_get"): lambda: m.get(nx()),
+                        ("peers", "fresh_header"): lambda b=value.tobytes(), d=value.dtype: np.ndarray((2,), d, b)})
             if torch is not None:
                 module = torch.nn.Module()
                 param = torch.nn.Parameter(torch.from_numpy(value.copy()))
@@ -217,18 +296,15 @@ def measure_calls(cfg: dict, main: bool) -> dict:
                     module.register_parameter(f"p{i}", torch.nn.Parameter(torch.from_numpy(value.copy())))
                 fns[("peers", "torch_register")] = lambda: module.register_parameter("new", param)
                 fns[("peers", "torch_get")] = lambda: module.get_parameter(nx())
-        for (who, op), s in measure(fns, t, rounds).items():
-            res[who][op][n] = s
-    saved, kernels.NORM = kernels.NORM, None  # the numpy path here; the kernel is measured below
-    try:
-        for n in cfg["tensor"]:
-            a, b = _pair(n)
-            c = np.empty_like(a)
-            v = Variable.create(0, "w", a).set_gradient(a)
-            fns = {("impl", "create"): lambda: Variable.create(0, "w", a),
-                   ("impl", "accumulate"): lambda: v.accumulate_gradient(b),
-                   ("impl", "norm"): v.variable_norm}
-            if main:
+            for (who, op), s in measure(fns, t, rounds).items():
+                res[who][op][n] = s
+        saved, kernels.NORM = kernels.NORM, None  # the numpy path here; the kernel is measured below
+        try:
+            for n in cfg["tensor"]:
+                a, b = _pair(n)
+                c = np.empty_like(a)
+                fns = {("impl", op): fn for op, fn in tensor_impl_fns(n).items()}
+                fns.update({("impl_O", op): remote for op, remote in worker.setup("tensor", n).items()})
                 fns.update({("peers", "np_add_alloc"): lambda: np.add(a, b),
                             ("peers", "np_add_out"): lambda: np.add(a, b, out=c),
                             ("peers", "cumsum_floor"): lambda: chunked_cumsum_floor(a)})
@@ -243,37 +319,29 @@ def measure_calls(cfg: dict, main: bool) -> dict:
                     fns.update({("spec", "create"): lambda: SV.createVariable(0, "w", tensor_to_spec(a)),
                                 ("spec", "accumulate"): lambda: SV.accumulateGradient(sv, sb),
                                 ("spec", "norm"): lambda: SV.variableNorm(sv)})
-            for (who, op), s in measure(fns, t, rounds).items():
-                res[who][op][n] = s
+                for (who, op), s in measure(fns, t, rounds).items():
+                    res[who][op][n] = s
+        finally:
+            kernels.NORM = saved
     finally:
-        kernels.NORM = saved
-    if main:
-        kernel_ok = kernels.ready()
-        chain, chain_size, how = _add_chain()
-        res["peers"]["add_bound_how"], res["peers"]["kernel_status"] = how, kernels.STATUS
-        for n in cfg["tensor"]:
-            fns = {}
-            if kernel_ok:
-                fns["kernel_norm"] = Variable.create(0, "w", _pair(n)[0]).variable_norm
-            if chain is not None:
-                fns["add_bound"] = chain
-            for key, s in measure(fns, t, rounds).items():
-                res["peers"][key][n] = s * n / chain_size if key == "add_bound" else s
+        worker.close()
+    kernel_ok = kernels.ready()
+    chain, chain_size, how = _add_chain()
+    res["peers"]["add_bound_how"], res["peers"]["kernel_status"] = how, kernels.STATUS
+    for n in cfg["tensor"]:
+        fns = {}
+        if kernel_ok:
+            fns["kernel_norm"] = Variable.create(0, "w", _pair(n)[0]).variable_norm
+        if chain is not None:
+            fns["add_bound"] = chain
+        for key, s in measure(fns, t, rounds).items():
+            res["peers"][key][n] = s * n / chain_size if key == "add_bound" else s
     return res
-
-
-def run_optimized_child(cfg: dict) -> dict:
-    """``measure_calls`` (impl only) under ``python -O`` (no icontract preconditions)."""
-    env = dict(os.environ)
-    env.pop("TORCHLEAN_RT_CHECK", None)
-    done = subprocess.run([sys.executable, "-O", str(HERE), "--child", json.dumps(cfg)], env=env,
-                          capture_output=True, text=True, check=True)
-    raw = json.loads(done.stdout)["impl"]
-    return {op: {int(k): v for k, v in sizes.items()} for op, sizes in raw.items()}
 
 
 PEER_LABEL = {"dict_set": "dict set", "dict_get": "dict get", "map_set": "immutables.Map set", "map_get": "immutables.Map get",
               "torch_register": "torch register_parameter", "torch_get": "torch get_parameter",
+              "fresh_header": "np.ndarray(shape, dtype, bytes)",
               "np_add_alloc": "np.add(a, b)", "np_add_out": "np.add(a, b, out=c)", "torch_accumulate": "torch p.grad + g",
               "cumsum_floor": "chunked cumsum floor", "kernel_norm": "impl + numba kernel [fast]",
               "add_bound": "dependent-add bound"}
@@ -399,7 +467,10 @@ def targets(on: dict, opt: dict, spec: dict, peers: dict, scale: dict, campaign:
     lo = min(on["register"])
     small = {"register": 2e-6, "set": 2e-6, "get": 250e-9}
     for op, limit in small.items():
-        add(f"-O {op} at {lo} entries ≤ {fmt(limit)}", opt[op][lo], limit, fmt(opt[op][lo]))
+        floor = ""  # every get hands out a fresh read-only header (value semantics, issue 9): its cost alone
+        if op == "get" and peers["fresh_header"].get(lo):
+            floor = f" (a fresh ndarray header over bytes alone: {fmt(peers['fresh_header'][lo])})"
+        add(f"-O {op} at {lo} entries ≤ {fmt(limit)}", opt[op][lo], limit, fmt(opt[op][lo]) + floor)
     acc_n = 1_000 if 1_000 in opt["accumulate"] else min(opt["accumulate"])
     add(f"-O accumulate at {acc_n:,} elements ≤ 2.5 µs", opt["accumulate"][acc_n], 2.5e-6, fmt(opt["accumulate"][acc_n]))
     for op, n in (("register", lo), ("set", lo), ("get", lo), ("accumulate", acc_n)):
@@ -445,7 +516,7 @@ def print_tables(on: dict, opt: dict, spec: dict, peers: dict) -> None:
     sizes = sorted(on["register"])
     row("entries", [f"{n:,}" for n in sizes])
     for op, peer_keys in (("register", ("map_set", "torch_register")), ("set", ("dict_set",)),
-                          ("get", ("dict_get", "map_get", "torch_get")), ("has", ())):
+                          ("get", ("dict_get", "map_get", "fresh_header", "torch_get")), ("has", ())):
         row(f"{op}: impl, contracts on", [fmt(on[op].get(n)) for n in sizes])
         row(f"{op}: impl, -O", [fmt(opt[op].get(n)) for n in sizes])
         row(f"{op}: spec", [fmt(spec[op].get(n)) for n in sizes])
@@ -524,21 +595,19 @@ def main() -> int:
     parser.add_argument("--smoke", action="store_true", help="tiny sizes: checks the benchmark runs (figures meaningless)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="folder for bench_scaling.png and bench.json")
     parser.add_argument("--no-campaign", action="store_true", help="skip the differential campaign's rate")
-    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.child:
-        print(json.dumps(measure_calls(json.loads(args.child), main=False)))
-        return 0
+    if args.worker:
+        return serve_worker()
     cfg = SMOKE if args.smoke else FULL
     start = time.perf_counter()
     commit = subprocess.run(["git", "-C", str(HERE.parent), "describe", "--always", "--dirty"], capture_output=True, text=True).stdout.strip()
     torch = _torch()
     print(f"torchlean-runtime benchmark{' (--smoke: tiny sizes, figures meaningless)' if args.smoke else ''} — commit {commit or '?'}, "
           f"Python {sys.version.split()[0]}, numpy {np.__version__}, torch {torch.__version__ if torch else 'not installed'}, "
-          f"BLAS threads pinned to 1")
-    calls = measure_calls(cfg, main=True)
-    on, spec, peers = calls["impl"], calls["spec"], calls["peers"]
-    opt = run_optimized_child(cfg)
+          f"BLAS threads pinned to 1; load average {os.getloadavg()[0]:.2f} at the start")
+    calls = measure_calls(cfg)
+    on, opt, spec, peers = calls["impl"], calls["impl_O"], calls["spec"], calls["peers"]
     print_tables(on, opt, spec, peers)
     scale = measure_scale(cfg)
     print(f"\nRegistry scale: {scale['entries']:,} entries via register_variable (contracts on, GC on) in {fmt(scale['build'])}; "

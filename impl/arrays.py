@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import ctypes
 import operator
+import sys
 from collections.abc import Sequence
 from typing import Any, Optional
 
@@ -451,10 +452,29 @@ DIRECT_RESULT_BYTES = 1 << 16
 _PyBytes_FromStringAndSize = ctypes.pythonapi.PyBytes_FromStringAndSize
 _PyBytes_FromStringAndSize.restype = ctypes.py_object
 _PyBytes_FromStringAndSize.argtypes = (ctypes.c_char_p, ctypes.c_ssize_t)
+# PyMemoryView_FromMemory(address, n, PyBUF_WRITE): a writeable memoryview of raw memory.  One C
+# call, no new ctypes type: ``(c_char * n).from_address`` creates and caches a type per distinct n
+# forever (ctypes' array-type cache), and costs several µs more.
+_PyMemoryView_FromMemory = ctypes.pythonapi.PyMemoryView_FromMemory
+_PyMemoryView_FromMemory.restype = ctypes.py_object
+_PyMemoryView_FromMemory.argtypes = (ctypes.c_void_p, ctypes.c_ssize_t, ctypes.c_int)
+_PyBUF_WRITE = 0x200
+# Where a bytes object's contents start (offsetof(PyBytesObject, ob_sval)): the size of b"" less
+# its one terminating NUL.  Checked against numpy's view of the buffer once, at import.
+_BYTES_DATA_OFFSET = sys.getsizeof(b"") - 1
 
 
 def _uninitialised_bytes(nbytes: int) -> bytes:
     return _PyBytes_FromStringAndSize(None, nbytes)
+
+
+def _check_bytes_layout() -> None:
+    probe = _uninitialised_bytes(DIRECT_RESULT_BYTES)
+    if np.frombuffer(probe, np.uint8).ctypes.data != id(probe) + _BYTES_DATA_OFFSET:  # pragma: no cover - not CPython
+        raise ImportError("torchlean_runtime.impl needs CPython's bytes layout (contents at id + sizeof(b'') - 1)")
+
+
+_check_bytes_layout()
 
 
 def result_buffer(shape: tuple[int, ...], dtype: np.dtype) -> tuple[Optional[bytes], np.ndarray]:
@@ -472,9 +492,7 @@ def result_buffer(shape: tuple[int, ...], dtype: np.dtype) -> tuple[Optional[byt
     if nbytes < DIRECT_RESULT_BYTES:
         return None, np.empty(shape, dtype)
     data = _uninitialised_bytes(nbytes)
-    address = np.frombuffer(data, np.uint8).ctypes.data
-    alias = (ctypes.c_char * nbytes).from_address(address)
-    return data, np.frombuffer(alias, dtype).reshape(shape)
+    return data, _ND(shape, dtype, _PyMemoryView_FromMemory(id(data) + _BYTES_DATA_OFFSET, nbytes, _PyBUF_WRITE))
 
 
 def publish(data: Optional[bytes], out: np.ndarray) -> np.ndarray:

@@ -270,7 +270,17 @@ class Variable:
         return None if stored is None else _ND(stored.shape, stored.dtype, stored.base)
 
     def _with(self, value: np.ndarray, gradient: Optional[np.ndarray]) -> "Variable":
-        return Variable._make(self.id, self.name, value, gradient, self.requires_grad)
+        # Every caller keeps the shape and scalar type (Lean: the same Variable α s), so they are
+        # copied from self rather than recomputed from ``value``.
+        v = object.__new__(Variable)
+        _SET_ID(v, self.id)
+        _SET_NAME(v, self.name)
+        _SET_VALUE(v, value)
+        _SET_GRADIENT(v, gradient)
+        _SET_REQUIRES_GRAD(v, self.requires_grad)
+        _SET_SHAPE(v, self.shape)
+        _SET_DTYPE(v, self.dtype)
+        return v
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError("a Variable is immutable: its operations return a new Variable")

@@ -49,7 +49,7 @@ def test_tables_show_impl_both_modes_spec_and_peers(smoke) -> None:
     stdout, _ = smoke
     for label in ("get: impl, contracts on", "get: impl, -O", "get: spec", "get: dict get", "get: immutables.Map get",
                   "register: immutables.Map set", "accumulate: np.add(a, b)", "accumulate: np.add(a, b, out=c)",
-                  "norm: chunked cumsum floor", "Registry scale:", "B/entry beyond array data"):
+                  "norm: chunked cumsum floor", "get: np.ndarray(shape, dtype, bytes)", "Registry scale:", "B/entry beyond array data"):
         assert label in stdout, label
 
 
@@ -71,3 +71,15 @@ def test_the_scaling_figure_is_written(smoke) -> None:
     _, out = smoke
     png = (out / "bench_scaling.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
+
+
+def test_the_O_figures_come_from_an_optimized_worker() -> None:
+    # the -O column is timed by a worker process; run without -O it would time the contracts
+    # too, so it refuses (the -O figures could otherwise silently equal the contracts-on ones)
+    done = subprocess.run([sys.executable, str(BENCH), "--worker"], input="", capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0 and "python -O" in done.stderr
+    done = subprocess.run([sys.executable, "-O", str(BENCH), "--worker"], capture_output=True, text=True, timeout=120,
+                          input='{"setup": "registry", "n": 3}\n{"run": "get", "loops": 5}\n')
+    assert done.returncode == 0, done.stderr[-2000:]
+    names, elapsed = (json.loads(line) for line in done.stdout.splitlines())
+    assert names == ["register", "set", "get", "has"] and isinstance(elapsed, float) and elapsed > 0
