@@ -20,7 +20,8 @@ One run measures, with BLAS/OpenMP pinned to one thread (set below, before numpy
 * the differential campaign's rate (``torchlean-rt fuzz``, a child process);
 
 prints each target with PASS/FAIL, writes ``bench.json`` (every figure) and ``bench_scaling.png``
-(cost per call vs registry size and vs tensor size, log-log) into ``--out``.
+(cost per call vs registry size and vs tensor size, log-log) into ``--out``.  With the default ``--out``
+(a full run) it also rewrites the README's Performance block from that JSON (``bench_report.py``).
 
 Timings are the best of several interleaved rounds of a calibrated loop (time.perf_counter), per call.  The
 machine may be shared, so small differences are noise; a ratio is only compared within one run.
@@ -50,6 +51,7 @@ from typing import Callable, Optional  # noqa: E402
 import immutables  # noqa: E402
 import numpy as np  # noqa: E402
 
+from bench_report import update_readme  # noqa: E402 — benchmarks/, the script's own folder
 from torchlean_runtime.impl import RuntimeContext, Variable, kernels  # noqa: E402
 from torchlean_runtime.impl.abstraction import tensor_to_spec  # noqa: E402
 from torchlean_runtime.impl.registry import EMPTY as REGISTRY_EMPTY  # noqa: E402
@@ -59,6 +61,7 @@ from torchlean_runtime.spec.runtime import variable as SV  # noqa: E402
 
 HERE = Path(__file__).resolve()
 DEFAULT_OUT = HERE.parent.parent / "docs" / "figures"
+README = HERE.parent.parent / "README.md"
 
 # Sizes: (registry sizes, tensor sizes, spec tensor sizes, scale entries, memory entries).
 FULL = dict(registry=[10, 1_000, 100_000], tensor=[10, 1_000, 10_000, 100_000, 1_000_000], spec_tensor=[10, 1_000, 10_000],
@@ -603,9 +606,10 @@ def main() -> int:
     start = time.perf_counter()
     commit = subprocess.run(["git", "-C", str(HERE.parent), "describe", "--always", "--dirty"], capture_output=True, text=True).stdout.strip()
     torch = _torch()
+    load = os.getloadavg()[0]
     print(f"torchlean-runtime benchmark{' (--smoke: tiny sizes, figures meaningless)' if args.smoke else ''} — commit {commit or '?'}, "
           f"Python {sys.version.split()[0]}, numpy {np.__version__}, torch {torch.__version__ if torch else 'not installed'}, "
-          f"BLAS threads pinned to 1; load average {os.getloadavg()[0]:.2f} at the start")
+          f"BLAS threads pinned to 1; load average {load:.2f} at the start")
     calls = measure_calls(cfg)
     on, opt, spec, peers = calls["impl"], calls["impl_O"], calls["spec"], calls["peers"]
     print_tables(on, opt, spec, peers)
@@ -626,10 +630,15 @@ def main() -> int:
     why_not = plot(figure, on, opt, spec, peers, scale)
     print(f"\nfigure: {figure}" if why_not is None else f"\nfigure not drawn: {why_not}")
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "bench.json").write_text(json.dumps(
-        {"commit": commit, "smoke": args.smoke, "impl_contracts_on": on, "impl_O": opt, "spec": spec, "peers": peers,
-         "scale": scale, "campaign": campaign, "targets": rows}, indent=1, default=str) + "\n")
-    print(f"figures: {args.out / 'bench.json'}; total {time.perf_counter() - start:.0f}s")
+    meta = {"python": sys.version.split()[0], "numpy": np.__version__, "torch": torch.__version__ if torch else None,
+            "load_average": load, "seconds": time.perf_counter() - start}
+    data = {"commit": commit, "smoke": args.smoke, "meta": meta, "impl_contracts_on": on, "impl_O": opt, "spec": spec,
+            "peers": peers, "scale": scale, "campaign": campaign, "targets": rows}
+    (args.out / "bench.json").write_text(json.dumps(data, indent=1, default=str) + "\n")
+    if not args.smoke and args.out.resolve() == DEFAULT_OUT.resolve():
+        update_readme(README, json.loads(json.dumps(data, default=str)))  # the README block, from the JSON as written
+        print(f"README.md: the Performance block rewritten from {args.out / 'bench.json'}")
+    print(f"figures: {args.out / 'bench.json'}; total {meta['seconds']:.0f}s")
     return 0
 
 
