@@ -315,3 +315,19 @@ def test_immutable_and_repr() -> None:
     with pytest.raises(Exception) as err:
         Variable(0, "w", np.zeros(1))
     assert err.value.code == "TLR_ARGUMENT_TYPE"
+
+
+@pytest.mark.parametrize("n", [1, 7, 33, 1000, 70_000])  # 70,000 float32: the direct result-buffer path
+def test_accumulate_finds_an_invalid_sum_at_any_position_float32(n: int) -> None:
+    # IEEE32Exec.add (NN/Floats/IEEEExec/Exec32.lean): inf + -inf is the canonical NaN 0x7FC00000,
+    # where x86 hardware gives 0xFFC00000 — so the fix-up must find the one NaN wherever it is,
+    # among finite values of either sign and the other infinities.
+    for pos in sorted({0, n // 2, n - 1}):
+        a = np.linspace(-3, 3, n, dtype=np.float32)
+        b = np.ones(n, np.float32)
+        a[pos], b[pos] = np.float32(np.inf), np.float32(-np.inf)
+        if n > 2:
+            a[(pos + 1) % n] = np.float32(-np.inf)  # -inf + 1 = -inf: an infinity, not a NaN
+        got = Variable.create(0, "w", a).set_gradient(a).accumulate_gradient(b).gradient.view(np.uint32)
+        assert got[pos] == 0x7FC00000, (n, pos, hex(int(got[pos])))
+        assert not np.isnan(np.delete(got.view(np.float32), pos)).any()
