@@ -80,6 +80,7 @@ _BITS = {FLOAT32: np.uint32, FLOAT64: np.uint64}
 
 
 _MAX_REDUCE = np.maximum.reduce
+_DOT_MAX_ELEMENTS = 4096  # BLAS-1 libraries stay on one thread well above this size
 
 
 def _fix_sum_nans(out: np.ndarray, a: np.ndarray, b: np.ndarray, dtype: np.dtype) -> None:
@@ -90,14 +91,17 @@ def _fix_sum_nans(out: np.ndarray, a: np.ndarray, b: np.ndarray, dtype: np.dtype
     * IEEE32Exec (spec ``_f32_choose_nan2``): signalling NaN in ``a``, signalling in ``b``, NaN in
       ``a``, NaN in ``b`` — quieted; an invalid sum of non-NaNs is the canonical NaN 0x7FC00000.
 
-    When no NaN occurs this costs one NaN-propagating reduction ``np.maximum.reduce(out)`` (NaN
-    iff a NaN is present; only NaN-ness is used, never its bits) — numpy's own SIMD loop, not a
-    BLAS dot product: an unpinned multi-threaded BLAS took 11 ms for a 1e5-element dot on a
-    loaded 2-core machine.  The fix-up itself touches only NaN positions.
+    When no NaN occurs this costs one pass that is NaN iff a NaN is present (only NaN-ness is
+    used, never its bits): up to ``_DOT_MAX_ELEMENTS`` elements the dot product ``out·out``
+    (squares are never negative, so no inf − inf raises a false alarm; BLAS runs one thread at
+    this size, and it is the fastest test), above it numpy's own ``np.maximum.reduce`` — an
+    unpinned multi-threaded BLAS took 11 ms for a 1e5-element dot on a loaded 2-core machine.
+    The fix-up itself touches only NaN positions.
     """
     if not out.size:
         return
-    top = _MAX_REDUCE(out if out.ndim == 1 else out.reshape(-1))
+    flat = out if out.ndim == 1 else out.reshape(-1)
+    top = flat.dot(flat) if flat.size <= _DOT_MAX_ELEMENTS else _MAX_REDUCE(flat)
     if top == top:  # not NaN (a scalar comparison is far cheaper than np.isnan on a scalar)
         return
     nan = np.isnan(out)
