@@ -27,17 +27,6 @@ ENV = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE), os.environ.get("P
 FORGED = "PASS exec:forged"
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
-    except OSError:
-        return False
-
-
 def _runner(mode: str, pidfile: Path) -> str:
     return f"exec:{shlex.quote(sys.executable)} {HERE / 'hostile_runner.py'} {mode} {pidfile}"
 
@@ -67,7 +56,7 @@ def _no_forged_line(proc: subprocess.CompletedProcess) -> None:
 
 
 @pytest.mark.parametrize("mode", ["setsid-hang", "setsid-exit"])
-def test_a_setsid_child_holding_stdout_cannot_hang_replay(tmp_path, mode):
+def test_a_setsid_child_holding_stdout_cannot_hang_replay(tmp_path, mode, alive):
     pidfile = tmp_path / "pids"
     start = time.monotonic()
     proc = _replay(str(TRACE), "--target", _runner(mode, pidfile), "--timeout", "1.5", timeout=30)
@@ -80,11 +69,11 @@ def test_a_setsid_child_holding_stdout_cannot_hang_replay(tmp_path, mode):
         assert elapsed < 15
         if mode == "setsid-hang":  # the runner was alive: its escaped child was found and killed
             deadline = time.monotonic() + 5
-            while any(map(_alive, pids)) and time.monotonic() < deadline:
+            while any(map(alive, pids)) and time.monotonic() < deadline:
                 time.sleep(0.05)
-            assert not any(map(_alive, pids)), "a process of the runner was left behind"
+            assert not any(map(alive, pids)), "a process of the runner was left behind"
         else:  # the escaped child was re-parented: it cannot be reaped, but replay finished
-            assert not _alive(pids[0])
+            assert not alive(pids[0])
     finally:
         for pid in pids:
             try:

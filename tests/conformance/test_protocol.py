@@ -27,18 +27,6 @@ TRACE = CORPUS / "Runtime.getVariable" / "first-match-shape-mismatch.float64.jso
 SERVE = f"{shlex.quote(sys.executable)} -m torchlean_runtime serve --target"
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    # a zombie still answers kill(0); read its state
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
-    except OSError:
-        return False
-
-
 @pytest.mark.parametrize("impl,paths", [("impl", [CORPUS]), ("spec", [CORPUS / "Runtime.Variable.accumulateGradient"])])
 def test_the_corpus_passes_through_serve(impl, paths, capsys):
     """Done means: from a fresh clone, replay CORPUS --target "exec:torchlean-rt serve --target impl" passes."""
@@ -81,7 +69,7 @@ CASES = [  # mode, misbehaving at call, expected class, words in the message
 
 
 @pytest.mark.parametrize("mode,at,cls,words", CASES, ids=[c[0] for c in CASES])
-def test_a_misbehaving_runner_is_a_target_failure(tmp_path, capsys, mode, at, cls, words):
+def test_a_misbehaving_runner_is_a_target_failure(tmp_path, capsys, mode, at, cls, words, alive):
     pidfile = tmp_path / "pids"
     selector = f"exec:{shlex.quote(sys.executable)} {HERE / 'bad_runner.py'} {mode} {at} {pidfile}"
     start = time.monotonic()
@@ -96,9 +84,9 @@ def test_a_misbehaving_runner_is_a_target_failure(tmp_path, capsys, mode, at, cl
     assert elapsed < 30
     runner, child = map(int, pidfile.read_text().split())
     deadline = time.monotonic() + 5
-    while (_alive(runner) or _alive(child)) and time.monotonic() < deadline:
+    while (alive(runner) or alive(child)) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert not _alive(runner) and not _alive(child), "a process of the runner was left behind"
+    assert not alive(runner) and not alive(child), "a process of the runner was left behind"
 
 
 def test_a_bad_handshake_and_a_missing_program_exit_3(tmp_path, capsys):
@@ -129,11 +117,11 @@ def test_the_report_of_a_failed_target_names_the_step_and_keeps_stderr(tmp_path)
     assert "misbehaving (crash)" in entry["stderr_tail"]
 
 
-def test_process_target_close_leaves_nothing(tmp_path):
+def test_process_target_close_leaves_nothing(tmp_path, alive):
     t = ProcessTarget([sys.executable, "-m", "torchlean_runtime", "serve", "--target", "spec"], timeout=30)
     pid = t._proc.pid
     t.reset("Float")
     assert t.call("Runtime.emptyContext", {}, "c0").value.next_id == 0
     t.close()
     t.close()  # idempotent
-    assert not _alive(pid)
+    assert not alive(pid)
