@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-import os
 import shlex
 import subprocess
 import sys
