@@ -23,7 +23,8 @@ def test_readme_block_is_rendered_from_the_committed_json() -> None:
     report = _report_module()
     data = json.loads((ROOT / "docs" / "figures" / "bench.json").read_text(encoding="utf-8"))
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert report.current_block(readme) == report.block(data), "run `make bench` (it rewrites both) or restore the pair"
+    assert report.current_block(readme, "runtime") == report.block("runtime", data), \
+        "run `make bench` (it rewrites both) or restore the pair"
     assert data["smoke"] is False, "the committed figures must come from a full run, not --smoke"
 
 
@@ -33,7 +34,7 @@ def test_render_states_every_verdict_and_escapes_table_cells() -> None:
             "targets": [{"target": "a | b", "text": "1 | 2", "passed": True},
                         {"target": "c", "text": "x", "passed": False},
                         {"target": "d", "text": "numba not installed", "passed": None}]}
-    text = report.render(data)
+    text = report.render("runtime", data)
     assert "commit abc1234, Python 3.11.7, load average 0.50 at the start, 300 s in all" in text
     assert "| PASS | a \\| b | 1 \\| 2 |" in text and "| FAIL | c | x |" in text and "| N/A | d | numba not installed |" in text
     assert text.endswith("1 of 3 targets pass in this run.")
@@ -42,10 +43,11 @@ def test_render_states_every_verdict_and_escapes_table_cells() -> None:
 def test_replace_block_needs_exactly_one_block() -> None:
     report = _report_module()
     data = {"commit": "c", "targets": []}
+    begin, end = report.begin("runtime"), report.end("runtime")
     with pytest.raises(ValueError):
-        report.replace_block("no markers here", data)
-    twice = f"{report.BEGIN}\nx\n{report.END}\n{report.BEGIN}\ny\n{report.END}"
+        report.replace_block("no markers here", "runtime", data)
+    twice = f"{begin}\nx\n{end}\n{begin}\ny\n{end}"
     with pytest.raises(ValueError):
-        report.replace_block(twice, data)
-    assert report.replace_block(f"before\n{report.BEGIN}\nold\n{report.END}\nafter", data) == \
-        f"before\n{report.block(data)}\nafter"
+        report.replace_block(twice, "runtime", data)
+    assert report.replace_block(f"before\n{begin}\nold\n{end}\nafter", "runtime", data) == \
+        f"before\n{report.block('runtime', data)}\nafter"
