@@ -138,10 +138,10 @@ def render_protocol(data: dict) -> str:
             f"{_num(small['exec'])} steps/s, in process {_num(small['in_process'])} steps/s; the whole corpus "
             f"({corpus['files']} files, {corpus['steps']:,} steps) replayed through `exec:` in {corpus['exec_s']:.1f} s, "
             f"in process in {corpus['in_process_s']:.1f} s (in process, replay also attacks every object the impl "
-            "hands back — the hostile caller — which the pipe cannot do). The floor is the pipe itself: a bare "
-            f"echo over the same pipes manages {_num(pipe['echo_select'])} round trips/s waiting with `select`, "
-            f"{_num(pipe['echo_blocking'])} with blocking reads; `serve` alone (the same requests written ahead) "
-            f"answers {_num(pipe['serve_alone'])} requests/s.")
+            "hands back — the hostile caller — which the pipe cannot do). Beside them, in the same run: a bare "
+            f"echo child over the same kind of pipes manages {_num(pipe['echo_select'])} round trips/s waiting with `select`, "
+            f"{_num(pipe['echo_blocking'])} with blocking reads, and `serve` alone (the timed requests written "
+            f"ahead, no client waiting) answers {_num(pipe['serve_alone'])} requests/s.")
 
 
 # name -> (renderer, the record it renders, the docs holding the block)
