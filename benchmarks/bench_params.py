@@ -3,7 +3,8 @@
     .venv/bin/python benchmarks/bench_params.py            # 100 MB checkpoint (about a minute)
     .venv/bin/python benchmarks/bench_params.py --quick    # 10 MB, a smoke test (never rewrites the docs)
 
-Writes every figure to ``bench_params.json`` in ``--out`` (default docs/figures); a full run with
+Writes every figure to ``bench_params.json`` in ``--out`` (default docs/figures; with ``--quick``
+a temporary folder unless ``--out`` is given); a full run with
 the default ``--out`` also rewrites the blocks rendered from it (docs/params.md's table, the
 README's sentence; ``bench_report.py``).
 
@@ -98,8 +99,9 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="10 MB: a smoke test (figures meaningless; never rewrites the docs)")
     ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"folder for {RECORD}")
+    ap.add_argument("--out", type=Path, default=None, help=f"folder for {RECORD} (default docs/figures; with --quick a temporary folder)")
     args = ap.parse_args()
+    args.out = args.out or (Path(tempfile.gettempdir()) / "torchlean-bench" if args.quick else DEFAULT_OUT)
     started = time.perf_counter()
     commit = subprocess.run(["git", "-C", str(HERE.parent), "describe", "--always", "--dirty"], capture_output=True, text=True).stdout.strip()
     load = os.getloadavg()[0]

@@ -6,7 +6,8 @@ answering requests written ahead).  BLAS pinned to one thread (make bench does i
     OPENBLAS_NUM_THREADS=1 .venv/bin/python benchmarks/bench_protocol.py           # 1-2 minutes
     .venv/bin/python benchmarks/bench_protocol.py --quick --out /tmp/x             # a smoke test
 
-Writes every figure to ``bench_protocol.json`` in ``--out`` (default docs/figures); a full run
+Writes every figure to ``bench_protocol.json`` in ``--out`` (default docs/figures; with ``--quick``
+a temporary folder unless ``--out`` is given); a full run
 with the default ``--out`` also rewrites docs/protocol.md's throughput block from it
 (``bench_report.py``).  ``--quick`` (few steps, a few corpus files) never rewrites the docs.
 """
@@ -150,8 +151,9 @@ def replay_corpus(selector: str, quick: bool) -> tuple[int, int, float]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="few steps and corpus files: a smoke test (never rewrites the docs)")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"folder for {RECORD}")
+    parser.add_argument("--out", type=Path, default=None, help=f"folder for {RECORD} (default docs/figures; with --quick a temporary folder)")
     args = parser.parse_args()
+    args.out = args.out or (Path(tempfile.gettempdir()) / "torchlean-bench" if args.quick else DEFAULT_OUT)
     steps = 300 if args.quick else 20_000
     started = time.perf_counter()
     commit = subprocess.run(["git", "-C", str(HERE.parent), "describe", "--always", "--dirty"], capture_output=True, text=True).stdout.strip()

@@ -2,7 +2,8 @@
 but :func:`update_docs`).
 
 Each benchmark writes one JSON record (``bench_runtime.py`` → ``bench.json``, ``bench_params.py``
-→ ``bench_params.json``, ``bench_protocol.py`` → ``bench_protocol.json``) and, on a full run with
+→ ``bench_params.json``, ``bench_protocol.py`` → ``bench_protocol.json``, ``bench_fuzz.py`` →
+``bench_fuzz.json``) and, on a full run with
 the default output, rewrites every doc block rendered from it.  A block sits between
 :func:`begin` and :func:`end` markers, ``<!-- bench:NAME:begin … -->`` … ``<!-- bench:NAME:end
 -->``; :data:`BLOCKS` says which block of which doc is rendered from which record by which
@@ -144,12 +145,24 @@ def render_protocol(data: dict) -> str:
             f"ahead, no client waiting) answers {_num(pipe['serve_alone'])} requests/s.")
 
 
+# -- bench_fuzz.json (bench_fuzz.py): docs/conformance.md's fuzz-engine speed ------------------
+
+def render_fuzz(data: dict) -> str:
+    runs = data["engines"]
+    parts = [f"`--engine {engine}` {_num(run['ops_per_s'])} operations/s ({run['operations']:,} operations in "
+             f"{run['seconds']:.1f} s)" for engine, run in runs.items()]
+    return prose(f"Speed (`benchmarks/bench_fuzz.py`: `fuzz --target impl --workers 1 --seed 0` for "
+                 f"{data['meta']['campaign_seconds']} s per engine, one run: {_where(data)}): {', '.join(parts)} — spec "
+                 "answers, impl execution and comparison together, on one core.")
+
+
 # name -> (renderer, the record it renders, the docs holding the block)
 BLOCKS: dict[str, tuple[Callable[[dict], str], str, tuple[str, ...]]] = {
     "runtime": (render_runtime, "bench.json", ("README.md",)),
     "params": (render_params, "bench_params.json", ("docs/params.md",)),
     "params-summary": (render_params_summary, "bench_params.json", ("README.md",)),
     "protocol": (render_protocol, "bench_protocol.json", ("docs/protocol.md",)),
+    "fuzz": (render_fuzz, "bench_fuzz.json", ("docs/conformance.md",)),
 }
 
 
