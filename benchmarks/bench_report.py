@@ -3,7 +3,8 @@ but :func:`update_docs`).
 
 Each benchmark writes one JSON record (``bench_runtime.py`` → ``bench.json``, ``bench_params.py``
 → ``bench_params.json``, ``bench_protocol.py`` → ``bench_protocol.json``, ``bench_fuzz.py`` →
-``bench_fuzz.json``, ``bench_contracts.py`` → ``bench_contracts.json``) and, on a full run with
+``bench_fuzz.json``, ``bench_contracts.py`` → ``bench_contracts.json``, ``bench_reader.py`` →
+``bench_reader.json``) and, on a full run with
 the default output, rewrites every doc block rendered from it.  A block sits between
 :func:`begin` and :func:`end` markers, ``<!-- bench:NAME:begin … -->`` … ``<!-- bench:NAME:end
 -->``; :data:`BLOCKS` says which block of which doc is rendered from which record by which
@@ -167,6 +168,24 @@ def render_contracts(data: dict) -> str:
                  f"{us['plain']:.2f} µs with no precondition at all.")
 
 
+# -- bench_reader.json (bench_reader.py): docs/vectors.md's reader speed on hostile input ---------
+
+def _code(text: str) -> str:
+    """``text`` as a Python literal in a code span (a backtick cannot end the span early)."""
+    return "`" + repr(text).replace("`", "\\x60") + "`"
+
+
+def render_reader(data: dict) -> str:
+    docs = data["documents"]
+    rates = sorted(d["ms_per_mib"] for d in docs)
+    worst = max(docs, key=lambda d: d["ms_per_mib"])
+    size = data["meta"]["document_bytes"] / (1 << 20)
+    return prose(f"Measured (`benchmarks/bench_reader.py`, one run: {_where(data)}): each of the {len(docs)} "
+                 f"pattern-and-prefix documents of {size:g} MiB read in a median {rates[len(rates) // 2]:.0f} ms per MiB "
+                 f"(best of 3); the slowest, {_code(worst['unit'])} behind {_code(worst['prefix'])}, "
+                 f"{worst['ms_per_mib']:.0f} ms per MiB.")
+
+
 # name -> (renderer, the record it renders, the docs holding the block)
 BLOCKS: dict[str, tuple[Callable[[dict], str], str, tuple[str, ...]]] = {
     "runtime": (render_runtime, "bench.json", ("README.md",)),
@@ -175,6 +194,7 @@ BLOCKS: dict[str, tuple[Callable[[dict], str], str, tuple[str, ...]]] = {
     "protocol": (render_protocol, "bench_protocol.json", ("docs/protocol.md",)),
     "fuzz": (render_fuzz, "bench_fuzz.json", ("docs/conformance.md",)),
     "contracts": (render_contracts, "bench_contracts.json", ("README.md",)),
+    "reader": (render_reader, "bench_reader.json", ("docs/vectors.md",)),
 }
 
 
