@@ -180,10 +180,10 @@ def render_reader(data: dict) -> str:
     rates = sorted(d["ms_per_mib"] for d in docs)
     worst = max(docs, key=lambda d: d["ms_per_mib"])
     size = data["meta"]["document_bytes"] / (1 << 20)
-    return prose(f"Measured (`benchmarks/bench_reader.py`, one run: {_where(data)}): each of the {len(docs)} "
-                 f"pattern-and-prefix documents of {size:g} MiB read in a median {rates[len(rates) // 2]:.0f} ms per MiB "
-                 f"(best of 3); the slowest, {_code(worst['unit'])} behind {_code(worst['prefix'])}, "
-                 f"{worst['ms_per_mib']:.0f} ms per MiB.")
+    return prose(f"Measured (`benchmarks/bench_reader.py`, one run: {_where(data)}): the {len(docs)} documents "
+                 f"(each pattern behind each prefix, {size:g} MiB each) read in a median of "
+                 f"{rates[len(rates) // 2]:.0f} ms per MiB (best of 3 each); the slowest, {_code(worst['unit'])} behind "
+                 f"{_code(worst['prefix'])}, in {worst['ms_per_mib']:.0f} ms per MiB.")
 
 
 # name -> (renderer, the record it renders, the docs holding the block)
