@@ -1,7 +1,10 @@
 """The trace reader on adversarial-complexity input: every byte pattern of
 ``fuzz_reader.ADVERSARIAL_UNITS`` repeated to 1 MiB behind each prefix the test suite uses
 (``tests/vectors/test_vectors_hostile_inputs.py``), read by ``reader.read_trace_bytes`` (refused
-or accepted); milliseconds per MiB, best of 3 per document, and the worst document.
+or accepted); milliseconds per MiB, best of 3 per document, and the worst document.  Also the
+peak memory of reading each worst-case file for memory (tiny JSON values just under the default
+limits: a million empty lists, 1.6 million short strings): the tracemalloc peak of the read in a
+fresh interpreter, as ``tests/vectors/test_vectors_reader.py`` bounds it.
 
     .venv/bin/python benchmarks/bench_reader.py                      # under a minute
     .venv/bin/python benchmarks/bench_reader.py --quick --out /tmp/x   # 64 KiB documents, a smoke test
@@ -39,6 +42,31 @@ from bench_report import update_docs  # noqa: E402 — benchmarks/, the script's
 DEFAULT_OUT = HERE.parent / "docs" / "figures"
 RECORD = "bench_reader.json"
 PREFIXES = (b"", b'"', b'{"steps": [')
+MEMORY_PROBE = """
+import sys, tracemalloc
+from torchlean_runtime.errors import TraceFormatError
+from torchlean_runtime.conformance.vectors.reader import DEFAULT_LIMITS, read_trace_bytes
+try:
+    read_trace_bytes(b"{}")  # warm up: the schema validators are built once per process
+except TraceFormatError:
+    pass
+n = DEFAULT_LIMITS.max_json_values // 2 - 10            # "[]," counts a comma and a bracket
+m = (DEFAULT_LIMITS.max_file_bytes - 10) // 5           # '"ab",' is 5 bytes; one comma each
+data = b"[" + b"[]," * n + b"[]]" if sys.argv[1] == "lists" else b"[" + b'"ab",' * m + b'"ab"]'
+assert len(data) <= DEFAULT_LIMITS.max_file_bytes
+tracemalloc.start()
+try:
+    read_trace_bytes(data)
+except TraceFormatError:
+    pass
+print(len(data), len(data) and tracemalloc.get_traced_memory()[1])
+"""
+
+
+def peak_memory(shape: str) -> dict:
+    done = subprocess.run([sys.executable, "-c", MEMORY_PROBE, shape], capture_output=True, text=True, check=True, timeout=600)
+    size, peak = (int(x) for x in done.stdout.split())
+    return {"file_bytes": size, "peak_bytes": peak}
 
 
 def timed_read(data: bytes) -> float:
@@ -74,9 +102,13 @@ def main() -> int:
     rates = sorted(d["ms_per_mib"] for d in documents)
     print(f"{len(documents)} documents of {size} bytes: median {rates[len(rates) // 2]:.1f} ms per MiB, worst "
           f"{worst['ms_per_mib']:.1f} ms per MiB (unit {worst['unit']!r}, prefix {worst['prefix']!r})")
+    memory = {shape: peak_memory(shape) for shape in ("lists", "strings")}
+    for shape, got in memory.items():
+        print(f"worst case for memory ({shape}): a {got['file_bytes'] / (1 << 20):.1f} MiB file, "
+              f"peak {got['peak_bytes'] / (1 << 20):.0f} MiB of Python allocations while reading it")
     meta = {"date": date, "python": sys.version.split()[0], "load_average": load, "document_bytes": size,
             "seconds": time.perf_counter() - started}
-    data = {"commit": commit, "smoke": args.quick, "meta": meta, "documents": documents}
+    data = {"commit": commit, "smoke": args.quick, "meta": meta, "documents": documents, "memory": memory}
     out.mkdir(parents=True, exist_ok=True)
     (out / RECORD).write_text(json.dumps(data, indent=1) + "\n")
     print(f"figures: {out / RECORD}")

@@ -21,7 +21,7 @@ BENCHES = [
     ("bench_protocol.py", "bench_protocol.json", {"small_steps", "corpus", "pipe"}),
     ("bench_fuzz.py", "bench_fuzz.json", {"engines"}),
     ("bench_contracts.py", "bench_contracts.json", {"set_value_us"}),
-    ("bench_reader.py", "bench_reader.json", {"documents"}),
+    ("bench_reader.py", "bench_reader.json", {"documents", "memory"}),
 ]
 # every bench with no --out (the default a full run rewrites the docs from); the two named in the
 # brief also with an explicit temporary --out

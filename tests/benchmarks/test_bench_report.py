@@ -29,6 +29,7 @@ DOC_BLOCKS = [
     ("docs/protocol.md", "protocol", "bench_protocol.json"),
     ("docs/conformance.md", "fuzz", "bench_fuzz.json"),
     ("docs/vectors.md", "reader", "bench_reader.json"),
+    ("docs/vectors.md", "reader-memory", "bench_reader.json"),
 ]
 
 
@@ -163,6 +164,10 @@ def test_reader_figures() -> None:
     worst = max(docs, key=lambda d: d["ms_per_mib"])
     assert f"median of {rates[31]:.0f} ms per MiB" in text and f"in {worst['ms_per_mib']:.0f} ms per MiB" in text
     assert f"`{worst['unit']!r}` behind `{worst['prefix']!r}`" in text
+    memory = _block_text("docs/vectors.md", "reader-memory")
+    lists, strings = (data["memory"][shape]["peak_bytes"] / MB for shape in ("lists", "strings"))
+    assert f"costs {lists:.0f} MiB and {strings:.0f} MiB of peak memory" in memory and "under 200 MiB" in memory
+    assert max(lists, strings) < 200  # the bound the doc states
 
 
 # -- the renderer on hand-made records ----------------------------------------------------------
@@ -222,6 +227,9 @@ def test_render_protocol_fuzz_contracts_reader() -> None:
     docs = [{"unit": u, "prefix": "", "bytes": MB, "ms_per_mib": ms} for u, ms in (("a", 10.0), ("`x", 90.0), ("b", 50.0))]
     text = _flat(report.render("reader", {"commit": "c", "meta": {**meta, "document_bytes": MB}, "documents": docs}))
     assert "the 3 documents" in text and "median of 50 ms per MiB" in text and "in 90 ms per MiB" in text
+    memory = _flat(report.render("reader-memory", {"commit": "c", "meta": meta, "documents": docs,
+                                                   "memory": {"lists": {"peak_bytes": 62 * MB}, "strings": {"peak_bytes": 128.4 * MB}}}))
+    assert "costs 62 MiB and 128 MiB of peak memory" in memory
     slowest = text[text.index("the slowest, "):]
     assert slowest.startswith("the slowest, `'") and slowest.count("`") == 4  # the backtick in the unit cannot end the span
 
