@@ -7,7 +7,7 @@ limits: a million empty lists, 1.6 million short strings): the tracemalloc peak 
 fresh interpreter, as ``tests/vectors/test_vectors_reader.py`` bounds it.
 
     .venv/bin/python benchmarks/bench_reader.py                      # under a minute
-    .venv/bin/python benchmarks/bench_reader.py --quick --out /tmp/x   # 64 KiB documents, a smoke test
+    .venv/bin/python benchmarks/bench_reader.py --quick --out /tmp/x   # 64 KiB documents, files 1/16: a smoke test
 
 Writes every figure to ``bench_reader.json`` in ``--out`` (default docs/figures; with ``--quick``
 a temporary folder unless ``--out`` is given); a full run with the default ``--out`` also
@@ -50,8 +50,8 @@ try:
     read_trace_bytes(b"{}")  # warm up: the schema validators are built once per process
 except TraceFormatError:
     pass
-n = DEFAULT_LIMITS.max_json_values // 2 - 10            # "[]," counts a comma and a bracket
-m = (DEFAULT_LIMITS.max_file_bytes - 10) // 5           # '"ab",' is 5 bytes; one comma each
+n = (DEFAULT_LIMITS.max_json_values // 2 - 10) // int(sys.argv[2])  # "[]," counts a comma and a bracket
+m = (DEFAULT_LIMITS.max_file_bytes - 10) // 5 // int(sys.argv[2])   # '"ab",' is 5 bytes; one comma each
 data = b"[" + b"[]," * n + b"[]]" if sys.argv[1] == "lists" else b"[" + b'"ab",' * m + b'"ab"]'
 assert len(data) <= DEFAULT_LIMITS.max_file_bytes
 tracemalloc.start()
@@ -63,8 +63,9 @@ print(len(data), len(data) and tracemalloc.get_traced_memory()[1])
 """
 
 
-def peak_memory(shape: str) -> dict:
-    done = subprocess.run([sys.executable, "-c", MEMORY_PROBE, shape], capture_output=True, text=True, check=True, timeout=600)
+def peak_memory(shape: str, divisor: int) -> dict:
+    """The probe on the worst-case file (``divisor`` 1), or on one ``divisor`` times smaller."""
+    done = subprocess.run([sys.executable, "-c", MEMORY_PROBE, shape, str(divisor)], capture_output=True, text=True, check=True, timeout=600)
     size, peak = (int(x) for x in done.stdout.split())
     return {"file_bytes": size, "peak_bytes": peak}
 
@@ -102,7 +103,7 @@ def main() -> int:
     rates = sorted(d["ms_per_mib"] for d in documents)
     print(f"{len(documents)} documents of {size} bytes: median {rates[len(rates) // 2]:.1f} ms per MiB, worst "
           f"{worst['ms_per_mib']:.1f} ms per MiB (unit {worst['unit']!r}, prefix {worst['prefix']!r})")
-    memory = {shape: peak_memory(shape) for shape in ("lists", "strings")}
+    memory = {shape: peak_memory(shape, 16 if args.quick else 1) for shape in ("lists", "strings")}
     for shape, got in memory.items():
         print(f"worst case for memory ({shape}): a {got['file_bytes'] / (1 << 20):.1f} MiB file, "
               f"peak {got['peak_bytes'] / (1 << 20):.0f} MiB of Python allocations while reading it")
