@@ -75,3 +75,16 @@ def test_quadratic_scan_figure_equals_the_record() -> None:
     assert "recorded in `docs/figures/observed_quadratic_scan.json`" in passage
     test_file = (ROOT / "tests" / "vectors" / "test_vectors_hostile_inputs.py").read_text(encoding="utf-8")
     assert f"({rec['input_kb']} KB of escaped quotes took > {rec['seconds_more_than']} s)" in test_file
+
+
+def test_quick_verify_figures_equal_the_record() -> None:
+    rec = _record("observed_verify_quick.json")
+    readme = _flat((ROOT / "README.md").read_text(encoding="utf-8"))
+    passage = _passage("README.md", "One `make verify` run here", "checks in")
+    passage = readme[readme.index(passage):readme.index(" s.", readme.index(passage)) + 3]
+    assert passage == (f"One `make verify` run here (a one-off observation, recorded in `docs/figures/observed_verify_quick.json`: "
+                       f"commit {rec['commit']}, both cores, load average {rec['load_average']:.2f} at the start from other jobs) "
+                       f"passed all {rec['checks']} checks in {round(rec['wall_seconds'])} s.")
+    assert rec["ok"] is True and rec["failed"] == 0 and rec["jobs"] == 2
+    assert f"{rec['checks']} checks" in rec["summary"] and f"in {round(rec['wall_seconds'])}s wall time" in rec["summary"]
+    assert f"as one table (about {round(rec['wall_seconds'] / 60)} min on 2 cores)" in readme
