@@ -182,8 +182,9 @@ def render_reader(data: dict) -> str:
     size = data["meta"]["document_bytes"] / (1 << 20)
     return prose(f"Measured (`benchmarks/bench_reader.py`, one run: {_where(data)}): the {len(docs)} documents "
                  f"(each pattern behind each prefix, {size:g} MiB each) read in a median of "
-                 f"{rates[len(rates) // 2]:.0f} ms per MiB (best of 3 each); the slowest, {_code(worst['unit'])} behind "
-                 f"{_code(worst['prefix'])}, in {worst['ms_per_mib']:.0f} ms per MiB.")
+                 f"{rates[len(rates) // 2]:.0f} ms per MiB (best of 3 each); the slowest, {_code(worst['unit'])} "
+                 f"{'behind ' + _code(worst['prefix']) if worst['prefix'] else 'with no prefix'}, in "
+                 f"{worst['ms_per_mib']:.0f} ms per MiB.")
 
 
 def render_reader_memory(data: dict) -> str:
