@@ -1,7 +1,12 @@
 """Benchmark: parameter-file conversion throughput and peak memory (torchlean_runtime.interop).
 
     .venv/bin/python benchmarks/bench_params.py            # 100 MB checkpoint (about a minute)
-    .venv/bin/python benchmarks/bench_params.py --quick    # 10 MB, a smoke test
+    .venv/bin/python benchmarks/bench_params.py --quick    # 10 MB, a smoke test (never rewrites the docs)
+
+Writes every figure to ``bench_params.json`` in ``--out`` (default docs/figures; with ``--quick``
+a temporary folder unless ``--out`` is given); a full run with
+the default ``--out`` also rewrites the blocks rendered from it (docs/params.md's table, the
+README's sentence; ``bench_report.py``).
 
 Each conversion runs in a fresh child process (``torchlean-rt params convert`` through
 ``torchlean_runtime.cli.main``) so its peak resident memory (``VmHWM`` of the child) is its
@@ -21,12 +26,23 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_var] = "1"
 
 import argparse  # noqa: E402
+import datetime  # noqa: E402
+import json  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from bench_report import update_docs  # noqa: E402 — benchmarks/, the script's own folder
+
+DEFAULT_OUT = HERE.parent / "docs" / "figures"
+RECORD = "bench_params.json"
+N_PARAMS = 20
 
 _CHILD = """
 import sys, time
@@ -72,7 +88,7 @@ def _write_pack(path: str, total_bytes: int, dtype: np.dtype, fmt: str) -> None:
     from torchlean_runtime.interop.tlpf32b import write_tlpf32b
 
     rng = np.random.default_rng(0)
-    n_params = 20
+    n_params = N_PARAMS
     per = total_bytes // dtype.itemsize // n_params
     arrays = tuple(rng.standard_normal(per).astype(dtype).reshape(-1, 1000 if per % 1000 == 0 else 1) for _ in range(n_params))
     pack = ParamPack(tuple(f"layer{i}.weight" for i in range(n_params)), arrays)
@@ -81,43 +97,66 @@ def _write_pack(path: str, total_bytes: int, dtype: np.dtype, fmt: str) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--quick", action="store_true", help="10 MB: a smoke test (figures meaningless; never rewrites the docs)")
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--out", type=Path, default=None, help=f"folder for {RECORD} (default docs/figures; with --quick a temporary folder)")
     args = ap.parse_args()
+    args.out = args.out or (Path(tempfile.gettempdir()) / "torchlean-bench" if args.quick else DEFAULT_OUT)
+    started = time.perf_counter()
+    commit = subprocess.run(["git", "-C", str(HERE.parent), "describe", "--always", "--dirty"], capture_output=True, text=True).stdout.strip()
+    load = os.getloadavg()[0]
+    date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     mb = 1 << 20
     size = (10 if args.quick else 100) * mb
     json_payload = (2 if args.quick else 10) * mb  # float64 payload of the bits file
+    print(f"bench_params{' (--quick: figures meaningless)' if args.quick else ''} — commit {commit or '?'}, {date}, "
+          f"BLAS threads pinned to 1; load average {load:.2f} at the start")
     _, base_rss = _child([])
     print(f"baseline child (imports only): {base_rss / mb:.0f} MB peak RSS")
+    records = []
     with tempfile.TemporaryDirectory() as d:
         f32 = np.dtype(np.float32)
         _write_pack(f"{d}/in.tlpf32b", size, f32, "tlpf32b")
         _write_pack(f"{d}/in.safetensors", size, f32, "safetensors")
         _write_pack(f"{d}/in.json", json_payload, np.dtype(np.float64), "bits")
+        # (key, label, kind, in, out, extra args, MB/s target); kind: binary (memory target too), read, write
         cases = [
-            ("TLPF32B -> safetensors", f"{d}/in.tlpf32b", f"{d}/out.safetensors", [], 200),
-            ("safetensors -> TLPF32B", f"{d}/in.safetensors", f"{d}/out.tlpf32b", [], 200),
-            ("TLPF32B -> TLPF32B", f"{d}/in.tlpf32b", f"{d}/copy.tlpf32b", [], 200),
-            ("bits JSON (pretty) -> safetensors  [read]", f"{d}/in.json", f"{d}/j.safetensors", [], 20),
-            ("safetensors -> bits JSON (pretty)  [write]", f"{d}/j.safetensors", f"{d}/back.json", [], 20),
-            ("safetensors -> bits JSON (compact) [write]", f"{d}/j.safetensors", f"{d}/back_c.json", ["--to", "bits-compact"], 20),
+            ("tlpf32b_to_safetensors", "TLPF32B → safetensors", "binary", f"{d}/in.tlpf32b", f"{d}/out.safetensors", [], 200),
+            ("safetensors_to_tlpf32b", "safetensors → TLPF32B", "binary", f"{d}/in.safetensors", f"{d}/out.tlpf32b", [], 200),
+            ("tlpf32b_copy", "TLPF32B → TLPF32B", "binary", f"{d}/in.tlpf32b", f"{d}/copy.tlpf32b", [], 200),
+            ("json_read", "bits JSON (pretty) → safetensors (read)", "read", f"{d}/in.json", f"{d}/j.safetensors", [], 20),
+            ("json_write_pretty", "safetensors → bits JSON pretty (write, MB of JSON)", "write", f"{d}/j.safetensors",
+             f"{d}/back.json", [], 20),
+            ("json_write_compact", "safetensors → bits JSON compact (write, MB of JSON)", "write", f"{d}/j.safetensors",
+             f"{d}/back_c.json", ["--to", "bits-compact"], 20),
         ]
-        print(f"{'conversion':44} {'in MB':>7} {'MB/s':>8} {'target':>7} {'cold MB/s':>9} {'peak MB':>8} {'net MB':>7} {'net/file':>8}")
-        ok = True
-        for label, src, dst, extra, target in cases:
+        print(f"{'conversion':52} {'in MB':>7} {'MB/s':>8} {'target':>7} {'cold MB/s':>9} {'peak MB':>8} {'net MB':>7} {'net/file':>8}")
+        for key, label, kind, src, dst, extra, target in cases:
             in_bytes = os.path.getsize(src)
             argv = ["params", "convert", src, dst, *extra]
             best = min(_timed(argv) for _ in range(args.repeat))  # warm: this process, best of N
             cold, rss = _child(argv)  # a fresh process: first-touch page faults included
             # a write case is rated on the bytes it writes (the JSON text), a read case on input
-            rated = os.path.getsize(dst) if "[write]" in label else in_bytes
+            rated = os.path.getsize(dst) if kind == "write" else in_bytes
             rate = rated / mb / best
             net = rss - base_rss
-            mem_ok = "[" in label or net <= 2 * in_bytes
-            ok &= rate >= target and mem_ok
-            print(f"{label:44} {in_bytes / mb:7.1f} {rate:8.1f} {target:7d} {rated / mb / cold:9.1f} {rss / mb:8.0f} {net / mb:7.0f} {net / in_bytes:8.2f}"
-                  + ("" if rate >= target and mem_ok else "   BELOW TARGET"))
-        print("all targets met" if ok else "some targets missed")
+            passed = rate >= target and (kind != "binary" or net <= 2 * in_bytes)
+            records.append({"key": key, "label": label, "kind": kind, "in_bytes": in_bytes, "rated_bytes": rated,
+                            "best_s": best, "mb_s": rate, "target": target, "cold_s": cold, "cold_mb_s": rated / mb / cold,
+                            "peak_rss": rss, "net_rss": net, "net_per_file": net / in_bytes, "passed": passed})
+            print(f"{label:52} {in_bytes / mb:7.1f} {rate:8.1f} {target:7d} {rated / mb / cold:9.1f} {rss / mb:8.0f} {net / mb:7.0f} {net / in_bytes:8.2f}"
+                  + ("" if passed else "   BELOW TARGET"))
+    print("all targets met" if all(r["passed"] for r in records) else "some targets missed")
+    meta = {"date": date, "python": sys.version.split()[0], "numpy": np.__version__, "load_average": load,
+            "size_mb": size // mb, "tensors": N_PARAMS, "json_payload_mb": json_payload // mb, "repeat": args.repeat,
+            "baseline_rss": base_rss, "seconds": time.perf_counter() - started}
+    data = {"commit": commit, "smoke": args.quick, "meta": meta, "cases": records}
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / RECORD).write_text(json.dumps(data, indent=1) + "\n")
+    print(f"figures: {args.out / RECORD}")
+    if not args.quick and args.out.resolve() == DEFAULT_OUT.resolve():
+        for path in update_docs(RECORD, json.loads((args.out / RECORD).read_text())):  # the blocks, from the JSON as written
+            print(f"{path.relative_to(HERE.parent)}: rewritten from {RECORD}")
 
 
 if __name__ == "__main__":

@@ -1,18 +1,34 @@
 """Protocol throughput: small-tensor steps through ``exec:torchlean-rt serve --target impl``
-(torchlean.runtime.protocol.v1 over pipes) beside the same steps in process, and the whole
-corpus replayed both ways.  BLAS pinned to one thread (make bench does it too).
+(torchlean.runtime.protocol.v1 over pipes) beside the same steps in process, the whole corpus
+replayed both ways, and the pipe's floor (a bare echo over the same kind of pipes; ``serve``
+answering requests written ahead).  BLAS pinned to one thread (make bench does it too).
 
-    OPENBLAS_NUM_THREADS=1 .venv/bin/python benchmarks/bench_protocol.py
+    OPENBLAS_NUM_THREADS=1 .venv/bin/python benchmarks/bench_protocol.py           # 1-2 minutes
+    .venv/bin/python benchmarks/bench_protocol.py --quick --out /tmp/x             # a smoke test
+
+Writes every figure to ``bench_protocol.json`` in ``--out`` (default docs/figures; with ``--quick``
+a temporary folder unless ``--out`` is given); a full run
+with the default ``--out`` also rewrites docs/protocol.md's throughput block from it
+(``bench_report.py``).  ``--quick`` (few steps, a few corpus files) never rewrites the docs.
 """
 
 from __future__ import annotations
 
 import os
-import shlex
-import sys
-import time
 
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_var] = "1"
+
+import argparse  # noqa: E402
+import datetime  # noqa: E402
+import json  # noqa: E402
+import select  # noqa: E402
+import shlex  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
@@ -20,8 +36,15 @@ from torchlean_runtime.conformance.target import open_target  # noqa: E402
 from torchlean_runtime.conformance.vectors.bits import TensorBits  # noqa: E402
 from torchlean_runtime.conformance.vectors.replay import corpus_dir, run_replay  # noqa: E402
 
-STEPS = 20_000
-SERVE = f"exec:{shlex.quote(sys.executable)} -m torchlean_runtime serve --target impl"
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from bench_report import update_docs  # noqa: E402 — benchmarks/, the script's own folder
+
+DEFAULT_OUT = HERE.parent / "docs" / "figures"
+RECORD = "bench_protocol.json"
+SERVE_ARGV = [sys.executable, "-m", "torchlean_runtime", "serve", "--target", "impl"]
+SERVE = "exec:" + " ".join(shlex.quote(a) for a in SERVE_ARGV)
+ECHO = "import sys\nfor line in sys.stdin.buffer:\n    sys.stdout.buffer.write(line)\n    sys.stdout.buffer.flush()\n"
 
 
 def small_steps(target, n: int) -> float:
@@ -48,22 +71,126 @@ def small_steps(target, n: int) -> float:
     return n / (time.perf_counter() - start)
 
 
-def main() -> None:
-    for selector in ("impl", SERVE):
-        t = open_target(selector)
+def recorded_exec_steps(n: int) -> tuple[float, list[bytes], int]:
+    """small_steps through ``exec: serve``; also every line the client wrote, and how many of
+    them precede the n timed calls (handshake, reset, setup)."""
+    target = open_target(SERVE)
+    lines: list[bytes] = []
+    write = target._write  # the client's one writer: record each message as it goes out
+
+    def recording(message: dict, what: str) -> None:
+        lines.append((json.dumps(message, separators=(",", ":"), ensure_ascii=False) + "\n").encode("utf-8"))
+        write(message, what)
+
+    target._write = recording
+    try:
+        rate = small_steps(target, n)
+        session = list(lines)  # before close: the handshake, reset, setup, then the n timed calls
+    finally:
+        target.close()
+    return rate, session, len(session) - n
+
+
+def serve_alone(lines: list[bytes], prefix: int) -> float:
+    """Requests/s of ``serve`` answering requests written ahead (stdin a file, so no client waits
+    between them): from its answer to the last setup request to its answer to the last request."""
+    with tempfile.TemporaryFile() as requests:
+        requests.write(b"".join(lines))
+        requests.seek(0)
+        proc = subprocess.Popen(SERVE_ARGV, stdin=requests, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         try:
-            rate = small_steps(t, STEPS)
+            answered, start = 0, None
+            for _ in proc.stdout:  # type: ignore[union-attr]
+                answered += 1
+                if answered == prefix:
+                    start = time.perf_counter()
+                if answered == len(lines):
+                    took = time.perf_counter() - start  # type: ignore[operator]
+                    break
+            else:
+                raise SystemExit(f"serve answered {answered} of {len(lines)} requests")
         finally:
-            t.close()
-        print(f"small steps, {'in process' if selector == 'impl' else 'exec: serve --target impl':28s}: {rate:8.0f} steps/s")
-    for selector in ("impl", SERVE):
+            proc.stdout.close()  # type: ignore[union-attr]
+            proc.wait(timeout=30)
+    return (len(lines) - prefix) / took
+
+
+def echo_round_trips(lines: list[bytes], wait_with_select: bool) -> float:
+    """Round trips/s of a bare echo child over pipes: write one request line, read its echo."""
+    proc = subprocess.Popen([sys.executable, "-c", ECHO], stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0)
+    fd_in, fd_out = proc.stdin.fileno(), proc.stdout.fileno()  # type: ignore[union-attr]
+    try:
         start = time.perf_counter()
-        run = run_replay([corpus_dir()], selector)
+        for line in lines:
+            os.write(fd_in, line)
+            got = b""
+            while not got.endswith(b"\n"):
+                if wait_with_select:
+                    select.select([fd_out], [], [], 10.0)
+                got += os.read(fd_out, 1 << 16)
         took = time.perf_counter() - start
-        steps = sum(r.executed for r in run.results)
-        print(f"whole corpus ({len(run.results)} files, {steps} steps), {'in process' if selector == 'impl' else 'exec:'}: "
-              f"{took:.2f} s")
+    finally:
+        proc.stdin.close()  # type: ignore[union-attr]
+        proc.wait(timeout=10)
+    return len(lines) / took
+
+
+def replay_corpus(selector: str, quick: bool) -> tuple[int, int, float]:
+    paths = [str(corpus_dir())]
+    if quick:  # a few files: checks the measurement runs
+        paths = [str(p) for p in sorted(Path(corpus_dir()).rglob("*.json")) if p.name != "manifest.json"][:4]
+    start = time.perf_counter()
+    run = run_replay(paths, selector)
+    took = time.perf_counter() - start
+    bad = [r for r in run.results if r.status != "passed"]
+    if bad:
+        raise SystemExit(f"replay on {selector}: {len(bad)} of {len(run.results)} files did not pass ({bad[0].status})")
+    return len(run.results), sum(r.executed for r in run.results), took
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="few steps and corpus files: a smoke test (never rewrites the docs)")
+    parser.add_argument("--out", type=Path, default=None, help=f"folder for {RECORD} (default docs/figures; with --quick a temporary folder)")
+    args = parser.parse_args()
+    args.out = args.out or (Path(tempfile.gettempdir()) / "torchlean-bench" if args.quick else DEFAULT_OUT)
+    steps = 300 if args.quick else 20_000
+    started = time.perf_counter()
+    commit = subprocess.run(["git", "-C", str(HERE.parent), "describe", "--always", "--dirty"], capture_output=True, text=True).stdout.strip()
+    load = os.getloadavg()[0]
+    date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    print(f"bench_protocol{' (--quick: figures meaningless)' if args.quick else ''} — commit {commit or '?'}, {date}, "
+          f"BLAS threads pinned to 1; load average {load:.2f} at the start")
+    target = open_target("impl")
+    try:
+        in_process = small_steps(target, steps)
+    finally:
+        target.close()
+    print(f"small steps, in process                 : {in_process:8.0f} steps/s")
+    exec_rate, lines, prefix = recorded_exec_steps(steps)
+    print(f"small steps, exec: serve --target impl  : {exec_rate:8.0f} steps/s")
+    corpus = {}
+    for key, selector in (("in_process_s", "impl"), ("exec_s", SERVE)):
+        files, executed, took = replay_corpus(selector, args.quick)
+        corpus.update(files=files, steps=executed, **{key: took})
+        print(f"whole corpus ({files} files, {executed} steps), {'in process' if selector == 'impl' else 'through exec:'} — {took:.2f} s")
+    timed = lines[prefix:]
+    pipe = {"echo_select": echo_round_trips(timed, True), "echo_blocking": echo_round_trips(timed, False),
+            "serve_alone": serve_alone(lines, prefix)}
+    print(f"pipe floor: bare echo {pipe['echo_select']:.0f} round trips/s waiting with select, "
+          f"{pipe['echo_blocking']:.0f} with blocking reads; serve alone {pipe['serve_alone']:.0f} requests/s")
+    meta = {"date": date, "python": sys.version.split()[0], "numpy": np.__version__, "load_average": load,
+            "seconds": time.perf_counter() - started}
+    data = {"commit": commit, "smoke": args.quick, "meta": meta,
+            "small_steps": {"steps": steps, "in_process": in_process, "exec": exec_rate}, "corpus": corpus, "pipe": pipe}
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / RECORD).write_text(json.dumps(data, indent=1) + "\n")
+    print(f"figures: {args.out / RECORD}; total {meta['seconds']:.0f}s")
+    if not args.quick and args.out.resolve() == DEFAULT_OUT.resolve():
+        for path in update_docs(RECORD, json.loads((args.out / RECORD).read_text())):  # the blocks, from the JSON as written
+            print(f"{path.relative_to(HERE.parent)}: rewritten from {RECORD}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
