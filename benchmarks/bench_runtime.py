@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/bench_runtime.py               # the full run (about 6–9 minutes)
     .venv/bin/python benchmarks/bench_runtime.py --smoke       # tiny sizes, seconds (structure only)
-    options: --out DIR (figure + JSON; default docs/figures), --no-campaign
+    options: --out DIR (figure + JSON; default docs/figures, or a temporary folder with --smoke), --no-campaign
 
 One run measures, with BLAS/OpenMP pinned to one thread (set below, before numpy is imported):
 
@@ -42,6 +42,7 @@ import json  # noqa: E402
 import random  # noqa: E402
 import re  # noqa: E402
 import subprocess  # noqa: E402
+import tempfile  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 import tracemalloc  # noqa: E402
@@ -596,12 +597,15 @@ def plot(path: Path, on: dict, opt: dict, spec: dict, peers: dict, scale: dict) 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--smoke", action="store_true", help="tiny sizes: checks the benchmark runs (figures meaningless)")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="folder for bench_scaling.png and bench.json")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="folder for bench_scaling.png and bench.json (default docs/figures; with --smoke a "
+                             "temporary folder, so a smoke run never replaces the committed figures)")
     parser.add_argument("--no-campaign", action="store_true", help="skip the differential campaign's rate")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         return serve_worker()
+    args.out = args.out or (Path(tempfile.gettempdir()) / "torchlean-bench" if args.smoke else DEFAULT_OUT)
     cfg = SMOKE if args.smoke else FULL
     start = time.perf_counter()
     commit = subprocess.run(["git", "-C", str(HERE.parent), "describe", "--always", "--dirty"], capture_output=True, text=True).stdout.strip()

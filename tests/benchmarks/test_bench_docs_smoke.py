@@ -50,3 +50,18 @@ def test_quick_run_leaves_the_docs_alone(tmp_path: Path, script: str, record: st
     assert data["smoke"] is True and keys <= set(data)
     assert isinstance(data["meta"]["load_average"], float) and data["meta"]["date"]
     assert "rewritten" not in done.stdout
+
+
+def test_runtime_smoke_run_with_no_out_leaves_the_docs_alone(tmp_path: Path) -> None:
+    # bench_runtime.py spells its quick mode --smoke; with no --out it must write to a temporary
+    # folder, never over docs/figures/bench.json (which the README's Performance block renders)
+    before = _snapshot()
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "TMPDIR": str(temp)}
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_runtime.py"), "--smoke", "--no-campaign"],
+                          capture_output=True, text=True, env=env, timeout=600, cwd=tmp_path)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
+    assert _snapshot() == before, "a --smoke run changed README.md, docs/*.md or docs/figures/"
+    assert json.loads((temp / "torchlean-bench" / "bench.json").read_text(encoding="utf-8"))["smoke"] is True
+    assert "rewritten" not in done.stdout
