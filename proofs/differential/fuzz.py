@@ -91,6 +91,8 @@ class CampaignResult:
     not_covered: dict = field(default_factory=dict)  # operation → steps not run on the target
     unsupported: tuple = ()  # what the target does not declare (operations; a scalar type) — the reason
     round_list: list = field(default_factory=list)
+    original_steps: int = 0  # the divergent program's steps up to its diverging one (before shrinking)
+    shrink_replays: int = 0  # replays the shrinker spent (a count budget, see programs.shrink)
 
     def summary(self) -> str:
         spec_rate = self.operations / self.spec_seconds if self.spec_seconds else 0.0
@@ -249,72 +251,91 @@ def run_random_campaign(
     worker: tuple[int, int] = (0, 1),
     hostile: bool = False,
     timeout: Optional[float] = None,
+    shrink_budget: Optional[int] = None,
 ) -> CampaignResult:
-    """``--engine random``: the throughput engine.  Each program is the corpus generator's seeded
-    random program (``vectors.generate.random_program``: every operation, trap-biased, the spec's
-    answers as expectations, non-portable steps left out) over Float, IEEE32Exec and Int in turn,
-    replayed on the target through the one interface.  No hypothesis: about 5x the operations per
-    second of the stateful engine; a divergence is cut after its step (``shrink`` is ignored: not
-    minimised).  Round ``r`` runs programs ``(S * 1000003 + r) * 1000 + k`` for ``k < programs``."""
+    """``--engine random``: the program engine (``programs.py``).  Each program is a seeded random
+    program over every operation (trap-biased, the spec's answers as expectations, non-portable
+    steps left out) over Float, IEEE32Exec and Int in turn, replayed on the target through the one
+    interface.  No hypothesis.  A divergence is minimised by delta debugging
+    (:func:`programs.shrink`, at most ``shrink_budget`` replays — a count, never time); with
+    ``shrink=False`` it is only cut after its diverging step.  Round ``r`` runs programs
+    ``(S * 1000003 + r) * 1000 + k`` for ``k < examples_per_round``."""
     from dataclasses import replace as dc_replace
 
-    from torchlean_runtime.conformance.target import DEFAULT_TIMEOUT, ObjectTarget, coverage, open_target
-    from torchlean_runtime.conformance.vectors.generate import ALL_DTYPES, random_program
+    from torchlean_runtime.conformance.target import DEFAULT_TIMEOUT, ObjectTarget, open_target
+    from torchlean_runtime.conformance.vectors.format import Result
     from torchlean_runtime.conformance.vectors.replay import replay_trace
     from torchlean_runtime.errors import TargetFailedError
+
+    from . import programs
 
     if seconds is None and rounds is None:
         raise ValueError("a campaign needs seconds or rounds")
     result = CampaignResult(seed, 0.0, 0, 0, 0, 0, 0.0, 0.0, target=target)
     start = time.monotonic()
+    last_report = start
     try:
         tgt = open_target(target, timeout=timeout or DEFAULT_TIMEOUT)
     except TargetFailedError as exc:
-        result.target_failure = f"[{exc.code}] {exc.message}"
+        result.target_failure = f"[{exc.code}] {exc.message}" + (f"\nstderr tail:\n{exc.stderr_tail}" if exc.stderr_tail else "")
         return result
     if isinstance(tgt, ObjectTarget):
         tgt.hostile = hostile  # False unless --hostile: the throughput engine (replay attacks inputs always)
     not_covered: dict[str, int] = {}
     unsupported: set[str] = set()
+    declared = frozenset(tgt.operations)
+    perf = time.perf_counter
+
+    def target_failed(exc: Any) -> None:
+        result.target_failure = f"[{exc.code}] {exc.message}" + (
+            f"\nstderr tail:\n{exc.stderr_tail}" if exc.stderr_tail else "")
+
     try:
         for r in round_indices(shard, worker, rounds):
             if seconds is not None and time.monotonic() - start >= seconds:
                 break
             result.round_list.append(r)
             for k in range(examples_per_round):
-                program_seed = (seed * 1_000_003 + r) * 1000 + k
-                t0 = time.perf_counter()
-                case = random_program(program_seed, ALL_DTYPES[k % len(ALL_DTYPES)], steps_per_program)
-                trace = case.trace()
-                t1 = time.perf_counter()
-                try:
-                    res = replay_trace(trace, tgt, f"random program {program_seed}")
-                except TargetFailedError as exc:
-                    result.target_failure = f"[{exc.code}] {exc.message}" + (
-                        f"\nstderr tail:\n{exc.stderr_tail}" if exc.stderr_tail else "")
-                    return result
-                t2 = time.perf_counter()
+                pseed = programs.program_seed(seed, r, k)
+                dtype = programs.ALL_DTYPES[k % len(programs.ALL_DTYPES)]
+                t0 = perf()
+                program = programs.generate(pseed, dtype, steps_per_program, declared)
+                trace = program.trace
+                t1 = perf()
                 result.cases += 1
                 result.spec_seconds += t1 - t0
-                result.impl_seconds += t2 - t1
-                result.must_fail += sum(1 for st in trace.steps[:res.executed] if not hasattr(st.expect, "kind"))
-                result.operations += res.executed
-                if res.status == "not_covered":  # the whole program is not run: count its steps
-                    for st in trace.steps:
-                        not_covered[st.op] = not_covered.get(st.op, 0) + 1
-                    cov = coverage(tgt, trace.scalar_type, (st.op for st in trace.steps))
-                    unsupported.update(cov.operations_missing)
-                    if cov.scalar_type_missing:
-                        unsupported.add(f"scalar type {trace.scalar_type}")
-                if res.status == "diverged":
-                    d = res.divergence
-                    result.divergence = f"step {d.step} ({d.op}): spec {d.expected}; {tgt.name} {d.actual}"
-                    result.trace = dc_replace(trace, steps=trace.steps[:d.step + 1], tags=trace.tags + ("fuzz", "regression"))
+                for op, n in program.not_covered.items():
+                    not_covered[op] = not_covered.get(op, 0) + n
+                    unsupported.add(op)
+                if program.spec_crash is not None:
+                    # the reference crashed: a spec bug, reported like a divergence (the trace
+                    # holds the steps before it)
+                    result.divergence = f"the spec crashed on program {pseed}: {program.spec_crash}"
+                    result.trace = dc_replace(trace, tags=trace.tags + ("fuzz", "regression"))
                     result.found_after = time.monotonic() - start
                     result.shrink_seconds = 0.0
                     return result
-            if progress is not None:
-                elapsed = time.monotonic() - start
+                if trace.scalar_type not in tgt.scalar_types:  # the whole program is not run
+                    for st in trace.steps:
+                        not_covered[st.op] = not_covered.get(st.op, 0) + 1
+                    unsupported.add(f"scalar type {trace.scalar_type}")
+                    continue
+                try:
+                    res = replay_trace(trace, tgt, f"random program {pseed}")
+                except TargetFailedError as exc:
+                    target_failed(exc)
+                    return result
+                result.impl_seconds += perf() - t1
+                result.must_fail += sum(1 for st in trace.steps[:res.executed] if st.expect.__class__ is not Result)
+                result.operations += res.executed
+                if res.status == "diverged":
+                    result.found_after = time.monotonic() - start
+                    _report_divergence(result, trace, res, tgt, shrink, shrink_budget)
+                    return result
+            now = time.monotonic()
+            if progress is not None and now - last_report >= 5.0:
+                last_report = now
+                elapsed = now - start
                 print(f"[fuzz] {elapsed:6.0f}s  rounds {len(result.round_list)}  programs {result.cases}  operations "
                       f"{result.operations}  ({result.operations / max(elapsed, 1e-9):.0f}/s)  divergences 0",
                       file=progress, flush=True)
@@ -326,6 +347,40 @@ def run_random_campaign(
         result.unsupported = tuple(sorted(unsupported))
         result.attacks = getattr(tgt, "attacks_tried", 0)
     return result
+
+
+def _report_divergence(result: CampaignResult, trace: Any, res: Any, tgt: Any, shrink: bool,
+                       budget: Optional[int]) -> None:
+    """Fill ``result`` with the divergence ``res`` of ``trace``: minimised (``shrink``) or cut."""
+    from dataclasses import replace as dc_replace
+
+    from torchlean_runtime.conformance.vectors.replay import replay_trace
+    from torchlean_runtime.errors import TargetFailedError
+
+    from . import programs
+
+    d = res.divergence
+    found = dc_replace(trace, steps=trace.steps[:d.step + 1])
+    result.original_steps = len(found.steps)
+    t0 = time.monotonic()
+    if shrink:
+        def diverges(candidate: Any) -> Optional[int]:
+            out = replay_trace(candidate, tgt, "shrinking")
+            return out.divergence.step if out.status == "diverged" else None
+
+        try:
+            shrunk = programs.shrink(found, diverges, programs.SHRINK_BUDGET if budget is None else budget)
+            found, result.shrink_replays = shrunk.trace, shrunk.replays
+        except TargetFailedError:
+            pass  # the target failed while shrinking: keep the program as found
+        res = replay_trace(found, tgt, "shrunk")
+        d = res.divergence
+    result.shrink_seconds = time.monotonic() - t0
+    result.divergence = f"step {d.step} ({d.op}): spec {d.expected}; {tgt.name} {d.actual}"
+    how = (f"shrunk by delta debugging in {result.shrink_replays} replays" if shrink else "cut after the diverging step")
+    result.trace = dc_replace(found, tags=found.tags + ("fuzz", "regression"),
+                              description=f"spec/{tgt.name} divergence found by torchlean-rt fuzz (program "
+                                          f"{trace.generator.seed}, {how}): {result.divergence[:600]}")
 
 
 def save_failure(trace: Any, out_dir: os.PathLike | str) -> Path:
