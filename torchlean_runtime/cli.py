@@ -146,9 +146,13 @@ def _add_conformance_parsers(sub: Any) -> None:
                    help="a fixed number of rounds (of --programs programs each): deterministic for a seed")
     p.add_argument("--seed", type=int, default=None)
     p.add_argument("--programs", type=int, default=50, help="programs per round (default 50)")
-    p.add_argument("--engine", choices=["stateful", "random"], default="stateful",
-                   help="stateful: hypothesis' stateful machine, shrinks what it finds (default); random: the corpus "
-                        "generator's seeded random programs, about 5x the operations per second, not shrunk")
+    p.add_argument("--engine", choices=["stateful", "random"], default=None,
+                   help="stateful: hypothesis' stateful machine, shrinks what it finds with hypothesis (default); "
+                        "random: seeded trap-biased random programs, the spec's answers as expectations, shrunk by "
+                        "delta debugging (docs/conformance.md, Fuzz engines)")
+    p.add_argument("--shrink-replays", type=int, default=None, metavar="N",
+                   help="random engine: replays delta debugging may spend on a divergence (default 400; a count, "
+                        "so a seed shrinks to the same trace everywhere)")
     p.add_argument("--hostile", action="store_true",
                    help="in-process targets: attack every array passed in and every object received after each call")
     p.add_argument("--workers", type=int, default=1,

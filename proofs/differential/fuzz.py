@@ -68,6 +68,9 @@ VERIFY_SEED = 20250605
 #: Rounds of the verify provider's campaign: quick / thorough.
 VERIFY_ROUNDS = (3, 20)
 SUMMARY_FORMAT = "torchlean.runtime.fuzz-summary.v1"
+#: The engine of ``torchlean-rt fuzz`` without ``--engine`` (see docs/conformance.md, "Fuzz engines").
+DEFAULT_ENGINE = "stateful"
+ENGINES = ("random", "stateful")
 
 
 @dataclass
@@ -498,8 +501,11 @@ def _parse_shard(text: str) -> Optional[tuple[int, int]]:
 
 def _worker(kwargs: dict) -> CampaignResult:
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-    engine = kwargs.pop("engine", "stateful")
-    return (run_random_campaign if engine == "random" else run_campaign)(**kwargs)
+    engine = kwargs.pop("engine", DEFAULT_ENGINE)
+    budget = kwargs.pop("shrink_budget", None)
+    if engine == "random":
+        return run_random_campaign(**kwargs, shrink_budget=budget)
+    return run_campaign(**kwargs)
 
 
 def main(args: Any) -> int:
@@ -534,6 +540,10 @@ def main(args: Any) -> int:
         return _usage(f"--workers must be between 1 and {MAX_WORKERS}, given {args.workers}")
     if args.programs < 1:
         return _usage(f"--programs must be at least 1, given {args.programs}")
+    shrink_budget = getattr(args, "shrink_replays", None)
+    if shrink_budget is not None and shrink_budget < 1:
+        return _usage(f"--shrink-replays must be at least 1, given {shrink_budget}")
+    engine = getattr(args, "engine", None) or DEFAULT_ENGINE
     if args.timeout is not None and not 0 < args.timeout < math.inf:
         return _usage(f"--timeout must be a positive finite number of seconds, given {args.timeout}")
     shard = _parse_shard(args.shard)
@@ -559,11 +569,12 @@ def main(args: Any) -> int:
         print_cli_error(exc.code, f"fuzz: target failed at its handshake: {exc.message}")
         return 3
     budget = f"{seconds:.0f}s" if seconds is not None else f"{args.rounds} rounds"
-    print(f"[fuzz] spec vs {args.target}, {args.engine}, {budget}, seed {seed}, shard {shard[0]}/{shard[1]}, "
+    print(f"[fuzz] spec vs {args.target}, {engine} engine, {budget}, seed {seed}, shard {shard[0]}/{shard[1]}, "
           f"{args.workers} workers", file=sys.stderr, flush=True)
     common = dict(seconds=seconds, seed=seed, target=args.target, rounds=args.rounds, shard=shard,
                   timeout=args.timeout, examples_per_round=args.programs, hostile=args.hostile)
-    common["engine"] = args.engine
+    common["engine"] = engine
+    common["shrink_budget"] = shrink_budget
     if args.workers == 1:
         results = [_worker(dict(common, progress=sys.stderr))]
     else:
@@ -584,7 +595,11 @@ def main(args: Any) -> int:
     for r, path in zip(results, saved):
         if path is None:
             continue
-        how = "cut after the diverging step" if args.engine == "random" else f"shrunk in {r.shrink_seconds:.1f}s"
+        if engine == "random":
+            how = (f"shrunk by delta debugging from {r.original_steps} steps in {r.shrink_replays} replays "
+                   f"({r.shrink_seconds:.1f}s)")
+        else:
+            how = f"shrunk by hypothesis in {r.shrink_seconds:.1f}s"
         print(f"fuzz: DIVERGENCE found after {r.found_after:.1f}s, {how}, "
               f"{len(r.trace.steps)} steps: {r.divergence}")
         print(f"fuzz: saved the program as a torchlean.runtime.v1 trace: {path}")

@@ -78,9 +78,13 @@ STEPS = 120
 SHRINK_BUDGET = 400
 GENERATOR_NAME = "torchlean-rt fuzz (random programs, delta-debugged)"
 
-_NAMES = ("w", "b", "x")
-_SHAPES = ((), (2,), (3,), (0, 3), (0, 4), (2, 2), (1,))
-_NATS = (0, 1, 2, 7, (1 << 64) - 1)
+#: names: "w" most often (shadowing and duplicates), the empty name and a non-ASCII one rarely
+_NAMES = ("w", "w", "b", "x", "w", "b", "", "θ")
+#: shapes: zero-size dims ((0, 3) vs (0, 4) vs (3, 0)), scalars, and long ones ((4, 5), (45,)),
+#: where numpy's pairwise summation would differ from the fold
+_SHAPES = ((), (2,), (3,), (0, 3), (0, 4), (2, 2), (1,), (), (2,), (3,), (0, 3), (1,), (0,), (3, 0), (1, 1),
+           (2, 3)) * 4 + ((4, 5), (45,))
+_NATS = (0, 1, 2, 7, (1 << 64) - 1, 3, 1, 0)
 _HOT = frozenset(
     "Runtime." + op
     for op in ("registerVariable", "setVariable", "registerGradient", "setGradient", "getVariable", "getGradient",
@@ -90,6 +94,8 @@ _OP_NAMES = tuple(sorted(OPS))
 # registry updates dominate so that registries grow deep enough to shadow and duplicate
 _WEIGHTS = tuple(1 if op == "Runtime.emptyContext" else 6 if op in _HOT else 2 for op in _OP_NAMES)
 _CREATE = "Runtime.Variable.createVariable"
+_ACCUMULATE = "Runtime.Variable.accumulateGradient"
+_MASK64 = (1 << 64) - 1
 _NEEDS = {op: (any(p.kind == "context" for p in sig.params), any(p.kind == "variable" for p in sig.params))
           for op, sig in OPS.items()}
 
@@ -102,7 +108,7 @@ def program_seed(seed: int, round_index: int, k: int) -> int:
 def _pool(dtype: str) -> tuple[int, ...]:
     """Bit patterns the elements are drawn from: the traps of the dtype."""
     if dtype == "int64":
-        return (0, 1, 2, (1 << 64) - 1, (1 << 64) - 7, 1 << 63, (1 << 63) - 1)
+        return (0, 1, 2, (1 << 64) - 1, (1 << 64) - 7, 1 << 63, (1 << 63) - 1, 7, (1 << 64) - 1000)
     import numpy as np
 
     nd, ud = DTYPES[dtype].value_dtype, DTYPES[dtype].bits_dtype
@@ -114,8 +120,20 @@ def _pool(dtype: str) -> tuple[int, ...]:
         neg_zero, inf, ninf, min_sub, mx, nan = 1 << 63, 0x7FF0000000000000, 0xFFF0000000000000, 1, 0x7FEFFFFFFFFFFFFF, 0x7FF8000000000123
     else:
         neg_zero, inf, ninf, min_sub, mx, nan = 1 << 31, 0x7F800000, 0xFF800000, 1, 0x7F7FFFFF, 0x7FC00123
-    # binary64: one NaN payload (portable); binary32: Exec32 defines every NaN result
-    return (0, neg_zero, v(1), v(-2), v(0.5), inf, ninf, min_sub, mx, v(3), nan)
+    pool = (0, neg_zero, v(1), v(-2), v(0.5), inf, ninf, min_sub, mx, v(3), nan, v(1e-3), v(-7.25))
+    if dtype == "float64":  # one NaN payload: binary64 NaN arithmetic is portable on one quiet NaN only
+        return pool + (0x000FFFFFFFFFFFFF, v(1.5e154))
+    # binary32: Exec32 defines every NaN result bit for bit — signalling, negative, other payloads
+    return pool + (0x7F800001, 0xFFC0BEEF, 0x007FFFFF, v(1.5e19))
+
+
+def _ordinary(dtype: str, x: float) -> int:
+    """The bits of ``x`` rounded to ``dtype`` (a finite value with a full mantissa)."""
+    import struct
+
+    if dtype == "float64":
+        return struct.unpack("<Q", struct.pack("<d", x))[0]
+    return struct.unpack("<I", struct.pack("<f", x))[0]
 
 
 _POOLS = {d: _pool(d) for d in ALL_DTYPES}
@@ -266,7 +284,7 @@ def _trace(scalar_type: str, steps: Sequence[Step], seed: Optional[int], descrip
 
 
 def generate(seed: int, dtype: str, n_steps: int = STEPS, operations: Optional[Iterable[str]] = None) -> Program:
-    """Program ``seed`` over ``dtype``: ``n_steps`` steps (attempts), each executed on the spec.
+    """Program ``seed`` over ``dtype``: ``n_steps`` steps, each executed on the spec.
 
     ``operations``: what the target declares; a drawn operation outside it is counted in
     ``not_covered`` instead of being added (the program goes on without it)."""
@@ -293,12 +311,24 @@ def generate(seed: int, dtype: str, n_steps: int = STEPS, operations: Optional[I
     contexts: list[str] = []
     variables: list[tuple[str, tuple]] = []
     var_shapes: dict[str, tuple] = {}
+    var_grads: dict[str, Optional[TensorBits]] = {}
+    if dtype == "float64":
+        exp_mask, sign_bit = 0x7FF0000000000000, 1 << 63
+    else:
+        exp_mask, sign_bit = 0x7F800000, 1 << 31
+
+    floating = dtype != "int64"
 
     def tensor(shape: Optional[tuple] = None) -> TensorBits:
         shape = choice(shapes) if shape is None else shape
         n = 1
         for d in shape:
             n *= d
+        if floating and random_() < 0.3:
+            # ordinary values of one magnitude: sums round, so the order of additions shows
+            return TensorBits(shape, dtype, tuple(_ordinary(dtype, rng.uniform(-8.0, 8.0)) for _ in range(n)))
+        if not floating and random_() < 0.2:
+            return TensorBits(shape, dtype, tuple(rng.randint(-1000, 1000) & _MASK64 for _ in range(n)))
         return TensorBits(shape, dtype, tuple(choice(pool) for _ in range(n)))
 
     def add(op: str, args: dict[str, Any]) -> Optional[str]:
@@ -320,15 +350,16 @@ def generate(seed: int, dtype: str, n_steps: int = STEPS, operations: Optional[I
             if kind == "context":
                 contexts.append(step.bind)
             else:
-                shape = step.expect.value.value.shape
-                variables.append((step.bind, shape))
-                var_shapes[step.bind] = shape
+                state = step.expect.value
+                variables.append((step.bind, state.value.shape))
+                var_shapes[step.bind] = state.value.shape
+                var_grads[step.bind] = state.gradient
         return step.bind
 
     try:
         add("Runtime.emptyContext", {})
-        attempts = 1
-        while attempts < n_steps:
+        attempts = 0
+        while len(steps) < n_steps and attempts < 4 * n_steps:  # a target declaring little ends early
             attempts += 1
             op = _OP_NAMES[bisect_right(cum, random_() * total, 0, hi)]  # rng.choices(_OP_NAMES, cum_weights=cum)
             sig = OPS[op]
@@ -361,6 +392,17 @@ def generate(seed: int, dtype: str, n_steps: int = STEPS, operations: Optional[I
                         args[p.name] = tensor(var_shape)
                     else:
                         args[p.name] = tensor()
+            if op == _ACCUMULATE and floating and dtype == "float32" and random_() < 0.5:
+                # the NaN-rule traps (binary32: Exec32 defines them; binary64's are not portable):
+                # wherever the existing gradient is non-finite, the opposite infinity or a NaN
+                existing, grad = var_grads.get(args["v"]), args.get("grad")
+                if (existing is not None and isinstance(grad, TensorBits) and grad.dtype == dtype
+                        and grad.shape == existing.shape):
+                    bits = list(grad.bits)
+                    for i, b in enumerate(existing.bits):
+                        if b & exp_mask == exp_mask:
+                            bits[i] = choice((0x7FC00000, 0xFFC00123, 0x7F800001)) if random_() < 0.4 else b ^ sign_bit
+                    args["grad"] = TensorBits(grad.shape, dtype, tuple(bits))
             add(op, args)
     except _SpecCrash as crash:
         trace = _trace(scalar_type, crash.steps, seed, f"the spec crashed on program {seed}: {crash.message}")
