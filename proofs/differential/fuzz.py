@@ -363,9 +363,10 @@ def _report_divergence(result: CampaignResult, trace: Any, res: Any, tgt: Any, s
     from . import programs
 
     d = res.divergence
-    found = dc_replace(trace, steps=trace.steps[:d.step + 1])
+    cut = found = dc_replace(trace, steps=trace.steps[:d.step + 1])
     result.original_steps = len(found.steps)
     t0 = time.monotonic()
+    how = "cut after the diverging step"
     if shrink:
         def diverges(candidate: Any) -> Optional[int]:
             out = replay_trace(candidate, tgt, "shrinking")
@@ -373,14 +374,20 @@ def _report_divergence(result: CampaignResult, trace: Any, res: Any, tgt: Any, s
 
         try:
             shrunk = programs.shrink(found, diverges, programs.SHRINK_BUDGET if budget is None else budget)
-            found, result.shrink_replays = shrunk.trace, shrunk.replays
+            result.shrink_replays = shrunk.replays
+            again = replay_trace(shrunk.trace, tgt, "shrunk")
+            if again.status == "diverged":  # (a target with state across programs may not repeat it)
+                found, d = shrunk.trace, again.divergence
+                how = f"shrunk by delta debugging in {result.shrink_replays} replays"
         except TargetFailedError:
             pass  # the target failed while shrinking: keep the program as found
-        res = replay_trace(found, tgt, "shrunk")
-        d = res.divergence
     result.shrink_seconds = time.monotonic() - t0
+    try:
+        if found is cut and replay_trace(cut, tgt, "found").status != "diverged":
+            how += "; NOTE: it passes when replayed again — the target keeps state across programs"
+    except TargetFailedError:
+        pass
     result.divergence = f"step {d.step} ({d.op}): spec {d.expected}; {tgt.name} {d.actual}"
-    how = (f"shrunk by delta debugging in {result.shrink_replays} replays" if shrink else "cut after the diverging step")
     result.trace = dc_replace(found, tags=found.tags + ("fuzz", "regression"),
                               description=f"spec/{tgt.name} divergence found by torchlean-rt fuzz (program "
                                           f"{trace.generator.seed}, {how}): {result.divergence[:600]}")
@@ -528,10 +535,6 @@ def main(args: Any) -> int:
         for d in doc["divergences"]:
             print(f"fuzz merge: divergence: {d['message'][:300]} (trace: {d['trace']})")
         return _exit(doc)
-    try:
-        import hypothesis  # noqa: F401
-    except ImportError:
-        return _usage("needs hypothesis (pip install 'torchlean-runtime[dev]')")
     if args.seconds is not None and not 0 < args.seconds < math.inf:
         return _usage(f"--seconds must be a positive finite number, given {args.seconds}")
     if args.rounds is not None and args.rounds <= 0:
@@ -544,6 +547,12 @@ def main(args: Any) -> int:
     if shrink_budget is not None and shrink_budget < 1:
         return _usage(f"--shrink-replays must be at least 1, given {shrink_budget}")
     engine = getattr(args, "engine", None) or DEFAULT_ENGINE
+    if engine == "stateful":
+        try:
+            import hypothesis  # noqa: F401
+        except ImportError:
+            return _usage("the stateful engine needs hypothesis (pip install 'torchlean-runtime[dev]'; "
+                          "--engine random does not)")
     if args.timeout is not None and not 0 < args.timeout < math.inf:
         return _usage(f"--timeout must be a positive finite number of seconds, given {args.timeout}")
     shard = _parse_shard(args.shard)
