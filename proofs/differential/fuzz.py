@@ -100,6 +100,7 @@ class CampaignResult:
     harness_error: Optional[str] = None
     target_failure: Optional[str] = None  # "[TLR_...] message" + stderr tail
     target: str = "impl"
+    engine: str = "stateful"
     attacks: int = 0  # hostile-caller attacks tried (in-process targets with hostile=True)
     not_covered: dict = field(default_factory=dict)  # operation → steps not run on the target
     unsupported: tuple = ()  # what the target does not declare (operations; a scalar type) — the reason
@@ -117,7 +118,7 @@ class CampaignResult:
                 ", ".join(self.unsupported) + ")"
         return (
             f"{self.cases} cases, {self.operations} operations ({self.must_fail} must-fail){hostile}, {found} divergences "
-            f"in {self.seconds:.0f}s (seed {self.seed}, {self.rounds} rounds, target {self.target}); "
+            f"in {self.seconds:.0f}s (seed {self.seed}, {self.rounds} rounds, {self.engine} engine, target {self.target}); "
             f"{self.operations / max(self.seconds, 1e-9):.0f} operations/s overall; execution alone: "
             f"spec {spec_rate:.0f} ops/s, target {impl_rate:.0f} ops/s"
         )
@@ -284,7 +285,7 @@ def run_random_campaign(
 
     if seconds is None and rounds is None:
         raise ValueError("a campaign needs seconds or rounds")
-    result = CampaignResult(seed, 0.0, 0, 0, 0, 0, 0.0, 0.0, target=target)
+    result = CampaignResult(seed, 0.0, 0, 0, 0, 0, 0.0, 0.0, target=target, engine="random")
     start = time.monotonic()
     last_report = start
     try:
@@ -433,6 +434,7 @@ def _summary_doc(results: Sequence[CampaignResult], args: Any, seed: int, saved:
     return {
         "format": SUMMARY_FORMAT,
         "target": args.target,
+        "engine": results[0].engine if results else None,
         "seed": seed,
         "shard": args.shard,
         "workers": args.workers,
@@ -488,6 +490,7 @@ def _merged(docs: list) -> dict:
     return {
         "format": SUMMARY_FORMAT,
         "target": ",".join(sorted({d["target"] for d in docs})),
+        "engine": ",".join(sorted({str(d.get("engine", "stateful")) for d in docs})),
         "seed": docs[0]["seed"] if len(seeds) == 1 else None,
         "shard": "merged",
         "workers": sum(d["workers"] for d in docs),

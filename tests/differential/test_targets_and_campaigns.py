@@ -104,9 +104,9 @@ def test_round_indices():
 
 
 def test_the_random_engine_runs_clean_and_has_teeth():
-    """--engine random (issue 11's throughput engine): the corpus generator's seeded programs
-    replayed on the target; a mutant is found, and the saved trace passes on the spec and fails
-    on the mutated impl at its last step."""
+    """--engine random (issue 11's throughput engine, the default): seeded random programs with the
+    spec's answers replayed on the target; a mutant is found, and the saved trace passes on the
+    spec and fails on the mutated impl at its last step."""
     from torchlean_runtime.conformance.vectors.replay import replay_trace
 
     clean = fuzz.run_random_campaign(None, seed=4, rounds=1, examples_per_round=6)
@@ -210,3 +210,20 @@ def test_the_program_engine_is_deterministic_for_a_seed_and_rounds():
     b = fuzz.run_random_campaign(None, seed=3, rounds=2, examples_per_round=9)
     assert (a.cases, a.operations, a.must_fail, a.round_list) == (b.cases, b.operations, b.must_fail, b.round_list)
     assert a.operations == 2 * 9 * 120 and a.divergence is None and a.must_fail > 0
+
+
+def test_the_default_engine_is_random_and_stateful_stays_available(tmp_path, capsys):
+    """Decided by the kill comparison (docs/conformance.md, "Fuzz engines"); the summary and the
+    --json say which engine ran, and fuzz merge keeps it."""
+    assert fuzz.DEFAULT_ENGINE == "random"
+    assert cli.main(["fuzz", "--rounds", "1", "--programs", "2", "--seed", "1", "--json", str(tmp_path / "r.json")]) == 0
+    assert "random engine" in capsys.readouterr().out
+    assert cli.main(["fuzz", "--engine", "stateful", "--rounds", "1", "--programs", "2", "--seed", "1",
+                     "--json", str(tmp_path / "s.json")]) == 0
+    assert "stateful engine" in capsys.readouterr().out
+    docs = [json.loads((tmp_path / f"{n}.json").read_text()) for n in ("r", "s")]
+    assert [d["engine"] for d in docs] == ["random", "stateful"]
+    assert cli.main(["fuzz", "merge", str(tmp_path / "r.json"), str(tmp_path / "s.json"),
+                     "--json", str(tmp_path / "m.json")]) == 0
+    assert json.loads((tmp_path / "m.json").read_text())["engine"] == "random,stateful"
+    capsys.readouterr()
