@@ -146,7 +146,7 @@ def _add_conformance_parsers(sub: Any) -> None:
                    help="a fixed number of rounds (of --programs programs each): deterministic for a seed")
     p.add_argument("--seed", type=int, default=None)
     p.add_argument("--programs", type=int, default=50, help="programs per round (default 50)")
-    p.add_argument("--engine", choices=["stateful", "random"], default=None,
+    p.add_argument("--engine", choices=["random", "stateful"], default=None,
                    help="random (default): seeded trap-biased random programs, the spec's answers as "
                         "expectations, a divergence shrunk by delta debugging; stateful: hypothesis' stateful "
                         "machine, also checks the abstraction after every step, shrunk by hypothesis, about a "
