@@ -38,7 +38,7 @@ test: $(STAMP)
 # Installs the [bench] (matplotlib: the figure) and [fast] (numba: the optional norm kernel)
 # extras; PyTorch is a peer only where already installed.  Each bench writes its JSON record in
 # docs/figures/ (bench.json and bench_scaling.png, bench_params.json, bench_protocol.json,
-# bench_fuzz.json, bench_contracts.json, bench_reader.json) and rewrites the doc blocks rendered
+# bench_fuzz.json, bench_fuzz_engines.json, bench_contracts.json, bench_reader.json) and rewrites the doc blocks rendered
 # from it (benchmarks/bench_report.py: README.md and docs/*.md).
 bench: $(STAMP)
 	$(BIN)/pip install -q -e '.[dev,bench,fast]'
@@ -46,6 +46,7 @@ bench: $(STAMP)
 	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python benchmarks/bench_params.py
 	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python benchmarks/bench_protocol.py
 	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python benchmarks/bench_fuzz.py
+	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python benchmarks/bench_fuzz_engines.py
 	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python benchmarks/bench_contracts.py
 	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python benchmarks/bench_reader.py
 

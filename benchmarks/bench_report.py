@@ -3,7 +3,7 @@ but :func:`update_docs`).
 
 Each benchmark writes one JSON record (``bench_runtime.py`` → ``bench.json``, ``bench_params.py``
 → ``bench_params.json``, ``bench_protocol.py`` → ``bench_protocol.json``, ``bench_fuzz.py`` →
-``bench_fuzz.json``, ``bench_contracts.py`` → ``bench_contracts.json``, ``bench_reader.py`` →
+``bench_fuzz.json``, ``bench_fuzz_engines.py`` → ``bench_fuzz_engines.json``, ``bench_contracts.py`` → ``bench_contracts.json``, ``bench_reader.py`` →
 ``bench_reader.json``) and, on a full run with
 the default output, rewrites every doc block rendered from it.  A block sits between
 :func:`begin` and :func:`end` markers, ``<!-- bench:NAME:begin … -->`` … ``<!-- bench:NAME:end
@@ -157,6 +157,34 @@ def render_fuzz(data: dict) -> str:
                  "answers, impl execution and comparison together, on one core.")
 
 
+# -- bench_fuzz_engines.json (bench_fuzz_engines.py): docs/conformance.md's kill comparison ---------
+
+def render_fuzz_kills(data: dict) -> str:
+    rows = data["rows"]
+    engines = ("stateful", "random")
+    killed = {e: [r["mutant"] for r in rows if r[e]["killed"]] for e in engines}
+    table = ["| engine | killed | CPU seconds for all | operations |", "| --- | --- | --- | --- |"]
+    for e in engines:
+        table.append(f"| {e} | {len(killed[e])}/{len(rows)} | {sum(r[e]['cpu'] for r in rows):,.0f} | "
+                     f"{sum(r[e]['operations'] for r in rows):,} |")
+    only = {e: [m for m in killed[e] if m not in killed[o]] for e, o in (("stateful", "random"), ("random", "stateful"))}
+    neither = [r["mutant"] for r in rows if not r["stateful"]["killed"] and not r["random"]["killed"]]
+    shrunk = sorted(r["random"]["steps"] for r in rows if r["random"]["killed"] and r["random"]["steps"])
+
+    def names(items: list) -> str:
+        return ", ".join(f"`{m}`" for m in items) if items else "none"
+
+    head = prose(f"Against the impl mutant catalogue ({len(rows)} mutants; spec mutants left out), the same seed "
+                 f"({data['seed']}) and the same budget (`--rounds {data['rounds']}`{', --hostile' if data['hostile'] else ''}) "
+                 f"for both engines (`benchmarks/bench_fuzz_engines.py`, one run: {_where(data)}; the stateful engine "
+                 "without shrinking, as in the kill matrix):")
+    tail = prose(f"Killed by the random engine only: {names(only['random'])}. By the stateful engine only: "
+                 f"{names(only['stateful'])}. By neither: {names(neither)}."
+                 + (f" The random engine's shrunk traces have {shrunk[len(shrunk) // 2]} steps (median), "
+                    f"{shrunk[-1]} at most." if shrunk else ""))
+    return "\n".join([head, "", *table, "", tail])
+
+
 # -- bench_contracts.json (bench_contracts.py): the README's sentence on icontract's wrapper -------
 
 def render_contracts(data: dict) -> str:
@@ -203,6 +231,7 @@ BLOCKS: dict[str, tuple[Callable[[dict], str], str, tuple[str, ...]]] = {
     "params-summary": (render_params_summary, "bench_params.json", ("README.md",)),
     "protocol": (render_protocol, "bench_protocol.json", ("docs/protocol.md",)),
     "fuzz": (render_fuzz, "bench_fuzz.json", ("docs/conformance.md",)),
+    "fuzz-kills": (render_fuzz_kills, "bench_fuzz_engines.json", ("docs/conformance.md",)),
     "contracts": (render_contracts, "bench_contracts.json", ("README.md",)),
     "reader": (render_reader, "bench_reader.json", ("docs/vectors.md",)),
     "reader-memory": (render_reader_memory, "bench_reader.json", ("docs/vectors.md",)),

@@ -106,7 +106,8 @@ def test_verify_merge_of_a_hostile_report_is_a_usage_error(tmp_path, text):
     ["--programs", "0"], ["--programs", "-5"],
     ["--timeout", "-1"], ["--timeout", "0"], ["--timeout", "inf"], ["--timeout", "nan"],
     ["--seconds", "inf"], ["--seconds", "nan"], ["--seconds", "0"],
-    ["--rounds", "0"], ["--seed", "-1"], ["--shard", "3/2"],
+    ["--rounds", "0"], ["--seed", "-1"], ["--shard", "3/2"], ["--shrink-replays", "0"], ["--shrink-replays", "x"],
+    ["--engine", "hypothesis"],
 ])
 def test_fuzz_numeric_options_are_range_checked(args):
     one_error(run("fuzz", "--rounds", "1", *args), "TLR_USAGE")

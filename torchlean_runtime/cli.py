@@ -135,8 +135,8 @@ def _add_conformance_parsers(sub: Any) -> None:
                         "(always on for impl; see docs/conformance.md)")
     p.set_defaults(func=lambda a: _dispatch("torchlean_runtime.conformance.vectors.replay:main", a))
 
-    p = sub.add_parser("fuzz", help="the stateful differential campaign, spec vs a target",
-                       description="Stateful differential fuzzing, spec vs --target. `fuzz merge FILE...` combines "
+    p = sub.add_parser("fuzz", help="the differential campaign, spec vs a target",
+                       description="Differential fuzzing, spec vs --target. `fuzz merge FILE...` combines "
                                    "--json summaries. " + EXIT_CODES, epilog=EXIT_CODES)
     p.add_argument("merge", nargs="*", metavar="merge FILE",
                    help="`merge` followed by the --json summaries of shards/workers to combine")
@@ -146,9 +146,14 @@ def _add_conformance_parsers(sub: Any) -> None:
                    help="a fixed number of rounds (of --programs programs each): deterministic for a seed")
     p.add_argument("--seed", type=int, default=None)
     p.add_argument("--programs", type=int, default=50, help="programs per round (default 50)")
-    p.add_argument("--engine", choices=["stateful", "random"], default="stateful",
-                   help="stateful: hypothesis' stateful machine, shrinks what it finds (default); random: the corpus "
-                        "generator's seeded random programs, about 5x the operations per second, not shrunk")
+    p.add_argument("--engine", choices=["random", "stateful"], default=None,
+                   help="random (default): seeded trap-biased random programs, the spec's answers as "
+                        "expectations, a divergence shrunk by delta debugging; stateful: hypothesis' stateful "
+                        "machine, also checks the abstraction after every step, shrunk by hypothesis, about a "
+                        "tenth of the speed (docs/conformance.md, Fuzz engines)")
+    p.add_argument("--shrink-replays", type=int, default=None, metavar="N",
+                   help="random engine: replays delta debugging may spend on a divergence (default 400; a count, "
+                        "so a seed shrinks to the same trace everywhere)")
     p.add_argument("--hostile", action="store_true",
                    help="in-process targets: attack every array passed in and every object received after each call")
     p.add_argument("--workers", type=int, default=1,
@@ -156,7 +161,7 @@ def _add_conformance_parsers(sub: Any) -> None:
     p.add_argument("--shard", default="0/1", metavar="I/N", help="run only rounds r with r %% N == I (default 0/1)")
     p.add_argument("--json", metavar="FILE", help="also write the campaign summary as JSON (for fuzz merge)")
     p.add_argument("--timeout", type=float, default=None, metavar="S", help="per-message timeout of exec: runners")
-    p.add_argument("--out", default="fuzz-failures", help="where shrunk failures are saved as traces")
+    p.add_argument("--out", default="fuzz-failures", help="where shrunk failures are saved as traces (default fuzz-failures)")
     p.set_defaults(func=lambda a: _dispatch("torchlean_runtime.proofs.differential.fuzz:main", a))
 
     p = sub.add_parser("serve", help="serve a target over torchlean.runtime.protocol.v1 on stdin/stdout",

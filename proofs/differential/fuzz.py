@@ -2,12 +2,22 @@
 [--json FILE] [--out DIR]`` and ``torchlean-rt fuzz merge FILE...`` — the differential campaign,
 spec vs any target.
 
-Runs the stateful machine (``machine.py``) round after round — round ``r`` is one hypothesis run
-of :data:`EXAMPLES_PER_ROUND` programs from seed ``S * 1_000_003 + r`` — against the target
-through the one target interface (comparison of answers only; the per-step state check through
-the target's abstraction hook when it has one).  On the first divergence hypothesis shrinks the
-program; the shrunk program is saved as a ``torchlean.runtime.v1`` trace in ``--out`` and the
-command that replays it is printed.
+Two engines (``--engine``), both against the target through the one target interface, every
+step's answer compared bit for bit with the spec's (must-fail steps by their error code):
+
+* ``random`` (the default): round ``r`` runs :data:`EXAMPLES_PER_ROUND` seeded random programs
+  (``programs.py``; program ``k`` from seed ``(S * 1_000_003 + r) * 1000 + k``, over Float,
+  IEEE32Exec and Int in turn), the spec's answers as expectations; a divergence is minimised by
+  delta debugging within a count of replays (``--shrink-replays``).  About 10x the operations per
+  second of the stateful engine, and it kills more of the mutant catalogue in the same rounds
+  (docs/conformance.md, "Fuzz engines").
+* ``stateful``: hypothesis' stateful machine (``machine.py``) — round ``r`` is one hypothesis
+  run of :data:`EXAMPLES_PER_ROUND` programs from seed ``S * 1_000_003 + r``; it also checks the
+  target's abstraction of every bound value (its hook, when it has one) after every step, and
+  hypothesis shrinks what it finds.
+
+The minimised program is saved as a ``torchlean.runtime.v1`` trace in ``--out`` and the command
+that replays it is printed.
 
 Splitting a campaign (deterministic for a seed): ``--shard I/N`` runs only the rounds with
 ``r % N == I`` (N machines of a CI matrix or batch scheduler each run one shard); ``--workers W``
@@ -68,6 +78,9 @@ VERIFY_SEED = 20250605
 #: Rounds of the verify provider's campaign: quick / thorough.
 VERIFY_ROUNDS = (3, 20)
 SUMMARY_FORMAT = "torchlean.runtime.fuzz-summary.v1"
+#: The engine of ``torchlean-rt fuzz`` without ``--engine`` (see docs/conformance.md, "Fuzz engines").
+DEFAULT_ENGINE = "random"
+ENGINES = ("random", "stateful")
 
 
 @dataclass
@@ -87,10 +100,13 @@ class CampaignResult:
     harness_error: Optional[str] = None
     target_failure: Optional[str] = None  # "[TLR_...] message" + stderr tail
     target: str = "impl"
+    engine: str = "stateful"
     attacks: int = 0  # hostile-caller attacks tried (in-process targets with hostile=True)
     not_covered: dict = field(default_factory=dict)  # operation → steps not run on the target
     unsupported: tuple = ()  # what the target does not declare (operations; a scalar type) — the reason
     round_list: list = field(default_factory=list)
+    original_steps: int = 0  # the divergent program's steps up to its diverging one (before shrinking)
+    shrink_replays: int = 0  # replays the shrinker spent (a count budget, see programs.shrink)
 
     def summary(self) -> str:
         spec_rate = self.operations / self.spec_seconds if self.spec_seconds else 0.0
@@ -102,7 +118,7 @@ class CampaignResult:
                 ", ".join(self.unsupported) + ")"
         return (
             f"{self.cases} cases, {self.operations} operations ({self.must_fail} must-fail){hostile}, {found} divergences "
-            f"in {self.seconds:.0f}s (seed {self.seed}, {self.rounds} rounds, target {self.target}); "
+            f"in {self.seconds:.0f}s (seed {self.seed}, {self.rounds} rounds, {self.engine} engine, target {self.target}); "
             f"{self.operations / max(self.seconds, 1e-9):.0f} operations/s overall; execution alone: "
             f"spec {spec_rate:.0f} ops/s, target {impl_rate:.0f} ops/s"
         )
@@ -249,72 +265,91 @@ def run_random_campaign(
     worker: tuple[int, int] = (0, 1),
     hostile: bool = False,
     timeout: Optional[float] = None,
+    shrink_budget: Optional[int] = None,
 ) -> CampaignResult:
-    """``--engine random``: the throughput engine.  Each program is the corpus generator's seeded
-    random program (``vectors.generate.random_program``: every operation, trap-biased, the spec's
-    answers as expectations, non-portable steps left out) over Float, IEEE32Exec and Int in turn,
-    replayed on the target through the one interface.  No hypothesis: about 5x the operations per
-    second of the stateful engine; a divergence is cut after its step (``shrink`` is ignored: not
-    minimised).  Round ``r`` runs programs ``(S * 1000003 + r) * 1000 + k`` for ``k < programs``."""
+    """``--engine random``: the program engine (``programs.py``).  Each program is a seeded random
+    program over every operation (trap-biased, the spec's answers as expectations, non-portable
+    steps left out) over Float, IEEE32Exec and Int in turn, replayed on the target through the one
+    interface.  No hypothesis.  A divergence is minimised by delta debugging
+    (:func:`programs.shrink`, at most ``shrink_budget`` replays — a count, never time); with
+    ``shrink=False`` it is only cut after its diverging step.  Round ``r`` runs programs
+    ``(S * 1000003 + r) * 1000 + k`` for ``k < examples_per_round``."""
     from dataclasses import replace as dc_replace
 
-    from torchlean_runtime.conformance.target import DEFAULT_TIMEOUT, ObjectTarget, coverage, open_target
-    from torchlean_runtime.conformance.vectors.generate import ALL_DTYPES, random_program
+    from torchlean_runtime.conformance.target import DEFAULT_TIMEOUT, ObjectTarget, open_target
+    from torchlean_runtime.conformance.vectors.format import Result
     from torchlean_runtime.conformance.vectors.replay import replay_trace
     from torchlean_runtime.errors import TargetFailedError
 
+    from . import programs
+
     if seconds is None and rounds is None:
         raise ValueError("a campaign needs seconds or rounds")
-    result = CampaignResult(seed, 0.0, 0, 0, 0, 0, 0.0, 0.0, target=target)
+    result = CampaignResult(seed, 0.0, 0, 0, 0, 0, 0.0, 0.0, target=target, engine="random")
     start = time.monotonic()
+    last_report = start
     try:
         tgt = open_target(target, timeout=timeout or DEFAULT_TIMEOUT)
     except TargetFailedError as exc:
-        result.target_failure = f"[{exc.code}] {exc.message}"
+        result.target_failure = f"[{exc.code}] {exc.message}" + (f"\nstderr tail:\n{exc.stderr_tail}" if exc.stderr_tail else "")
         return result
     if isinstance(tgt, ObjectTarget):
         tgt.hostile = hostile  # False unless --hostile: the throughput engine (replay attacks inputs always)
     not_covered: dict[str, int] = {}
     unsupported: set[str] = set()
+    declared = frozenset(tgt.operations)
+    perf = time.perf_counter
+
+    def target_failed(exc: Any) -> None:
+        result.target_failure = f"[{exc.code}] {exc.message}" + (
+            f"\nstderr tail:\n{exc.stderr_tail}" if exc.stderr_tail else "")
+
     try:
         for r in round_indices(shard, worker, rounds):
             if seconds is not None and time.monotonic() - start >= seconds:
                 break
             result.round_list.append(r)
             for k in range(examples_per_round):
-                program_seed = (seed * 1_000_003 + r) * 1000 + k
-                t0 = time.perf_counter()
-                case = random_program(program_seed, ALL_DTYPES[k % len(ALL_DTYPES)], steps_per_program)
-                trace = case.trace()
-                t1 = time.perf_counter()
-                try:
-                    res = replay_trace(trace, tgt, f"random program {program_seed}")
-                except TargetFailedError as exc:
-                    result.target_failure = f"[{exc.code}] {exc.message}" + (
-                        f"\nstderr tail:\n{exc.stderr_tail}" if exc.stderr_tail else "")
-                    return result
-                t2 = time.perf_counter()
+                pseed = programs.program_seed(seed, r, k)
+                dtype = programs.ALL_DTYPES[k % len(programs.ALL_DTYPES)]
+                t0 = perf()
+                program = programs.generate(pseed, dtype, steps_per_program, declared)
+                trace = program.trace
+                t1 = perf()
                 result.cases += 1
                 result.spec_seconds += t1 - t0
-                result.impl_seconds += t2 - t1
-                result.must_fail += sum(1 for st in trace.steps[:res.executed] if not hasattr(st.expect, "kind"))
-                result.operations += res.executed
-                if res.status == "not_covered":  # the whole program is not run: count its steps
-                    for st in trace.steps:
-                        not_covered[st.op] = not_covered.get(st.op, 0) + 1
-                    cov = coverage(tgt, trace.scalar_type, (st.op for st in trace.steps))
-                    unsupported.update(cov.operations_missing)
-                    if cov.scalar_type_missing:
-                        unsupported.add(f"scalar type {trace.scalar_type}")
-                if res.status == "diverged":
-                    d = res.divergence
-                    result.divergence = f"step {d.step} ({d.op}): spec {d.expected}; {tgt.name} {d.actual}"
-                    result.trace = dc_replace(trace, steps=trace.steps[:d.step + 1], tags=trace.tags + ("fuzz", "regression"))
+                for op, n in program.not_covered.items():
+                    not_covered[op] = not_covered.get(op, 0) + n
+                    unsupported.add(op)
+                if program.spec_crash is not None:
+                    # the reference crashed: a spec bug, reported like a divergence (the trace
+                    # holds the steps before it)
+                    result.divergence = f"the spec crashed on program {pseed}: {program.spec_crash}"
+                    result.trace = dc_replace(trace, tags=trace.tags + ("fuzz", "regression"))
                     result.found_after = time.monotonic() - start
                     result.shrink_seconds = 0.0
                     return result
-            if progress is not None:
-                elapsed = time.monotonic() - start
+                if trace.scalar_type not in tgt.scalar_types:  # the whole program is not run
+                    for st in trace.steps:
+                        not_covered[st.op] = not_covered.get(st.op, 0) + 1
+                    unsupported.add(f"scalar type {trace.scalar_type}")
+                    continue
+                try:
+                    res = replay_trace(trace, tgt, f"random program {pseed}")
+                except TargetFailedError as exc:
+                    target_failed(exc)
+                    return result
+                result.impl_seconds += perf() - t1
+                result.must_fail += sum(1 for st in trace.steps[:res.executed] if st.expect.__class__ is not Result)
+                result.operations += res.executed
+                if res.status == "diverged":
+                    result.found_after = time.monotonic() - start
+                    _report_divergence(result, trace, res, tgt, shrink, shrink_budget)
+                    return result
+            now = time.monotonic()
+            if progress is not None and now - last_report >= 5.0:
+                last_report = now
+                elapsed = now - start
                 print(f"[fuzz] {elapsed:6.0f}s  rounds {len(result.round_list)}  programs {result.cases}  operations "
                       f"{result.operations}  ({result.operations / max(elapsed, 1e-9):.0f}/s)  divergences 0",
                       file=progress, flush=True)
@@ -326,6 +361,47 @@ def run_random_campaign(
         result.unsupported = tuple(sorted(unsupported))
         result.attacks = getattr(tgt, "attacks_tried", 0)
     return result
+
+
+def _report_divergence(result: CampaignResult, trace: Any, res: Any, tgt: Any, shrink: bool,
+                       budget: Optional[int]) -> None:
+    """Fill ``result`` with the divergence ``res`` of ``trace``: minimised (``shrink``) or cut."""
+    from dataclasses import replace as dc_replace
+
+    from torchlean_runtime.conformance.vectors.replay import replay_trace
+    from torchlean_runtime.errors import TargetFailedError
+
+    from . import programs
+
+    d = res.divergence
+    cut = found = dc_replace(trace, steps=trace.steps[:d.step + 1])
+    result.original_steps = len(found.steps)
+    t0 = time.monotonic()
+    how = "cut after the diverging step"
+    if shrink:
+        def diverges(candidate: Any) -> Optional[int]:
+            out = replay_trace(candidate, tgt, "shrinking")
+            return out.divergence.step if out.status == "diverged" else None
+
+        try:
+            shrunk = programs.shrink(found, diverges, programs.SHRINK_BUDGET if budget is None else budget)
+            result.shrink_replays = shrunk.replays
+            again = replay_trace(shrunk.trace, tgt, "shrunk")
+            if again.status == "diverged":  # (a target with state across programs may not repeat it)
+                found, d = shrunk.trace, again.divergence
+                how = f"shrunk by delta debugging in {result.shrink_replays} replays"
+        except TargetFailedError:
+            pass  # the target failed while shrinking: keep the program as found
+    result.shrink_seconds = time.monotonic() - t0
+    try:
+        if found is cut and replay_trace(cut, tgt, "found").status != "diverged":
+            how += "; NOTE: it passes when replayed again — the target keeps state across programs"
+    except TargetFailedError:
+        pass
+    result.divergence = f"step {d.step} ({d.op}): spec {d.expected}; {tgt.name} {d.actual}"
+    result.trace = dc_replace(found, tags=found.tags + ("fuzz", "regression"),
+                              description=f"spec/{tgt.name} divergence found by torchlean-rt fuzz (program "
+                                          f"{trace.generator.seed}, {how}): {result.divergence[:600]}")
 
 
 def save_failure(trace: Any, out_dir: os.PathLike | str) -> Path:
@@ -358,6 +434,7 @@ def _summary_doc(results: Sequence[CampaignResult], args: Any, seed: int, saved:
     return {
         "format": SUMMARY_FORMAT,
         "target": args.target,
+        "engine": results[0].engine if results else None,
         "seed": seed,
         "shard": args.shard,
         "workers": args.workers,
@@ -413,6 +490,7 @@ def _merged(docs: list) -> dict:
     return {
         "format": SUMMARY_FORMAT,
         "target": ",".join(sorted({d["target"] for d in docs})),
+        "engine": ",".join(sorted({str(d.get("engine", "stateful")) for d in docs})),
         "seed": docs[0]["seed"] if len(seeds) == 1 else None,
         "shard": "merged",
         "workers": sum(d["workers"] for d in docs),
@@ -443,8 +521,11 @@ def _parse_shard(text: str) -> Optional[tuple[int, int]]:
 
 def _worker(kwargs: dict) -> CampaignResult:
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-    engine = kwargs.pop("engine", "stateful")
-    return (run_random_campaign if engine == "random" else run_campaign)(**kwargs)
+    engine = kwargs.pop("engine", DEFAULT_ENGINE)
+    budget = kwargs.pop("shrink_budget", None)
+    if engine == "random":
+        return run_random_campaign(**kwargs, shrink_budget=budget)
+    return run_campaign(**kwargs)
 
 
 def main(args: Any) -> int:
@@ -467,10 +548,6 @@ def main(args: Any) -> int:
         for d in doc["divergences"]:
             print(f"fuzz merge: divergence: {d['message'][:300]} (trace: {d['trace']})")
         return _exit(doc)
-    try:
-        import hypothesis  # noqa: F401
-    except ImportError:
-        return _usage("needs hypothesis (pip install 'torchlean-runtime[dev]')")
     if args.seconds is not None and not 0 < args.seconds < math.inf:
         return _usage(f"--seconds must be a positive finite number, given {args.seconds}")
     if args.rounds is not None and args.rounds <= 0:
@@ -479,6 +556,16 @@ def main(args: Any) -> int:
         return _usage(f"--workers must be between 1 and {MAX_WORKERS}, given {args.workers}")
     if args.programs < 1:
         return _usage(f"--programs must be at least 1, given {args.programs}")
+    shrink_budget = getattr(args, "shrink_replays", None)
+    if shrink_budget is not None and shrink_budget < 1:
+        return _usage(f"--shrink-replays must be at least 1, given {shrink_budget}")
+    engine = getattr(args, "engine", None) or DEFAULT_ENGINE
+    if engine == "stateful":
+        try:
+            import hypothesis  # noqa: F401
+        except ImportError:
+            return _usage("the stateful engine needs hypothesis (pip install 'torchlean-runtime[dev]'; "
+                          "--engine random does not)")
     if args.timeout is not None and not 0 < args.timeout < math.inf:
         return _usage(f"--timeout must be a positive finite number of seconds, given {args.timeout}")
     shard = _parse_shard(args.shard)
@@ -504,11 +591,12 @@ def main(args: Any) -> int:
         print_cli_error(exc.code, f"fuzz: target failed at its handshake: {exc.message}")
         return 3
     budget = f"{seconds:.0f}s" if seconds is not None else f"{args.rounds} rounds"
-    print(f"[fuzz] spec vs {args.target}, {args.engine}, {budget}, seed {seed}, shard {shard[0]}/{shard[1]}, "
+    print(f"[fuzz] spec vs {args.target}, {engine} engine, {budget}, seed {seed}, shard {shard[0]}/{shard[1]}, "
           f"{args.workers} workers", file=sys.stderr, flush=True)
     common = dict(seconds=seconds, seed=seed, target=args.target, rounds=args.rounds, shard=shard,
                   timeout=args.timeout, examples_per_round=args.programs, hostile=args.hostile)
-    common["engine"] = args.engine
+    common["engine"] = engine
+    common["shrink_budget"] = shrink_budget
     if args.workers == 1:
         results = [_worker(dict(common, progress=sys.stderr))]
     else:
@@ -529,7 +617,11 @@ def main(args: Any) -> int:
     for r, path in zip(results, saved):
         if path is None:
             continue
-        how = "cut after the diverging step" if args.engine == "random" else f"shrunk in {r.shrink_seconds:.1f}s"
+        if engine == "random":
+            how = (f"shrunk by delta debugging from {r.original_steps} steps in {r.shrink_replays} replays "
+                   f"({r.shrink_seconds:.1f}s)")
+        else:
+            how = f"shrunk by hypothesis in {r.shrink_seconds:.1f}s"
         print(f"fuzz: DIVERGENCE found after {r.found_after:.1f}s, {how}, "
               f"{len(r.trace.steps)} steps: {r.divergence}")
         print(f"fuzz: saved the program as a torchlean.runtime.v1 trace: {path}")

@@ -20,6 +20,7 @@ BENCHES = [
     ("bench_params.py", "bench_params.json", {"cases"}),
     ("bench_protocol.py", "bench_protocol.json", {"small_steps", "corpus", "pipe"}),
     ("bench_fuzz.py", "bench_fuzz.json", {"engines"}),
+    ("bench_fuzz_engines.py", "bench_fuzz_engines.json", {"rows", "seed", "rounds"}),
     ("bench_contracts.py", "bench_contracts.json", {"set_value_us"}),
     ("bench_reader.py", "bench_reader.json", {"documents", "memory"}),
 ]

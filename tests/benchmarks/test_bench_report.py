@@ -28,6 +28,7 @@ DOC_BLOCKS = [
     ("docs/params.md", "params", "bench_params.json"),
     ("docs/protocol.md", "protocol", "bench_protocol.json"),
     ("docs/conformance.md", "fuzz", "bench_fuzz.json"),
+    ("docs/conformance.md", "fuzz-kills", "bench_fuzz_engines.json"),
     ("docs/vectors.md", "reader", "bench_reader.json"),
     ("docs/vectors.md", "reader-memory", "bench_reader.json"),
 ]
@@ -146,6 +147,24 @@ def test_fuzz_figures() -> None:
     for engine, run in data["engines"].items():
         assert run["ops_per_s"] == pytest.approx(run["operations"] / run["seconds"])
         assert f"`--engine {engine}` {_rate(run['ops_per_s'])} operations/s ({run['operations']:,} operations in {run['seconds']:.1f} s)" in text
+
+
+def test_fuzz_kill_comparison_figures() -> None:
+    from torchlean_runtime.proofs.mutants.catalogue import MUTANTS
+
+    data = _record("bench_fuzz_engines.json")
+    text = _block_text("docs/conformance.md", "fuzz-kills")
+    rows = data["rows"]
+    # a full run: every impl mutant of the catalogue, once, no --hostile, no --only
+    assert sorted(r["mutant"] for r in rows) == sorted(m.name for m in MUTANTS if not m.is_spec)
+    assert data["smoke"] is False and data["hostile"] is False
+    for engine in ("stateful", "random"):
+        killed = sum(1 for r in rows if r[engine]["killed"])
+        ops = sum(r[engine]["operations"] for r in rows)
+        assert f"| {engine} | {killed}/{len(rows)} |" in text and f"| {ops:,} |" in text
+    for r in rows:
+        if not r["stateful"]["killed"] and not r["random"]["killed"]:
+            assert f"`{r['mutant']}`" in text.split("By neither:")[1]
 
 
 def test_contracts_figures() -> None:
