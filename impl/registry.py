@@ -107,7 +107,11 @@ class Registry:
         """Spec: prepend ``(name, array)`` (an older entry of that name is shadowed, kept).
         O(log32 n): one Map.get, one Map.set, two tuples."""
         slots = self.slots
-        return Registry._make((name, self.order), slots.set(name, (shape, array, slots.get(name))), self.length + 1)
+        r = _new(Registry)  # _make inlined: this is the hottest path of a large build
+        _set_order(r, (name, self.order))
+        _set_slots(r, slots.set(name, (shape, array, slots.get(name))))
+        _set_length(r, self.length + 1)
+        return r
 
     def lookup(self, name: str, shape: tuple[int, ...]) -> Optional[np.ndarray]:
         """Spec: ``find?`` the FIRST (newest) entry named ``name``; its array if its shape is
