@@ -26,16 +26,17 @@ the name does not occur in ``order``, else a chain with exactly as many cells as
 
 Abstraction (``toSpec``).  The impl's ``items()`` walks ``order`` and, for each occurrence of a
 name, takes the next cell of that name's chain (a per-name cursor).  The model states the same
-walk without the cursor (``itemsWalk`` is the cursor form, and obligation
-z3.index.items-walk-is-toSpec proves the two equal under I2): the occurrence of ``n`` that has ``j`` older occurrences of ``n``
+walk without the cursor: the occurrence of ``n`` that has ``j`` older occurrences of ``n``
 after it in ``order`` takes the cell of ``n``'s chain that has ``j`` cells after it
 (``cellFrom(chain, j)``).  Under I2 (chain length = occurrences) the two pick the same cell:
 the newest occurrence has ``k - 1`` older ones and takes the head, the next takes the second
 cell, and so on.  Stated this way the array ``slots`` stays FIXED along the recursion, so every
 lemma is a plain structural induction on ``order``; the cursor form (``toSpec(rest,
 S[n := tail S[n]])``) changes the array at each step and needs every lemma generalised over it
-and Z3 to commute ``Store`` terms inside the induction hypothesis.  The replay against the impl
-(crosscheck.py) compares this ``toSpec`` with ``items()`` after every step.
+and Z3 to commute ``Store`` terms inside the induction hypothesis.  ``itemsWalk`` is the cursor
+form; the replay against the impl (crosscheck.py) compares both with ``items()`` after every
+step, so their agreement is sampled, not proved (a Z3 proof of it by induction generalising
+the array was tried and found seed-dependent).
 """
 
 from __future__ import annotations
@@ -242,8 +243,9 @@ class IndexModel:
         return self.toSpecList(IndexRegistry.order(R), IndexRegistry.slots(R))
 
     def items(self, R) -> z3.ExprRef:
-        """``Registry.items()``: the cursor walk (equal to ``toSpec`` under I2, obligation
-        z3.index.items-walk-is-toSpec)."""
+        """``Registry.items()``: the cursor walk (equal to ``toSpec`` under I2 on every replayed
+        state; not a proof obligation — Z3's search for the induction through the changing
+        array is seed-dependent)."""
         return self.itemsWalk(IndexRegistry.order(R), IndexRegistry.slots(R))
 
 
@@ -270,7 +272,6 @@ INDEX_DEFINITIONS: tuple[str, ...] = (
     "Registry.names",
     "Registry.count",
     "Registry.clear",
-    "Registry.items",
     "I1",
     "I2",
     "toSpec",

@@ -26,7 +26,7 @@ from __future__ import annotations
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Iterator, Optional, Sequence
+from typing import Iterable, Iterator, Sequence
 
 import z3
 
@@ -210,7 +210,6 @@ def induction(
     lemmas: Sequence[Proof] = (),
     timeout_ms: int = DEFAULT_TIMEOUT_MS,
     vacuous: Sequence[str] = (),
-    ih_at: Optional[Callable[[str, list], Sequence[tuple]]] = None,
 ) -> Proof:
     """Prove ``∀ on fixed generalizing. hyps → goal`` by structural induction on ``on``.
 
@@ -219,11 +218,6 @@ def induction(
     are assumed in every case query.  ``vacuous`` names the constructors whose case the
     hypotheses rule out (e.g. ``k ∈ []``): for those the assumptions must be ``unsat``,
     for every other case ``sat`` — so a vacuous case is always a declared one.
-
-    ``ih_at(constructor name, fields)`` lists terms (one per ``generalizing`` variable,
-    over the case's fields) at which the induction hypothesis is ALSO stated instantiated —
-    a sound step (an instance of an assumption) that spares Z3 the search for it, as
-    :func:`direct`'s ``instances`` do for lemmas.
     """
     sort = on.sort()
     if not isinstance(sort, z3.DatatypeSortRef):
@@ -247,11 +241,6 @@ def induction(
             sub = [(on, fields[j]), *zip(generalizing, bound)]
             ih_body = _implies([z3.substitute(h, *sub) for h in hyps], z3.substitute(goal, *sub))
             ihs.append(_forall(bound, ih_body))
-            for terms in (ih_at(ctor.name(), fields) if ih_at is not None and generalizing else ()):
-                if len(terms) != len(generalizing) or any(t.sort() != gv.sort() for t, gv in zip(terms, generalizing)):
-                    raise TypeError(f"{name}: ih_at must give one term per generalizing variable, of its sort")
-                inst = [(on, fields[j]), *zip(generalizing, terms)]
-                ihs.append(_implies([z3.substitute(h, *inst) for h in hyps], z3.substitute(goal, *inst)))
         case_hyps = [z3.substitute(h, (on, term)) for h in hyps]
         case_goal = z3.substitute(goal, (on, term))
         kind = "step" if ihs else "base"

@@ -235,31 +235,6 @@ class Lemmas:
             lemmas=[self.cell_of_fill, self.occ_nonneg], timeout_ms=self.T)
 
     @cached_property
-    def spec_pop(self) -> ind.Proof:
-        X = self.X
-        head = chain_of(S[n])
-        return ind.induction(
-            "chain_of S[n] = _ :: chain ∧ occurrences o n ≤ length chain → toSpec o S[n := chain] = toSpec o S  "
-            "(dropping the head cell changes no older occurrence)",
-            on=o, fixed=[S, n, cc],
-            hyps=[Chain.is_ccons(head), Chain.ctail(head) == cc, X.occurrences(o, n) <= X.chainLength(cc)],
-            goal=X.toSpecList(o, z3.Store(S, n, OptChain.presentChain(cc))) == X.toSpecList(o, S),
-            timeout_ms=self.T)
-
-    @cached_property
-    def items_spec(self) -> ind.Proof:
-        X = self.X
-        nm = z3.Const("nm", Str)
-        return ind.induction(
-            "(∀ nm, length (chain_of S[nm]) = occurrences o nm) → items o S = toSpec o S", on=o, generalizing=[S],
-            hyps=[z3.ForAll([nm], X.chainLength(chain_of(S[nm])) == X.occurrences(o, nm))],
-            goal=X.itemsWalk(o, S) == X.toSpecList(o, S),
-            lemmas=[self.spec_pop, self.occ_nonneg], timeout_ms=self.T,
-            # the walk's next array: the head's chain popped (Z3 does not find this instance)
-            ih_at=lambda ctor, fields: [] if ctor != "scons" else [
-                (z3.Store(S, fields[0], OptChain.presentChain(Chain.ctail(chain_of(S[fields[0]])))),)])
-
-    @cached_property
     def find_spec(self) -> ind.Proof:
         X, M = self.X, self.M
         head = chain_of(S[n])
@@ -762,19 +737,6 @@ def _index_set_all_refines(L: Lemmas, M: SpecModel, X: IndexModel, T: int) -> Ev
     )
 
 
-def _index_items_walk(L: Lemmas, M: SpecModel, X: IndexModel, T: int) -> Evidence:
-    return Evidence(
-        [ind.direct("I1 ∧ I2 → items R (the cursor walk) = toSpec R", [R], hyps=[X.invariant(R)],
-                    goal=X.items(R) == X.toSpec(R),
-                    instances=[(L.items_spec, (IndexRegistry.order(R), IndexRegistry.slots(R)))], timeout_ms=T)],
-        [_canary(["Registry.items"], "the items walk takes a name's oldest cell first",
-                 X.items(X.register(X.register(X.empty(), n, s, t), n, s2, t2))
-                 == Registry.rcons(Entry.entry(n, AnyTensor.anyTensor(s, t)),
-                                   Registry.rcons(Entry.entry(n, AnyTensor.anyTensor(s2, t2)), Registry.rnil)), T)],
-        [],
-    )
-
-
 def _index_queries_refine(L: Lemmas, M: SpecModel, X: IndexModel, T: int) -> Evidence:
     spec_ctx = _ctx_with_vars(X.toSpec(R))
     spec_gctx = _ctx_with_grads(X.toSpec(R))
@@ -905,10 +867,6 @@ OBLIGATIONS: tuple[Z3Obligation, ...] = (
     _ob("z3.index.set_all-refines-spec", 5,
         "I1 ∧ I2 → toSpec (set_all R n s t) = map set over toSpec R (setVariable / setGradient)",
         [DIRECT, IND_NAMES, IND_CHAIN, IND_REG], _index_set_all_refines),
-    _ob("z3.index.items-walk-is-toSpec", 5,
-        "I1 ∧ I2 → items() (walk order, each occurrence takes the head of its name's chain, the rest of the walk "
-        "sees the tail) = toSpec R (each occurrence takes the chain cell with as many cells after it as older "
-        "occurrences)", [DIRECT, IND_NAMES], _index_items_walk),
     _ob("z3.index.queries-refine-spec", 5,
         "I1 ∧ I2 → lookup through slots (head cell of the name's chain) = spec find? + shape test on toSpec R; "
         "has / names / count = hasVariable / variableNames / contextSize", [DIRECT, IND_NAMES], _index_queries_refine),

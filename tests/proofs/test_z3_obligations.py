@@ -214,26 +214,6 @@ def test_instances_are_the_quantified_fact_at_the_given_terms():
         lemma.at(Shape.scalar, z3.IntVal(1))
 
 
-def test_ih_at_adds_an_instance_of_the_hypothesis_and_checks_its_terms():
-    """ih_at states the IH at given terms: the instance is the hypothesis with the generalized
-    variable replaced (a wrong claim still fails with it), and the terms must fit."""
-    s1, s2 = z3.Consts("s1 s2", Shape)
-    goal = SPEC.areEqual(s1, s2) == (s1 == s2)
-    with_instance = ind.induction("areEqual s1 s2 = (s1 = s2)", on=s1, generalizing=[s2], goal=goal, timeout_ms=T,
-                                  ih_at=lambda ctor, fields: [(Shape.scalar,)] if ctor == "dim" else [])
-    assert with_instance.proved
-    wrong = ind.induction("areEqual s1 s2 (wrongly negated)", on=s1, generalizing=[s2],
-                          goal=SPEC.areEqual(s1, s2) == (s1 != s2), timeout_ms=T,
-                          ih_at=lambda ctor, fields: [(fields[1],)] if ctor == "dim" else [])
-    assert not wrong.proved
-    with pytest.raises(TypeError):
-        ind.induction("bad arity", on=s1, generalizing=[s2], goal=goal, timeout_ms=T,
-                      ih_at=lambda ctor, fields: [(Shape.scalar, Shape.scalar)])
-    with pytest.raises(TypeError):
-        ind.induction("bad sort", on=s1, generalizing=[s2], goal=goal, timeout_ms=T,
-                      ih_at=lambda ctor, fields: [(z3.IntVal(1),)])
-
-
 def test_scheme_text_names_constructors_and_hypothesis():
     s1, s2 = z3.Consts("s1 s2", Shape)
     text = ind.scheme_of(s1, [s2])
