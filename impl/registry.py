@@ -2,26 +2,38 @@
 
 One :class:`Registry` per Lean list (variables, gradients).  It stores the same sequence of
 ``(name, tensor)`` entries as the spec's Lean list, newest first, but indexed so that the
-operations the runtime performs most cost O(log32 n) instead of a list walk.  Built on
-``immutables.Map`` (a HAMT with structural sharing), so every update returns a new registry in
-O(log n) and every older registry stays valid and unchanged — persistence, as in Lean.
+operations the runtime performs most cost one hash lookup instead of a list walk.  Built on
+ONE ``immutables.Map`` (a HAMT with structural sharing) plus a cons list, so every update
+returns a new registry in O(log32 n) and every older registry stays valid and unchanged —
+persistence, as in Lean.
 
-Layout (mirrored by the Z3 model; see notes/impl-design.md)::
+Layout (mirrored field by field by the Z3 model, proofs/z3/index_model.py)::
 
-    order          cons list of entry ids, newest first        (nil is None; a cell is (eid, rest))
-    entries        Map[int, Entry]   entry id -> Entry(name, shape, array)
-    by_name        Map[str, cons list of entry ids with that name, newest first]
-    length         number of entries (shadowed duplicates counted)
-    next_entry_id  fresh id for the next prepend (ids are never reused within one lineage)
+    order    cons list of NAMES, newest first, one cell per entry (shadowed duplicates
+             included); a cell is the 2-tuple (name, rest), nil is None
+    slots    Map[str, chain]: the chain of a name lists that name's entries, newest first, as
+             flat 3-tuples (shape, array, rest), nil is None
+    length   number of entries (shadowed duplicates counted)
+
+Why this shape: ``register`` is one ``Map.get`` + one ``Map.set`` + two tuples, ``lookup`` one
+``Map.get`` and a shape compare on the head cell (Lean's ``find?`` stops at the newest entry,
+which is exactly the head of the chain), ``set_all`` rebuilds one chain (Lean's ``map`` touches
+exactly the entries of that name).  The cells hold only ``str`` / ``tuple`` / ``ndarray`` /
+``None``, so CPython's GC untracks them after their first collection — building a large
+registry does not make every later collection walk it.
 
 Invariants (checked by :meth:`Registry.invariant_violations`):
 
-* I1 ``order`` has exactly ``length`` ids, all distinct, all keys of ``entries``, all
-  ``< next_entry_id``; ``entries`` has no other keys.
-* I2 for every name ``n``: ``by_name[n]`` lists the ids in ``order`` whose entry is named ``n``,
-  in the same relative order; no key of ``by_name`` maps to an empty list.
+* I1 ``order`` has exactly ``length`` cells.
+* I2 for every name ``n``: ``slots[n]``'s chain has exactly as many cells as ``n`` occurs in
+  ``order``, at least one (no key maps to an empty chain); every name in ``order`` is a key.
 
-Abstraction: the spec list is ``[(entries[eid].name, entries[eid].array) for eid in order]``.
+Abstraction: the spec list is obtained by walking ``order`` and taking, for each occurrence of
+a name, the next cell of that name's chain: ``toSpec(nil, S) = []``,
+``toSpec((n, rest), S) = (n, head(S[n])) :: toSpec(rest, S[n := tail(S[n])])`` — what
+:meth:`Registry.items` computes with a per-name cursor.  (Equivalently, under I2: the occurrence
+of ``n`` followed by ``j`` older occurrences takes the chain cell followed by ``j`` cells; the
+Z3 model states it that way, see index_model.py.)
 """
 
 from __future__ import annotations
@@ -33,48 +45,47 @@ import numpy as np
 
 __all__ = ["Entry", "Registry", "EMPTY"]
 
-# A cons cell is (head, tail); the empty list is None.  Prepending shares the tail (O(1)).
+# A cons cell is a tuple whose LAST field is the tail; the empty list is None.  Prepending
+# shares the tail (O(1)).  order cells: (name, rest); chain cells: (shape, array, rest).
 ConsList = Optional[tuple]
 
 
-def _iter_cons(cells: ConsList) -> Iterator[int]:
-    while cells is not None:
-        head, cells = cells
-        yield head
-
-
 class Entry(NamedTuple):
-    """One registry entry: the spec's ``(name, ⟨s, t⟩ : AnyTensor)``; ``shape`` is kept
-    explicitly, as Lean's ``AnyTensor`` keeps ``s``."""
+    """One registry entry as :meth:`Registry.items` reports it: the spec's
+    ``(name, ⟨s, t⟩ : AnyTensor)``; ``shape`` is kept explicitly, as Lean's ``AnyTensor`` keeps ``s``."""
 
     name: str
     shape: tuple[int, ...]
     array: np.ndarray
 
 
+def _chain_length(cell: ConsList) -> int:
+    k = 0
+    while cell is not None:
+        k += 1
+        cell = cell[2]
+    return k
+
+
 class Registry:
     """An immutable, persistent registry.  Arguments are assumed validated and frozen by the
     caller (``context.py``); nothing here copies or checks arrays."""
 
-    __slots__ = ("order", "entries", "by_name", "length", "next_entry_id")
+    __slots__ = ("order", "slots", "length")
 
     order: ConsList
-    entries: immutables.Map
-    by_name: immutables.Map
+    slots: immutables.Map
     length: int
-    next_entry_id: int
 
     def __init__(self) -> None:
         raise TypeError("Registry values are built by the impl only (start from registry.EMPTY)")
 
     @staticmethod
-    def _make(order: ConsList, entries: immutables.Map, by_name: immutables.Map, length: int, next_entry_id: int) -> "Registry":
-        r = object.__new__(Registry)
-        _set(r, "order", order)
-        _set(r, "entries", entries)
-        _set(r, "by_name", by_name)
-        _set(r, "length", length)
-        _set(r, "next_entry_id", next_entry_id)
+    def _make(order: ConsList, slots: immutables.Map, length: int) -> "Registry":
+        r = _new(Registry)
+        _set_order(r, order)
+        _set_slots(r, slots)
+        _set_length(r, length)
         return r
 
     def __setattr__(self, name: str, value: object) -> None:
@@ -87,108 +98,135 @@ class Registry:
         return self
 
     def __reduce__(self):
-        # Rebuilt by re-registering oldest first; ids may differ, the abstraction does not.
+        # Rebuilt by re-registering oldest first: the same fields, hence the same abstraction.
         return (_rebuild, (list(reversed(self.items())),))
 
     # -- the operations (spec semantics in each docstring) ---------------------------------
 
     def register(self, name: str, shape: tuple[int, ...], array: np.ndarray) -> "Registry":
-        """Spec: prepend ``(name, array)``.  O(log n)."""
-        eid = self.next_entry_id
-        return Registry._make(
-            (eid, self.order),
-            self.entries.set(eid, Entry(name, shape, array)),
-            self.by_name.set(name, (eid, self.by_name.get(name))),
-            self.length + 1,
-            eid + 1,
-        )
+        """Spec: prepend ``(name, array)`` (an older entry of that name is shadowed, kept).
+        O(log32 n): one Map.get, one Map.set, two tuples."""
+        slots = self.slots
+        r = _new(Registry)  # _make inlined: this is the hottest path of a large build
+        _set_order(r, (name, self.order))
+        _set_slots(r, slots.set(name, (shape, array, slots.get(name))))
+        _set_length(r, self.length + 1)
+        return r
 
     def lookup(self, name: str, shape: tuple[int, ...]) -> Optional[np.ndarray]:
         """Spec: ``find?`` the FIRST (newest) entry named ``name``; its array if its shape is
-        ``shape``, else ``None`` (an older entry is never consulted).  O(log n)."""
-        ids = self.by_name.get(name)
-        if ids is None:
+        ``shape``, else ``None`` (an older entry is never consulted).  O(log32 n): one Map.get."""
+        cell = self.slots.get(name)
+        if cell is None:
             return None
-        entry = self.entries[ids[0]]
-        return entry.array if entry.shape == shape else None
+        return cell[1] if cell[0] == shape else None
 
     def set_all(self, name: str, shape: tuple[int, ...], array: np.ndarray) -> "Registry":
         """Spec: ``map`` replacing EVERY entry named ``name`` by ``(name, array)`` at its own
-        ``shape``; order kept; an absent name leaves the registry as it is.  O(k log n) for
-        the k entries with that name."""
-        ids = self.by_name.get(name)
-        if ids is None:
+        ``shape``; order kept; an absent name leaves the registry as it is (``self``).
+        O(k + log32 n) for the k entries with that name: the chain is rebuilt, one Map.set."""
+        cell = self.slots.get(name)
+        if cell is None:
             return self
-        entry = Entry(name, shape, array)
-        with self.entries.mutate() as entries:
-            for eid in _iter_cons(ids):
-                entries[eid] = entry
-            new_entries = entries.finish()
-        return Registry._make(self.order, new_entries, self.by_name, self.length, self.next_entry_id)
+        chain = None
+        for _ in range(_chain_length(cell)):
+            chain = (shape, array, chain)
+        return Registry._make(self.order, self.slots.set(name, chain), self.length)
 
     def has(self, name: str) -> bool:
-        """Spec: ``any`` entry named ``name``.  O(log n)."""
-        return name in self.by_name
+        """Spec: ``any`` entry named ``name``.  O(log32 n)."""
+        return name in self.slots
 
     def count(self) -> int:
         """Spec: ``length`` (duplicates counted).  O(1)."""
         return self.length
 
     def distinct_names(self) -> Iterator[str]:
-        """Each name present, once (the keys of ``by_name``; no particular order)."""
-        return iter(self.by_name.keys())
+        """Each name present, once (the keys of ``slots``; no particular order).  O(1) to
+        start, O(distinct names) to exhaust."""
+        return iter(self.slots.keys())
 
     def all_names_in(self, other: "Registry") -> bool:
-        """Every name of this registry is a name of ``other``.  O(distinct names · log n)."""
-        present = other.by_name
-        return all(name in present for name in self.by_name.keys())
+        """Every name of this registry is a name of ``other``.  O(distinct names · log32 n)."""
+        present = other.slots
+        return all(name in present for name in self.slots.keys())
 
     def first_names(self, limit: int) -> list[str]:
-        """The names of the ``limit`` newest entries (for ``__repr__``).  O(limit · log n)."""
+        """The names of the ``limit`` newest entries (for ``__repr__``).  O(limit): a walk of
+        ``order``, no lookups."""
         out: list[str] = []
-        entries, cells = self.entries, self.order
+        cells = self.order
         while cells is not None and len(out) < limit:
-            eid, cells = cells
-            out.append(entries[eid].name)
+            name, cells = cells
+            out.append(name)
         return out
 
     def items(self) -> list[Entry]:
-        """All entries in list order, newest first (the abstraction's order).  O(n log n)."""
-        entries = self.entries
-        return [entries[eid] for eid in _iter_cons(self.order)]
+        """All entries in list order, newest first (the abstraction).  O(n): one walk of
+        ``order`` with a per-name cursor into ``slots`` (one Map lookup per distinct name)."""
+        slots = self.slots
+        cursors: dict = {}
+        out: list[Entry] = []
+        cells = self.order
+        while cells is not None:
+            name, cells = cells
+            cell = cursors[name] if name in cursors else slots[name]
+            out.append(Entry(name, cell[0], cell[1]))
+            cursors[name] = cell[2]
+        return out
 
     def names(self) -> list[str]:
-        """Spec: ``map (·.1)`` — names in list order, duplicates kept.  O(n log n)."""
-        return [entry.name for entry in self.items()]
+        """Spec: ``map (·.1)`` — names in list order, duplicates kept.  O(n): a walk of
+        ``order``, no lookups."""
+        out: list[str] = []
+        cells = self.order
+        while cells is not None:
+            name, cells = cells
+            out.append(name)
+        return out
 
     # -- invariant (for tests and the model cross-check) -------------------------------------
 
     def invariant_violations(self) -> list[str]:
-        """The ways this registry breaks I1/I2 (empty when the index is consistent).  O(n log n)."""
+        """The ways this registry breaks I1/I2 (empty when the index is consistent).  O(n)."""
         problems: list[str] = []
-        order = list(_iter_cons(self.order))
-        if len(order) != self.length:
-            problems.append(f"I1: order has {len(order)} ids, length is {self.length}")
-        if len(set(order)) != len(order):
-            problems.append("I1: order has duplicate ids")
-        if any(eid >= self.next_entry_id or eid < 0 for eid in order):
-            problems.append("I1: an id in order is not below next_entry_id")
-        if set(order) != set(self.entries.keys()):
-            problems.append("I1: the keys of entries are not exactly the ids in order")
-        expected: dict[str, list[int]] = {}
-        for eid in order:
-            if eid in self.entries:
-                expected.setdefault(self.entries[eid].name, []).append(eid)
-        actual = {name: list(_iter_cons(ids)) for name, ids in self.by_name.items()}
-        if actual != expected:
-            problems.append(f"I2: by_name {actual} differs from the ids by name in order {expected}")
+        occurrences: dict[str, int] = {}
+        cells, cell_count = self.order, 0
+        while cells is not None:
+            if not (isinstance(cells, tuple) and len(cells) == 2):
+                problems.append(f"I1: an order cell is not a (name, rest) pair: {cells!r}")
+                break
+            name, cells = cells
+            occurrences[name] = occurrences.get(name, 0) + 1
+            cell_count += 1
+        if cell_count != self.length:
+            problems.append(f"I1: order has {cell_count} cells, length is {self.length}")
+        for name, chain in self.slots.items():
+            k = 0
+            while chain is not None:
+                if not (isinstance(chain, tuple) and len(chain) == 3):
+                    problems.append(f"I2: a cell of {name!r}'s chain is not a (shape, array, rest) triple")
+                    break
+                k += 1
+                chain = chain[2]
+            if k == 0:
+                problems.append(f"I2: {name!r} is a key of slots with an empty chain")
+            elif k != occurrences.get(name, 0):
+                problems.append(f"I2: {name!r}'s chain has {k} cells, {name!r} occurs {occurrences.get(name, 0)} times in order")
+        missing = [name for name in occurrences if name not in self.slots]
+        if missing:
+            problems.append(f"I2: names in order that are not keys of slots: {sorted(missing)}")
         return problems
 
 
-_set = object.__setattr__
+_new = object.__new__
+# The slot descriptors' setters: __setattr__ is blocked, and these skip the generic lookup.
+_set_order = Registry.order.__set__
+_set_slots = Registry.slots.__set__
+_set_length = Registry.length.__set__
 
 #: The empty registry (``[]``).
-EMPTY: Registry = Registry._make(None, immutables.Map(), immutables.Map(), 0, 0)
+EMPTY: Registry = Registry._make(None, immutables.Map(), 0)
 
 
 def _rebuild(items_oldest_first: list) -> Registry:

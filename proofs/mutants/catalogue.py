@@ -28,7 +28,7 @@ from torchlean_runtime.impl import context as impl_context
 from torchlean_runtime.impl import variable as impl_variable
 from torchlean_runtime.impl.arrays import FLOAT32, FLOAT64, check_array, check_context_instance, freeze
 from torchlean_runtime.impl.context import RuntimeContext
-from torchlean_runtime.impl.registry import EMPTY, Entry, Registry, _iter_cons
+from torchlean_runtime.impl.registry import EMPTY, Registry
 from torchlean_runtime.impl.variable import Variable
 
 __all__ = ["ENV_VAR", "Mutant", "MUTANTS", "BY_NAME", "SITECUSTOMIZE", "apply", "apply_from_env", "active",
@@ -121,10 +121,11 @@ def _method(cls: type, name: str) -> Callable:
 
 def _lookup_past_first_match() -> list[Replacement]:
     def lookup(self: Registry, name: str, shape: tuple) -> Optional[np.ndarray]:
-        for eid in _iter_cons(self.by_name.get(name)):  # BUG: keeps looking past the newest entry
-            entry = self.entries[eid]
-            if entry.shape == shape:
-                return entry.array
+        cell = self.slots.get(name)
+        while cell is not None:  # BUG: keeps walking the chain past the newest entry
+            if cell[0] == shape:
+                return cell[1]
+            cell = cell[2]
         return None
 
     return [(Registry, "lookup", lookup)]
@@ -132,11 +133,10 @@ def _lookup_past_first_match() -> list[Replacement]:
 
 def _lookup_compares_element_count() -> list[Replacement]:
     def lookup(self: Registry, name: str, shape: tuple) -> Optional[np.ndarray]:
-        ids = self.by_name.get(name)
-        if ids is None:
+        cell = self.slots.get(name)
+        if cell is None:
             return None
-        entry = self.entries[ids[0]]
-        return entry.array if math.prod(entry.shape) == math.prod(shape) else None  # BUG: (2,3) "is" (3,2)
+        return cell[1] if math.prod(cell[0]) == math.prod(shape) else None  # BUG: (2,3) "is" (3,2)
 
     return [(Registry, "lookup", lookup)]
 
@@ -146,33 +146,35 @@ def _last_write_wins() -> list[Replacement]:
 
     def dict_register(self: Registry, name: str, shape: tuple, array: np.ndarray) -> Registry:
         # BUG: a dict keyed by name — re-registering overwrites instead of shadowing
-        return set_all(self, name, shape, array) if name in self.by_name else register(self, name, shape, array)
+        return set_all(self, name, shape, array) if name in self.slots else register(self, name, shape, array)
 
     return [(Registry, "register", dict_register)]
 
 
 def _set_updates_newest_only() -> list[Replacement]:
     def set_all(self: Registry, name: str, shape: tuple, array: np.ndarray) -> Registry:
-        ids = self.by_name.get(name)
-        if ids is None:
+        cell = self.slots.get(name)
+        if cell is None:
             return self
-        # BUG: only the newest entry is replaced; shadowed duplicates keep their old values
-        entries = self.entries.set(ids[0], Entry(name, shape, array))
-        return Registry._make(self.order, entries, self.by_name, self.length, self.next_entry_id)
+        # BUG: only the head of the chain is replaced; shadowed duplicates keep their old values
+        return Registry._make(self.order, self.slots.set(name, (shape, array, cell[2])), self.length)
 
     return [(Registry, "set_all", set_all)]
 
 
 def _set_keeps_old_shape() -> list[Replacement]:
     def set_all(self: Registry, name: str, shape: tuple, array: np.ndarray) -> Registry:
-        ids = self.by_name.get(name)
-        if ids is None:
+        cell = self.slots.get(name)
+        if cell is None:
             return self
-        with self.entries.mutate() as entries:
-            for eid in _iter_cons(ids):
-                entries[eid] = Entry(name, entries[eid].shape, array)  # BUG: the stored shape is not updated
-            new_entries = entries.finish()
-        return Registry._make(self.order, new_entries, self.by_name, self.length, self.next_entry_id)
+        cells = []
+        while cell is not None:
+            cells.append(cell)
+            cell = cell[2]
+        chain = None
+        for old in reversed(cells):
+            chain = (old[0], array, chain)  # BUG: the stored shape is not updated
+        return Registry._make(self.order, self.slots.set(name, chain), self.length)
 
     return [(Registry, "set_all", set_all)]
 
@@ -197,7 +199,7 @@ def _names_oldest_first() -> list[Replacement]:
 
 def _empty_name_is_absent() -> list[Replacement]:
     def has(self: Registry, name: str) -> bool:
-        return bool(name) and name in self.by_name  # BUG: truthiness test — "" is never present
+        return bool(name) and name in self.slots  # BUG: truthiness test — "" is never present
 
     return [(Registry, "has", has)]
 
@@ -246,14 +248,14 @@ def _clear_gradients_clears_variables() -> list[Replacement]:
 
 def _context_size_counts_unique() -> list[Replacement]:
     def unique_count(self: RuntimeContext) -> int:
-        return len(self._variables.by_name)  # BUG: distinct names, not entries
+        return len(self._variables.slots)  # BUG: distinct names, not entries
 
     return [(RuntimeContext, "context_size", unique_count)]
 
 
 def _gradient_count_counts_unique() -> list[Replacement]:
     def unique_count(self: RuntimeContext) -> int:
-        return len(self._gradients.by_name)  # BUG: distinct names, not entries
+        return len(self._gradients.slots)  # BUG: distinct names, not entries
 
     return [(RuntimeContext, "gradient_count", unique_count)]
 

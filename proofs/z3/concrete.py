@@ -18,8 +18,8 @@ import z3
 
 from torchlean_runtime.spec.core.shape import Dim, Shape as PyShape, dim as py_dim, ofList, scalar as py_scalar
 
-from .index_model import IdList, ImplEntry, IndexRegistry, OptIds, OptImplEntry
-from .model import AnyTensor, Ctx, Entry, NatList, Registry, Shape
+from .index_model import Chain, IndexRegistry, OptChain
+from .model import AnyTensor, Ctx, Entry, NameList, NatList, Registry, Shape
 
 __all__ = [
     "evaluate",
@@ -38,8 +38,9 @@ __all__ = [
     "context_value",
     "opt_tensor_value",
     "namelist_value",
-    "idlist_term",
-    "idlist_value",
+    "namelist_term",
+    "chain_term",
+    "chain_value",
     "index_registry_term",
     "index_state",
 ]
@@ -225,68 +226,57 @@ def opt_tensor_value(term: z3.ExprRef) -> Optional[int]:
 # --- the index model -------------------------------------------------------------------------------
 
 
-def idlist_term(items) -> z3.ExprRef:
-    term = IdList.inil
-    for k in reversed(list(items)):
-        term = IdList.icons(z3.IntVal(k), term)
+def namelist_term(names) -> z3.ExprRef:
+    """A Python list of names as a ``NameList`` term (list order)."""
+    term = NameList.snil
+    for name in reversed(list(names)):
+        term = NameList.scons(name_term(name), term)
     return term
 
 
-def idlist_value(term: z3.ExprRef) -> list[int]:
+def chain_term(cell, value_id: Callable[[Any], int]) -> z3.ExprRef:
+    """An impl chain (``(shape, array, rest)`` cells, ``None`` = nil) as a ``Chain`` term."""
+    cells = []
+    while cell is not None:
+        shape, array, cell = cell
+        cells.append((shape, array))
+    term = Chain.cnil
+    for shape, array in reversed(cells):
+        term = Chain.ccons(shape_term(ofList(shape)), z3.IntVal(value_id(array)), term)
+    return term
+
+
+def chain_value(term: z3.ExprRef) -> list[tuple[PyShape, int]]:
+    """A ``Chain`` value as ``[(shape, value id), ...]``, head first."""
     v, out = evaluate(term), []
-    while _ctor(v) == "icons":
-        out.append(int_value(v.arg(0)))
-        v = v.arg(1)
-    if _ctor(v) != "inil":
-        raise ValueError(f"not an IdList value: {v}")
+    while _ctor(v) == "ccons":
+        out.append((shape_value(v.arg(0)), int_value(v.arg(1))))
+        v = v.arg(2)
+    if _ctor(v) != "cnil":
+        raise ValueError(f"not a Chain value: {v}")
     return out
 
 
 def index_registry_term(reg, value_id: Callable[[Any], int]) -> z3.ExprRef:
     """An impl ``Registry`` (impl/registry.py) as an ``IndexRegistry`` term, field by field."""
-    def cons_ids(cells) -> list[int]:
-        out = []
-        while cells is not None:
-            head, cells = cells
-            out.append(head)
-        return out
-
-    entries = z3.K(z3.IntSort(), OptImplEntry.absentEntry)
-    for eid, entry in reg.entries.items():
-        value = OptImplEntry.presentEntry(
-            ImplEntry.implEntry(name_term(entry.name), shape_term(ofList(entry.shape)), z3.IntVal(value_id(entry.array)))
-        )
-        entries = z3.Store(entries, z3.IntVal(eid), value)
-    by_name = z3.K(z3.StringSort(), OptIds.absentName)
-    for name, cells in reg.by_name.items():
-        by_name = z3.Store(by_name, name_term(name), OptIds.presentIds(idlist_term(cons_ids(cells))))
-    return IndexRegistry.mkRegistry(
-        idlist_term(cons_ids(reg.order)), entries, by_name, z3.IntVal(reg.length), z3.IntVal(reg.next_entry_id)
-    )
+    names, cells = [], reg.order
+    while cells is not None:
+        name, cells = cells
+        names.append(name)
+    slots = z3.K(z3.StringSort(), OptChain.absentName)
+    for name, chain in reg.slots.items():
+        slots = z3.Store(slots, name_term(name), OptChain.presentChain(chain_term(chain, value_id)))
+    return IndexRegistry.mkRegistry(namelist_term(names), slots, z3.IntVal(reg.length))
 
 
-def index_state(term: z3.ExprRef, eids, names) -> dict:
-    """The observable state of an ``IndexRegistry`` term: ``order``, ``entries`` at the ids
-    ``eids`` (``None`` = no key), ``by_name`` at ``names`` (``None`` = no key),
-    ``length``, ``next_entry_id``."""
+def index_state(term: z3.ExprRef, names) -> dict:
+    """The observable state of an ``IndexRegistry`` term: ``order`` (a list of names),
+    ``slots`` at ``names`` (``None`` = no key, else the chain as ``[(shape, value id), ...]``),
+    ``length``."""
     v = evaluate(term)
-    order_t, entries_t, by_name_t, length_t, next_t = (IndexRegistry.accessor(0, j)(v) for j in range(5))
-    entries = {}
-    for eid in eids:
-        slot = evaluate(entries_t[z3.IntVal(eid)])
-        if _ctor(slot) == "absentEntry":
-            entries[eid] = None
-        else:
-            e = slot.arg(0)
-            entries[eid] = (name_value(e.arg(0)), shape_value(e.arg(1)), int_value(e.arg(2)))
-    by_name = {}
+    order_t, slots_t, length_t = (IndexRegistry.accessor(0, j)(v) for j in range(3))
+    slots = {}
     for name in names:
-        slot = evaluate(by_name_t[name_term(name)])
-        by_name[name] = None if _ctor(slot) == "absentName" else idlist_value(slot.arg(0))
-    return {
-        "order": idlist_value(order_t),
-        "entries": entries,
-        "by_name": by_name,
-        "length": int_value(length_t),
-        "next_entry_id": int_value(next_t),
-    }
+        slot = evaluate(slots_t[name_term(name)])
+        slots[name] = None if _ctor(slot) == "absentName" else chain_value(slot.arg(0))
+    return {"order": namelist_value(order_t), "slots": slots, "length": int_value(length_t)}

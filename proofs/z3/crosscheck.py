@@ -6,10 +6,10 @@ disagreement — the check that keeps the models from drifting from the spec and
   (getVariable / getGradient at probe shapes, hasVariable, variableNames, gradientNames,
   contextSize, gradientCount, isValidContext).
 * :func:`index_mismatches` — index model (index_model.py) vs impl/registry.py: after every
-  step the impl's fields (order, entries, by_name, length, next_entry_id), lookup / has /
+  step the impl's fields (order, slots with every chain cell, length), lookup / has /
   names / count / all_names_in (against the previous step's registry), the abstraction
-  ``toSpec`` against the impl's ``items()``; at the end I1 ∧ I2 in the model against the
-  impl's own invariant check.
+  ``toSpec`` and the model's cursor walk ``items`` against the impl's ``items()``; at the
+  end I1 ∧ I2 in the model against the impl's own invariant check.
 
 A tensor value is "the tensor filled with the number ``seed``"; its model id is ``seed``.
 Used by tests/proofs/test_z3_crossvalidate.py (hypothesis) and by the ``sampled``
@@ -161,22 +161,25 @@ class _Arrays:
         return self._seed_of[id(a)]
 
 
-def _cons(cells) -> list[int]:
-    out = []
+def _impl_state(reg, arrays: _Arrays, names) -> dict:
+    order, cells = [], reg.order
     while cells is not None:
-        head, cells = cells
-        out.append(head)
-    return out
+        name, cells = cells
+        order.append(name)
+    slots = {}
+    for name in names:
+        chain = reg.slots.get(name, _ABSENT)
+        if chain is _ABSENT:
+            slots[name] = None
+            continue
+        slots[name] = []
+        while chain is not None:
+            shape, array, chain = chain
+            slots[name].append((S.ofList(shape), arrays.seed(array)))
+    return {"order": order, "slots": slots, "length": reg.length}
 
 
-def _impl_state(reg, arrays: _Arrays, eids, names) -> dict:
-    entries = {}
-    for eid in eids:
-        e = reg.entries.get(eid)
-        entries[eid] = None if e is None else (e.name, S.ofList(e.shape), arrays.seed(e.array))
-    by_name = {n: (_cons(reg.by_name[n]) if n in reg.by_name else None) for n in names}
-    return {"order": _cons(reg.order), "entries": entries, "by_name": by_name, "length": reg.length,
-            "next_entry_id": reg.next_entry_id}
+_ABSENT = object()
 
 
 def holds_in_model(formula: z3.BoolRef, timeout_ms: int = 10_000) -> bool:
@@ -212,12 +215,11 @@ def index_mismatches(X: IndexModel, ops, probes, check_invariant: bool = True) -
             term = getattr(X, kind)(term, C.name_term(name), C.shape_term(S.ofList(dims)), z3.IntVal(seed))
         term = C.evaluate(term)
         step = repr(op)
-        eids = range(-1, reg.next_entry_id + 2)
-        names = sorted(set(NAMES) | {p[0] for p in probes} | set(reg.by_name.keys()))
-        model_state, impl_state = C.index_state(term, eids, names), _impl_state(reg, arrays, eids, names)
+        names = sorted(set(NAMES) | {p[0] for p in probes} | set(reg.slots.keys()))
+        model_state, impl_state = C.index_state(term, names), _impl_state(reg, arrays, names)
         if model_state != impl_state:
             out.append(f"{step}: state model {model_state} impl {impl_state}")
-        encoded = C.index_state(C.index_registry_term(reg, arrays.seed), eids, names)
+        encoded = C.index_state(C.index_registry_term(reg, arrays.seed), names)
         if encoded != impl_state:
             out.append(f"{step}: the term encoding of the impl state reads back as {encoded}")
         for name, dims in probes:
@@ -235,8 +237,13 @@ def index_mismatches(X: IndexModel, ops, probes, check_invariant: bool = True) -
             if holds_in_model(X.all_names_in(ta, tb)) != a.all_names_in(b):
                 out.append(f"{step}: all_names_in (this step vs the previous one)")
         items = [(e.name, S.ofList(e.shape), arrays.seed(e.array)) for e in reg.items()]
-        if C.registry_value(X.toSpec(term)) != items:
-            out.append(f"{step}: toSpec model {C.registry_value(X.toSpec(term))} impl items {items}")
+        for what, abstraction in (("toSpec", X.toSpec), ("items", X.items)):
+            try:
+                abstract = C.registry_value(abstraction(term))
+            except ValueError as exc:  # a state breaking I2 can point the walk at a missing chain cell
+                abstract = f"no concrete list ({exc})"
+            if abstract != items:
+                out.append(f"{step}: {what} model {abstract} impl items {items}")
     if check_invariant:
         impl_ok = not reg.invariant_violations()
         if invariant_holds_in_model(X, term) != impl_ok:

@@ -1,72 +1,84 @@
-"""The impl's hashed registry (``impl/registry.py``, layout in notes/impl-design.md) as a Z3 model.
+"""The impl's hashed registry (``impl/registry.py``, layout in its module docstring) as a Z3 model.
 
 The model keeps the impl's actual data structure, field by field:
 
 ==================  ======================================================================
 impl                model
 ==================  ======================================================================
-``order``           ``IdList`` (a cons list of Ints, newest first)
-``entries``         ``Array(Int, OptImplEntry)``: ``absentEntry`` where the Map has no key
-``by_name``         ``Array(String, OptIds)``: ``absentName`` where the Map has no key, so a
-                    key mapped to an EMPTY list stays representable (I2 forbids it)
+``order``           ``NameList`` (a cons list of names, newest first, one cell per entry)
+``slots``           ``Array(String, OptChain)``: ``absentName`` where the Map has no key,
+                    ``presentChain(c)`` where it maps the name to the chain ``c`` (so a key
+                    mapped to an EMPTY chain stays representable; I2 forbids it)
+chain cell          ``Chain``: ``cnil`` | ``ccons(shape, value, rest)`` — the flat 3-tuple
+                    ``(shape, array, rest)``; the shape tuple as a ``Shape`` (a faithful
+                    encoding: ofList/toList are inverses, obligation family 1), the array as
+                    an opaque value id, as in the spec model
 ``length``          ``Int``
-``next_entry_id``   ``Int``
-``Entry``           ``implEntry(name, shape, value)``: the shape tuple as a ``Shape`` (a
-                    faithful encoding: ofList/toList are inverses, obligation family 1), the
-                    array as an opaque value id, as in the spec model
 ==================  ======================================================================
 
 ``register`` / ``lookup`` / ``set_all`` / ``has`` / ``names`` / ``count`` / ``clear`` follow
-the impl's code step by step; ``set_all`` stores the same entry under every id of
-``by_name[name]`` (``storeAll``, a fold over that list).  The invariant I1/I2 and the
-abstraction ``toSpec`` (impl → spec list) are stated as in the design note.  One
-strengthening: I1 also says ``0 ≤ id`` for ids in ``order`` (the impl's own check) and
-``next_entry_id ≥ 0`` (true of ``EMPTY``, preserved, needed so the next id is in range).
+the impl's code step by step (``slots.get(name)`` is :func:`chain_of`: ``None`` for an
+absent key); ``set_all`` stores ``fill(chain)``, a chain of the same length whose cells are
+all the new ``(shape, value)``.
+
+Invariant: I1 ``order`` has ``length`` cells; I2 for every name, ``slots[name]`` is absent if
+the name does not occur in ``order``, else a chain with exactly as many cells as occurrences.
+
+Abstraction (``toSpec``).  The impl's ``items()`` walks ``order`` and, for each occurrence of a
+name, takes the next cell of that name's chain (a per-name cursor).  The model states the same
+walk without the cursor: the occurrence of ``n`` that has ``j`` older occurrences of ``n``
+after it in ``order`` takes the cell of ``n``'s chain that has ``j`` cells after it
+(``cellFrom(chain, j)``).  Under I2 (chain length = occurrences) the two pick the same cell:
+the newest occurrence has ``k - 1`` older ones and takes the head, the next takes the second
+cell, and so on.  Stated this way the array ``slots`` stays FIXED along the recursion, so every
+lemma is a plain structural induction on ``order``; the cursor form (``toSpec(rest,
+S[n := tail S[n]])``) changes the array at each step and needs every lemma generalised over it
+and Z3 to commute ``Store`` terms inside the induction hypothesis.  ``itemsWalk`` is the cursor
+form; the replay against the impl (crosscheck.py) compares both with ``items()`` after every
+step, so their agreement is sampled, not proved (a Z3 proof of it by induction generalising
+the array was tried and found seed-dependent).
 """
 
 from __future__ import annotations
 
 import z3
 
-from .model import AnyTensor, Entry, NameList, Nat, OptTensor, Registry, Shape, Str, Val, _datatype, _list_sort, define_rec
+from .model import AnyTensor, Entry, NameList, Nat, OptTensor, Registry, Shape, Str, Val, _datatype, define_rec
 
 __all__ = [
-    "IdList",
-    "ImplEntry",
-    "OptImplEntry",
-    "OptIds",
+    "Chain",
+    "OptChain",
     "IndexRegistry",
-    "EntriesSort",
-    "ByNameSort",
+    "SlotsSort",
     "IndexModel",
     "INDEX_VARIANTS",
     "build_index_model",
+    "chain_of",
     "INDEX",
     "INDEX_DEFINITIONS",
 ]
 
-IdList = _list_sort("IdList", z3.IntSort(), "i")
-ImplEntry = _datatype("ImplEntry", ("implEntry", ("ename", Str), ("eshape", Shape), ("evalue", Val)))
-OptImplEntry = _datatype("OptImplEntry", ("absentEntry",), ("presentEntry", ("theImplEntry", ImplEntry)))
-OptIds = _datatype("OptIds", ("absentName",), ("presentIds", ("theIds", IdList)))
-EntriesSort = z3.ArraySort(z3.IntSort(), OptImplEntry)
-ByNameSort = z3.ArraySort(Str, OptIds)
+_chain = z3.Datatype("Chain")
+_chain.declare("cnil")
+_chain.declare("ccons", ("cshape", Shape), ("cvalue", Val), ("ctail", _chain))
+#: A chain of a name: ``cnil`` | ``ccons(shape, value, rest)`` (the impl's ``(shape, array, rest)``).
+Chain = _chain.create()
+OptChain = _datatype("OptChain", ("absentName",), ("presentChain", ("theChain", Chain)))
+SlotsSort = z3.ArraySort(Str, OptChain)
 IndexRegistry = _datatype(
     "IndexRegistry",
-    (
-        "mkRegistry",
-        ("order", IdList),
-        ("entries", EntriesSort),
-        ("by_name", ByNameSort),
-        ("length", Nat),
-        ("next_entry_id", Nat),
-    ),
+    ("mkRegistry", ("order", NameList), ("slots", SlotsSort), ("length", Nat)),
 )
+
+
+def chain_of(slot: z3.ExprRef) -> z3.ExprRef:
+    """``slots.get(name)``: the chain, or nil (``None``) for an absent key."""
+    return z3.If(OptChain.is_absentName(slot), Chain.cnil, OptChain.theChain(slot))
 
 
 #: Variants with one operation deliberately broken (for the tests that show the family-5
 #: obligations have teeth); ``"impl"`` is the faithful model of impl/registry.py.
-INDEX_VARIANTS = ("impl", "lookup-oldest", "set_all-newest-only", "by_name-last-write-wins")
+INDEX_VARIANTS = ("impl", "lookup-oldest", "set_all-newest-only", "register-forgets-older-entries")
 
 
 class IndexModel:
@@ -77,85 +89,68 @@ class IndexModel:
             raise ValueError(f"unknown index model variant {variant!r}; expected one of {INDEX_VARIANTS}")
         self.variant = variant
         sfx = "" if variant == "impl" else f"[{variant}]"
-        I = IdList
+        N, K = NameList, Chain
 
-        def present_named(E, k, name):
-            slot = E[k]
-            return z3.And(OptImplEntry.is_presentEntry(slot), ImplEntry.ename(OptImplEntry.theImplEntry(slot)) == name)
-
-        self.idLength = define_rec(
-            "Index.length(order)" + sfx, [("o", I)], Nat,
-            lambda f, o: z3.If(I.is_inil(o), z3.IntVal(0), 1 + f(I.itail(o))),
+        self.orderLength = define_rec(
+            "Index.length(order)" + sfx, [("o", N)], Nat,
+            lambda f, o: z3.If(N.is_snil(o), z3.IntVal(0), 1 + f(N.stail(o))),
         )
-        self.member = define_rec(
-            "Index.member" + sfx, [("k", z3.IntSort()), ("o", I)], z3.BoolSort(),
-            lambda f, k, o: z3.If(I.is_inil(o), z3.BoolVal(False), z3.Or(I.ihead(o) == k, f(k, I.itail(o)))),
-            decreasing=1,
-        )
-        member = self.member
-        self.distinct = define_rec(
-            "Index.distinct" + sfx, [("o", I)], z3.BoolSort(),
-            lambda f, o: z3.If(
-                I.is_inil(o), z3.BoolVal(True), z3.And(z3.Not(member(I.ihead(o), I.itail(o))), f(I.itail(o)))
+        # how many cells of o hold name
+        self.occurrences = define_rec(
+            "Index.occurrences" + sfx, [("o", N), ("name", Str)], Nat,
+            lambda f, o, name: z3.If(
+                N.is_snil(o), z3.IntVal(0), z3.If(N.shead(o) == name, 1, 0) + f(N.stail(o), name)
             ),
         )
-        self.allKeys = define_rec(
-            "Index.allKeys" + sfx, [("o", I), ("E", EntriesSort)], z3.BoolSort(),
-            lambda f, o, E: z3.If(
-                I.is_inil(o), z3.BoolVal(True), z3.And(OptImplEntry.is_presentEntry(E[I.ihead(o)]), f(I.itail(o), E))
+        self.chainLength = define_rec(
+            "Index.length(chain)" + sfx, [("c", K)], Nat,
+            lambda f, c: z3.If(K.is_cnil(c), z3.IntVal(0), 1 + f(K.ctail(c))),
+        )
+        chainLength = self.chainLength
+        # set_all's new chain: as many cells as c, each (s, v)
+        self.fill = define_rec(
+            "Index.fill" + sfx, [("c", K), ("s", Shape), ("v", Val)], K,
+            lambda f, c, s, v: z3.If(K.is_cnil(c), K.cnil, K.ccons(s, v, f(K.ctail(c), s, v))),
+        )
+        # the cell of c that has exactly j cells after it (cnil if none)
+        self.cellFrom = define_rec(
+            "Index.cellFrom" + sfx, [("c", K), ("j", Nat)], K,
+            lambda f, c, j: z3.If(
+                K.is_cnil(c), K.cnil, z3.If(chainLength(K.ctail(c)) == j, c, f(K.ctail(c), j))
             ),
         )
-        self.allInRange = define_rec(
-            "Index.allInRange" + sfx, [("o", I), ("bound", z3.IntSort())], z3.BoolSort(),
-            lambda f, o, b: z3.If(
-                I.is_inil(o), z3.BoolVal(True),
-                z3.And(0 <= I.ihead(o), I.ihead(o) < b, f(I.itail(o), b)),
-            ),
-        )
-        # [eid in o (same order) with entries[eid].name == name]
-        self.idsNamed = define_rec(
-            "Index.idsNamed" + sfx, [("o", I), ("E", EntriesSort), ("name", Str)], I,
-            lambda f, o, E, name: z3.If(
-                I.is_inil(o), I.inil,
-                z3.If(present_named(E, I.ihead(o), name), I.icons(I.ihead(o), f(I.itail(o), E, name)), f(I.itail(o), E, name)),
-            ),
+        cellFrom, occurrences = self.cellFrom, self.occurrences
+        # last cell of a chain (only the "lookup-oldest" variant uses it)
+        self.lastCell = define_rec(
+            "Index.lastCell" + sfx, [("c", K)], K,
+            lambda f, c: z3.If(K.is_cnil(c), K.cnil, z3.If(K.is_cnil(K.ctail(c)), c, f(K.ctail(c)))),
         )
 
-        def spec_entry(E, k):
-            e = OptImplEntry.theImplEntry(E[k])
-            return Entry.entry(ImplEntry.ename(e), AnyTensor.anyTensor(ImplEntry.eshape(e), ImplEntry.evalue(e)))
+        def spec_entry(S, h, rest):
+            cell = cellFrom(chain_of(S[h]), occurrences(rest, h))
+            return Entry.entry(h, AnyTensor.anyTensor(K.cshape(cell), K.cvalue(cell)))
 
-        self.specEntry = spec_entry
-        # abstraction: [(entries[eid].name, ⟨entries[eid].shape, entries[eid].value⟩) for eid in o]
+        # abstraction: for each cell h of o, h's chain cell with as many cells after it as h
+        # has occurrences after it in o (see the module docstring)
         self.toSpecList = define_rec(
-            "Index.toSpec" + sfx, [("o", I), ("E", EntriesSort)], Registry,
-            lambda f, o, E: z3.If(I.is_inil(o), Registry.rnil, Registry.rcons(spec_entry(E, I.ihead(o)), f(I.itail(o), E))),
-        )
-        # for eid in ids: entries[eid] = entry   (set_all's loop)
-        self.storeAll = define_rec(
-            "Index.storeAll" + sfx, [("ids", I), ("E", EntriesSort), ("e", ImplEntry)], EntriesSort,
-            lambda f, ids, E, e: z3.If(
-                I.is_inil(ids), E, z3.Store(f(I.itail(ids), E, e), I.ihead(ids), OptImplEntry.presentEntry(e))
+            "Index.toSpec" + sfx, [("o", N), ("S", SlotsSort)], Registry,
+            lambda f, o, S: z3.If(
+                N.is_snil(o), Registry.rnil, Registry.rcons(spec_entry(S, N.shead(o), N.stail(o)), f(N.stail(o), S))
             ),
         )
-        # Proof helper (no impl counterpart): every id of o is in p.
-        self.subsetOf = define_rec(
-            "Index.subsetOf" + sfx, [("o", I), ("p", I)], z3.BoolSort(),
-            lambda f, o, p: z3.If(I.is_inil(o), z3.BoolVal(True), z3.And(member(I.ihead(o), p), f(I.itail(o), p))),
-        )
-        # last id of a list (only the "lookup-oldest" variant uses it)
-        self.lastId = define_rec(
-            "Index.lastId" + sfx, [("o", I)], z3.IntSort(),
-            lambda f, o: z3.If(
-                I.is_inil(o), z3.IntVal(-1), z3.If(I.is_inil(I.itail(o)), I.ihead(o), f(I.itail(o)))
-            ),
-        )
-        # names(): [entries[eid].name for eid in order]
-        self.namesOf = define_rec(
-            "Index.names" + sfx, [("o", I), ("E", EntriesSort)], NameList,
-            lambda f, o, E: z3.If(
-                I.is_inil(o), NameList.snil,
-                NameList.scons(ImplEntry.ename(OptImplEntry.theImplEntry(E[I.ihead(o)])), f(I.itail(o), E)),
+
+        # items(): walk o with a per-name cursor — each occurrence takes the head of its name's
+        # chain, and the rest of the walk sees that chain's tail (the registry docstring's form)
+        def items_entry(S, h):
+            c = chain_of(S[h])
+            return Entry.entry(h, AnyTensor.anyTensor(K.cshape(c), K.cvalue(c)))
+
+        self.itemsWalk = define_rec(
+            "Index.items" + sfx, [("o", N), ("S", SlotsSort)], Registry,
+            lambda f, o, S: z3.If(
+                N.is_snil(o), Registry.rnil,
+                Registry.rcons(items_entry(S, N.shead(o)),
+                               f(N.stail(o), z3.Store(S, N.shead(o), OptChain.presentChain(K.ctail(chain_of(S[N.shead(o)])))))),
             ),
         )
 
@@ -163,71 +158,62 @@ class IndexModel:
     @staticmethod
     def empty() -> z3.ExprRef:
         """``EMPTY`` (also what ``clear`` returns)."""
-        return IndexRegistry.mkRegistry(
-            IdList.inil, z3.K(z3.IntSort(), OptImplEntry.absentEntry), z3.K(Str, OptIds.absentName), 0, 0
-        )
+        return IndexRegistry.mkRegistry(NameList.snil, z3.K(Str, OptChain.absentName), 0)
 
     def clear(self, R) -> z3.ExprRef:
         return self.empty()
 
     def register(self, R, name, s, v) -> z3.ExprRef:
-        eid = IndexRegistry.next_entry_id(R)
-        B = IndexRegistry.by_name(R)
-        old = B[name]
-        old_ids = z3.If(OptIds.is_absentName(old), IdList.inil, OptIds.theIds(old))  # by_name.get(name) (None = nil)
-        if self.variant == "by_name-last-write-wins":  # broken on purpose: forgets older ids
-            old_ids = IdList.inil
+        S = IndexRegistry.slots(R)
+        older = chain_of(S[name])  # slots.get(name)
+        if self.variant == "register-forgets-older-entries":  # broken on purpose: the chain restarts
+            older = Chain.cnil
         return IndexRegistry.mkRegistry(
-            IdList.icons(eid, IndexRegistry.order(R)),
-            z3.Store(IndexRegistry.entries(R), eid, OptImplEntry.presentEntry(ImplEntry.implEntry(name, s, v))),
-            z3.Store(B, name, OptIds.presentIds(IdList.icons(eid, old_ids))),
+            NameList.scons(name, IndexRegistry.order(R)),
+            z3.Store(S, name, OptChain.presentChain(Chain.ccons(s, v, older))),
             IndexRegistry.length(R) + 1,
-            eid + 1,
         )
 
     def lookup(self, R, name, s) -> z3.ExprRef:
-        ids = IndexRegistry.by_name(R)[name]
-        first = IdList.ihead(OptIds.theIds(ids))
+        cell = chain_of(IndexRegistry.slots(R)[name])
         if self.variant == "lookup-oldest":  # broken on purpose: the oldest entry wins
-            first = self.lastId(OptIds.theIds(ids))
-        e = OptImplEntry.theImplEntry(IndexRegistry.entries(R)[first])
+            cell = self.lastCell(cell)
         return z3.If(
-            OptIds.is_absentName(ids),
+            Chain.is_cnil(cell),
             OptTensor.noTensor,
-            z3.If(ImplEntry.eshape(e) == s, OptTensor.someTensor(ImplEntry.evalue(e)), OptTensor.noTensor),
+            z3.If(Chain.cshape(cell) == s, OptTensor.someTensor(Chain.cvalue(cell)), OptTensor.noTensor),
         )
 
     def set_all(self, R, name, s, v) -> z3.ExprRef:
-        ids = IndexRegistry.by_name(R)[name]
-        targets = OptIds.theIds(ids)
-        if self.variant == "set_all-newest-only":  # broken on purpose: only the newest entry changes
-            targets = IdList.icons(IdList.ihead(targets), IdList.inil)
+        S = IndexRegistry.slots(R)
+        cell = chain_of(S[name])
+        new = self.fill(cell, s, v)
+        if self.variant == "set_all-newest-only":  # broken on purpose: only the head cell changes
+            new = Chain.ccons(s, v, Chain.ctail(cell))
         updated = IndexRegistry.mkRegistry(
-            IndexRegistry.order(R),
-            self.storeAll(targets, IndexRegistry.entries(R), ImplEntry.implEntry(name, s, v)),
-            IndexRegistry.by_name(R),
-            IndexRegistry.length(R),
-            IndexRegistry.next_entry_id(R),
+            IndexRegistry.order(R), z3.Store(S, name, OptChain.presentChain(new)), IndexRegistry.length(R)
         )
-        return z3.If(OptIds.is_absentName(ids), R, updated)
+        return z3.If(Chain.is_cnil(cell), R, updated)
 
     @staticmethod
     def has(R, name) -> z3.BoolRef:
-        return OptIds.is_presentIds(IndexRegistry.by_name(R)[name])
+        return OptChain.is_presentChain(IndexRegistry.slots(R)[name])
 
     @staticmethod
     def all_names_in(R, other) -> z3.BoolRef:
-        """``all(name in other.by_name for name in R.by_name.keys())`` (the impl's
+        """``all(name in other.slots for name in R.slots.keys())`` (the impl's
         is_valid_context is ``gradients.all_names_in(variables)``)."""
         name = z3.Const("name", Str)
         return z3.ForAll(
             [name],
-            z3.Implies(OptIds.is_presentIds(IndexRegistry.by_name(R)[name]),
-                       OptIds.is_presentIds(IndexRegistry.by_name(other)[name])),
+            z3.Implies(OptChain.is_presentChain(IndexRegistry.slots(R)[name]),
+                       OptChain.is_presentChain(IndexRegistry.slots(other)[name])),
         )
 
-    def names(self, R) -> z3.ExprRef:
-        return self.namesOf(IndexRegistry.order(R), IndexRegistry.entries(R))
+    @staticmethod
+    def names(R) -> z3.ExprRef:
+        """The impl walks ``order``: the names are the order list itself."""
+        return IndexRegistry.order(R)
 
     @staticmethod
     def count(R) -> z3.ExprRef:
@@ -235,33 +221,32 @@ class IndexModel:
 
     # -- invariant and abstraction ----------------------------------------------------------
     def I1(self, R) -> z3.BoolRef:
-        o, E = IndexRegistry.order(R), IndexRegistry.entries(R)
-        k = z3.Const("k", z3.IntSort())
-        return z3.And(
-            self.idLength(o) == IndexRegistry.length(R),
-            self.distinct(o),
-            self.allKeys(o, E),
-            self.allInRange(o, IndexRegistry.next_entry_id(R)),
-            IndexRegistry.next_entry_id(R) >= 0,
-            z3.ForAll([k], z3.Implies(OptImplEntry.is_presentEntry(E[k]), self.member(k, o))),
-        )
+        return self.orderLength(IndexRegistry.order(R)) == IndexRegistry.length(R)
 
-    def byNameExpected(self, o, E, name) -> z3.ExprRef:
-        """What I2 says ``by_name[name]`` is: the ids named ``name`` in order, no key if none."""
-        ids = self.idsNamed(o, E, name)
-        return z3.If(IdList.is_inil(ids), OptIds.absentName, OptIds.presentIds(ids))
+    def slotExpected(self, o, S, name) -> z3.BoolRef:
+        """What I2 says of ``slots[name]``: absent when ``name`` does not occur in ``o``, else
+        a chain with exactly as many cells as occurrences."""
+        slot, k = S[name], self.occurrences(o, name)
+        return z3.If(k == 0, OptChain.is_absentName(slot),
+                     z3.And(OptChain.is_presentChain(slot), self.chainLength(OptChain.theChain(slot)) == k))
 
     def I2(self, R) -> z3.BoolRef:
-        o, E, B = IndexRegistry.order(R), IndexRegistry.entries(R), IndexRegistry.by_name(R)
+        o, S = IndexRegistry.order(R), IndexRegistry.slots(R)
         name = z3.Const("name", Str)
-        return z3.ForAll([name], B[name] == self.byNameExpected(o, E, name))
+        return z3.ForAll([name], self.slotExpected(o, S, name))
 
     def invariant(self, R) -> z3.BoolRef:
         return z3.And(self.I1(R), self.I2(R))
 
     def toSpec(self, R) -> z3.ExprRef:
         """The abstraction: the spec list this registry stands for."""
-        return self.toSpecList(IndexRegistry.order(R), IndexRegistry.entries(R))
+        return self.toSpecList(IndexRegistry.order(R), IndexRegistry.slots(R))
+
+    def items(self, R) -> z3.ExprRef:
+        """``Registry.items()``: the cursor walk (equal to ``toSpec`` under I2 on every replayed
+        state; not a proof obligation — Z3's search for the induction through the changing
+        array is seed-dependent)."""
+        return self.itemsWalk(IndexRegistry.order(R), IndexRegistry.slots(R))
 
 
 _INDEX_MODELS: dict[str, IndexModel] = {}

@@ -28,12 +28,13 @@ import z3
 from torchlean_runtime.report import Obligation, Outcome
 
 from . import induction as ind
-from .index_model import INDEX, EntriesSort, IdList, ImplEntry, IndexModel, IndexRegistry, OptImplEntry
+from .index_model import INDEX, Chain, IndexModel, IndexRegistry, OptChain, SlotsSort, chain_of
 from .model import (
     SPEC,
     AnyTensor,
     Ctx,
     Entry,
+    NameList,
     NatList,
     OptEntry,
     OptTensor,
@@ -59,11 +60,10 @@ at = z3.Const("at", AnyTensor)
 e = z3.Const("e", Entry)
 # index model
 R = z3.Const("R", IndexRegistry)
-o, p, ids = z3.Consts("o p ids", IdList)
-E = z3.Const("E", EntriesSort)
-k, bound = z3.Ints("k bound")
-slot = z3.Const("slot", OptImplEntry)
-ie = z3.Const("ie", ImplEntry)
+o = z3.Const("o", NameList)
+S = z3.Const("S", SlotsSort)
+cc = z3.Const("chain", Chain)
+j = z3.Int("j")
 
 
 @dataclass(frozen=True)
@@ -189,127 +189,70 @@ class Lemmas:
         return ind.induction("all hasVariable (map set n g) vars = all hasVariable g vars", on=g, fixed=[vr, n, at],
                              goal=M.allHasVariable(M.mapSet(g, n, at), vr) == M.allHasVariable(g, vr), timeout_ms=self.T)
 
-    # -- the index model (induction on IdList) ------------------------------------------------
+    # -- the index model (induction on the order list, a NameList, or on a Chain) ----------
     @cached_property
-    def fresh_not_member(self) -> ind.Proof:
+    def occ_nonneg(self) -> ind.Proof:
         X = self.X
-        return ind.induction("allInRange o bound → bound ∉ o", on=o, fixed=[bound],
-                             hyps=[X.allInRange(o, bound)], goal=z3.Not(X.member(bound, o)), timeout_ms=self.T)
+        return ind.induction("occurrences o n ≥ 0", on=o, fixed=[n], goal=X.occurrences(o, n) >= 0, timeout_ms=self.T)
 
     @cached_property
-    def range_up(self) -> ind.Proof:
+    def fill_length(self) -> ind.Proof:
         X = self.X
-        return ind.induction("allInRange o bound → allInRange o (bound + 1)", on=o, fixed=[bound],
-                             hyps=[X.allInRange(o, bound)], goal=X.allInRange(o, bound + 1), timeout_ms=self.T)
+        return ind.induction("length (fill chain s t) = length chain", on=cc, fixed=[s, t],
+                             goal=X.chainLength(X.fill(cc, s, t)) == X.chainLength(cc), timeout_ms=self.T)
 
     @cached_property
-    def keys_store(self) -> ind.Proof:
+    def cell_of_fill(self) -> ind.Proof:
         X = self.X
-        return ind.induction("allKeys o E → allKeys o E[k := present ie]", on=o, fixed=[E, k, ie],
-                             hyps=[X.allKeys(o, E)], goal=X.allKeys(o, z3.Store(E, k, OptImplEntry.presentEntry(ie))),
-                             timeout_ms=self.T)
-
-    @cached_property
-    def named_store_fresh(self) -> ind.Proof:
-        X = self.X
-        return ind.induction("k ∉ o → idsNamed o E[k := slot] n = idsNamed o E n", on=o, fixed=[E, k, slot, n],
-                             hyps=[z3.Not(X.member(k, o))],
-                             goal=X.idsNamed(o, z3.Store(E, k, slot), n) == X.idsNamed(o, E, n), timeout_ms=self.T)
-
-    @cached_property
-    def spec_store_fresh(self) -> ind.Proof:
-        X = self.X
-        return ind.induction("k ∉ o → toSpec o E[k := slot] = toSpec o E", on=o, fixed=[E, k, slot],
-                             hyps=[z3.Not(X.member(k, o))],
-                             goal=X.toSpecList(o, z3.Store(E, k, slot)) == X.toSpecList(o, E), timeout_ms=self.T)
-
-    @cached_property
-    def storeAll_pointwise(self) -> ind.Proof:
-        X = self.X
-        return ind.induction("storeAll ids E ie [k] = if k ∈ ids then present ie else E[k]", on=ids, fixed=[E, ie, k],
-                             goal=X.storeAll(ids, E, ie)[k]
-                             == z3.If(X.member(k, ids), OptImplEntry.presentEntry(ie), E[k]), timeout_ms=self.T)
-
-    @cached_property
-    def member_named(self) -> ind.Proof:
-        X = self.X
-        slot_k = E[k]
+        cell = X.cellFrom(X.fill(cc, s, t), j)
         return ind.induction(
-            "k ∈ idsNamed o E n ↔ k ∈ o ∧ E[k] present with name n", on=o, fixed=[k, E, n],
-            goal=X.member(k, X.idsNamed(o, E, n))
-            == z3.And(X.member(k, o), OptImplEntry.is_presentEntry(slot_k),
-                      ImplEntry.ename(OptImplEntry.theImplEntry(slot_k)) == n),
+            "0 ≤ j < length chain → cellFrom (fill chain s t) j = (s, t) :: _", on=cc, fixed=[s, t, j],
+            hyps=[0 <= j, j < X.chainLength(cc)],
+            goal=z3.And(Chain.is_ccons(cell), Chain.cshape(cell) == s, Chain.cvalue(cell) == t),
+            lemmas=[self.fill_length], vacuous=["cnil"], timeout_ms=self.T)
+
+    @cached_property
+    def spec_push(self) -> ind.Proof:
+        X = self.X
+        return ind.induction(
+            "chain_of S[n] = chain ∧ occurrences o n ≤ length chain → "
+            "toSpec o S[n := (s, t) :: chain] = toSpec o S  (a new head is below every older occurrence)",
+            on=o, fixed=[S, n, s, t, cc],
+            hyps=[chain_of(S[n]) == cc, X.occurrences(o, n) <= X.chainLength(cc)],
+            goal=X.toSpecList(o, z3.Store(S, n, OptChain.presentChain(Chain.ccons(s, t, cc)))) == X.toSpecList(o, S),
             timeout_ms=self.T)
 
     @cached_property
-    def keys_member(self) -> ind.Proof:
-        X = self.X
-        return ind.induction("allKeys o E ∧ k ∈ o → E[k] present", on=o, fixed=[E, k],
-                             hyps=[X.allKeys(o, E), X.member(k, o)], goal=OptImplEntry.is_presentEntry(E[k]),
-                             vacuous=["inil"], timeout_ms=self.T)
-
-    @cached_property
-    def named_storeAll(self) -> ind.Proof:
-        X = self.X
-        return ind.induction(
-            "idsNamed o (storeAll (idsNamed p E n) E (n, s, t)) m = idsNamed o E m  (set_all renames nothing)",
-            on=o, fixed=[p, E, n, s, t, m],
-            goal=X.idsNamed(o, X.storeAll(X.idsNamed(p, E, n), E, ImplEntry.implEntry(n, s, t)), m) == X.idsNamed(o, E, m),
-            lemmas=[self.storeAll_pointwise, self.member_named], timeout_ms=self.T)
-
-    @cached_property
-    def keys_storeAll(self) -> ind.Proof:
-        X = self.X
-        return ind.induction("allKeys o E → allKeys o (storeAll ids E ie)", on=o, fixed=[ids, E, ie],
-                             hyps=[X.allKeys(o, E)], goal=X.allKeys(o, X.storeAll(ids, E, ie)),
-                             lemmas=[self.storeAll_pointwise], timeout_ms=self.T)
-
-    @cached_property
-    def subset_cons(self) -> ind.Proof:
-        X = self.X
-        return ind.induction("subsetOf o p → subsetOf o (k :: p)", on=o, fixed=[p, k],
-                             hyps=[X.subsetOf(o, p)], goal=X.subsetOf(o, IdList.icons(k, p)), timeout_ms=self.T)
-
-    @cached_property
-    def subset_refl(self) -> ind.Proof:
-        X = self.X
-        return ind.induction("subsetOf o o", on=o, goal=X.subsetOf(o, o), lemmas=[self.subset_cons], timeout_ms=self.T)
-
-    @cached_property
-    def spec_storeAll(self) -> ind.Proof:
+    def spec_fill(self) -> ind.Proof:
         X, M = self.X, self.M
         return ind.induction(
-            "allKeys o E ∧ subsetOf o p → toSpec o (storeAll (idsNamed p E n) E (n, s, t)) = map set n (toSpec o E)",
-            on=o, fixed=[p, E, n, s, t], hyps=[X.allKeys(o, E), X.subsetOf(o, p)],
-            goal=X.toSpecList(o, X.storeAll(X.idsNamed(p, E, n), E, ImplEntry.implEntry(n, s, t)))
-            == M.mapSet(X.toSpecList(o, E), n, AnyTensor.anyTensor(s, t)),
-            lemmas=[self.storeAll_pointwise, self.member_named], timeout_ms=self.T)
-
-    @cached_property
-    def spec_absent(self) -> ind.Proof:
-        X, M = self.X, self.M
-        return ind.induction("allKeys o E ∧ idsNamed o E n = [] → map set n (toSpec o E) = toSpec o E",
-                             on=o, fixed=[E, n, at], hyps=[X.allKeys(o, E), IdList.is_inil(X.idsNamed(o, E, n))],
-                             goal=M.mapSet(X.toSpecList(o, E), n, at) == X.toSpecList(o, E), timeout_ms=self.T)
+            "chain_of S[n] = chain ∧ occurrences o n ≤ length chain → "
+            "toSpec o S[n := fill chain s t] = map set n (toSpec o S)",
+            on=o, fixed=[S, n, s, t, cc],
+            hyps=[chain_of(S[n]) == cc, X.occurrences(o, n) <= X.chainLength(cc)],
+            goal=X.toSpecList(o, z3.Store(S, n, OptChain.presentChain(X.fill(cc, s, t))))
+            == M.mapSet(X.toSpecList(o, S), n, AnyTensor.anyTensor(s, t)),
+            lemmas=[self.cell_of_fill, self.occ_nonneg], timeout_ms=self.T)
 
     @cached_property
     def find_spec(self) -> ind.Proof:
         X, M = self.X, self.M
-        named = X.idsNamed(o, E, n)
+        head = chain_of(S[n])
         return ind.induction(
-            "allKeys o E → find? (· == n) (toSpec o E) = entry of the first id of idsNamed o E n",
-            on=o, fixed=[E, n], hyps=[X.allKeys(o, E)],
-            goal=M.findName(X.toSpecList(o, E), n)
-            == z3.If(IdList.is_inil(named), OptEntry.noEntry, OptEntry.someEntry(X.specEntry(E, IdList.ihead(named)))),
-            timeout_ms=self.T)
+            "length (chain_of S[n]) = occurrences o n → find? (· == n) (toSpec o S) = "
+            "none if n ∉ o, else the head cell of n's chain",
+            on=o, fixed=[S, n], hyps=[X.chainLength(head) == X.occurrences(o, n)],
+            goal=M.findName(X.toSpecList(o, S), n)
+            == z3.If(X.occurrences(o, n) == 0, OptEntry.noEntry,
+                     OptEntry.someEntry(Entry.entry(n, AnyTensor.anyTensor(Chain.cshape(head), Chain.cvalue(head))))),
+            lemmas=[self.occ_nonneg], timeout_ms=self.T)
 
     @cached_property
     def any_spec(self) -> ind.Proof:
         X, M = self.X, self.M
-        return ind.induction("allKeys o E → any (· == n) (toSpec o E) = (idsNamed o E n ≠ [])", on=o, fixed=[E, n],
-                             hyps=[X.allKeys(o, E)],
-                             goal=M.anyName(X.toSpecList(o, E), n) == z3.Not(IdList.is_inil(X.idsNamed(o, E, n))),
-                             timeout_ms=self.T)
+        return ind.induction("any (· == n) (toSpec o S) = (occurrences o n ≠ 0)", on=o, fixed=[S, n],
+                             goal=M.anyName(X.toSpecList(o, S), n) == (X.occurrences(o, n) != 0),
+                             lemmas=[self.occ_nonneg], timeout_ms=self.T)
 
     @cached_property
     def all_as_forall(self) -> ind.Proof:
@@ -323,14 +266,14 @@ class Lemmas:
     @cached_property
     def names_spec(self) -> ind.Proof:
         X, M = self.X, self.M
-        return ind.induction("names o E = map fst (toSpec o E)", on=o, fixed=[E],
-                             goal=X.namesOf(o, E) == M.mapName(X.toSpecList(o, E)), timeout_ms=self.T)
+        return ind.induction("order = map fst (toSpec o S)", on=o, fixed=[S],
+                             goal=o == M.mapName(X.toSpecList(o, S)), timeout_ms=self.T)
 
     @cached_property
     def length_spec(self) -> ind.Proof:
         X, M = self.X, self.M
-        return ind.induction("length (toSpec o E) = length o", on=o, fixed=[E],
-                             goal=M.length(X.toSpecList(o, E)) == X.idLength(o), timeout_ms=self.T)
+        return ind.induction("length (toSpec o S) = length o", on=o, fixed=[S],
+                             goal=M.length(X.toSpecList(o, S)) == X.orderLength(o), timeout_ms=self.T)
 
 
 # --- the obligations ---------------------------------------------------------------------------
@@ -708,6 +651,7 @@ def _lengths_with_duplicates(L: Lemmas, M: SpecModel, X: IndexModel, T: int) -> 
 
 
 def _index_empty_clear(L: Lemmas, M: SpecModel, X: IndexModel, T: int) -> Evidence:
+    o_R, S_R = IndexRegistry.order(R), IndexRegistry.slots(R)
     return Evidence(
         [ind.direct("EMPTY and clear R satisfy I1 ∧ I2 and stand for []", [R],
                     goal=z3.And(X.invariant(X.empty()), X.invariant(X.clear(R)),
@@ -716,11 +660,10 @@ def _index_empty_clear(L: Lemmas, M: SpecModel, X: IndexModel, T: int) -> Eviden
         [
             _canary(["Registry.clear"], "clear keeps the entries", X.count(X.clear(R)) == X.count(R), T,
                     hyps=[X.invariant(R)]),
-            _canary(["I1"], "a registry satisfying the invariant is empty", IdList.is_inil(IndexRegistry.order(R)), T,
+            _canary(["I1"], "a registry satisfying the invariant is empty", NameList.is_snil(o_R), T,
                     hyps=[X.invariant(R)]),
-            _canary(["I2"], "by_name[n] lists every id",
-                    IndexRegistry.by_name(R)[n] == X.byNameExpected(IndexRegistry.order(R), IndexRegistry.entries(R), m),
-                    T, hyps=[X.invariant(R), n != m]),
+            _canary(["I2"], "slots[n]'s chain is as long as another name's occurrences",
+                    X.chainLength(chain_of(S_R[n])) == X.occurrences(o_R, m), T, hyps=[X.invariant(R), n != m]),
         ],
         [],
     )
@@ -732,11 +675,9 @@ def _index_register_invariant(L: Lemmas, M: SpecModel, X: IndexModel, T: int) ->
         # instantiation needlessly fragile.
         [
             ind.direct("I1 ∧ I2 → I1 after register", [R, n, s, t], hyps=[X.invariant(R)],
-                       goal=X.I1(X.register(R, n, s, t)),
-                       lemmas=[L.fresh_not_member, L.range_up, L.keys_store], timeout_ms=T),
+                       goal=X.I1(X.register(R, n, s, t)), timeout_ms=T),
             ind.direct("I1 ∧ I2 → I2 after register", [R, n, s, t], hyps=[X.invariant(R)],
-                       goal=X.I2(X.register(R, n, s, t)),
-                       lemmas=[L.fresh_not_member, L.named_store_fresh], timeout_ms=T),
+                       goal=X.I2(X.register(R, n, s, t)), lemmas=[L.occ_nonneg], timeout_ms=T),
         ],
         [_canary(["Registry.register"], "register replaces an existing name (dict semantics)",
                  X.count(X.register(R, n, s, t)) == X.count(R), T, hyps=[X.invariant(R), X.has(R, n)])],
@@ -746,6 +687,7 @@ def _index_register_invariant(L: Lemmas, M: SpecModel, X: IndexModel, T: int) ->
 
 def _index_register_refines(L: Lemmas, M: SpecModel, X: IndexModel, T: int) -> Evidence:
     after = X.toSpec(X.register(R, n, s, t))
+    o_R, S_R = IndexRegistry.order(R), IndexRegistry.slots(R)
     return Evidence(
         [ind.direct("I1 ∧ I2 → toSpec (register R n s t) = the list registerVariable / registerGradient make of toSpec R",
                     [R, n, s, t, g, vr, i], hyps=[X.invariant(R)],
@@ -753,7 +695,7 @@ def _index_register_refines(L: Lemmas, M: SpecModel, X: IndexModel, T: int) -> E
                         after == Ctx.var_registry(M.registerVariable(_ctx_with_vars(X.toSpec(R)), n, s, t)),
                         after == Ctx.gradients(M.registerGradient(_ctx_with_grads(X.toSpec(R)), n, s, t)),
                     ),
-                    lemmas=[L.fresh_not_member, L.spec_store_fresh], timeout_ms=T)],
+                    instances=[(L.spec_push, (o_R, S_R, n, s, t, chain_of(S_R[n])))], timeout_ms=T)],
         [_canary(["toSpec"], "toSpec lists the oldest entry first",
                  X.toSpec(X.register(X.register(X.empty(), n, s, t), m, s2, t2))
                  == Registry.rcons(Entry.entry(n, AnyTensor.anyTensor(s, t)),
@@ -766,11 +708,9 @@ def _index_set_all_invariant(L: Lemmas, M: SpecModel, X: IndexModel, T: int) -> 
     return Evidence(
         [
             ind.direct("I1 ∧ I2 → I1 after set_all", [R, n, s, t], hyps=[X.invariant(R)],
-                       goal=X.I1(X.set_all(R, n, s, t)),
-                       lemmas=[L.storeAll_pointwise, L.member_named, L.keys_storeAll], timeout_ms=T),
+                       goal=X.I1(X.set_all(R, n, s, t)), timeout_ms=T),
             ind.direct("I1 ∧ I2 → I2 after set_all", [R, n, s, t], hyps=[X.invariant(R)],
-                       goal=X.I2(X.set_all(R, n, s, t)),
-                       lemmas=[L.named_storeAll], timeout_ms=T),
+                       goal=X.I2(X.set_all(R, n, s, t)), lemmas=[L.fill_length], timeout_ms=T),
         ],
         [_canary(["Registry.set_all"], "set_all inserts an absent name", X.has(X.set_all(R, n, s, t), n), T,
                  hyps=[X.invariant(R), z3.Not(X.has(R, n))])],
@@ -780,6 +720,7 @@ def _index_set_all_invariant(L: Lemmas, M: SpecModel, X: IndexModel, T: int) -> 
 
 def _index_set_all_refines(L: Lemmas, M: SpecModel, X: IndexModel, T: int) -> Evidence:
     after = X.toSpec(X.set_all(R, n, s, t))
+    o_R, S_R = IndexRegistry.order(R), IndexRegistry.slots(R)
     return Evidence(
         [ind.direct("I1 ∧ I2 → toSpec (set_all R n s t) = the list setVariable / setGradient make of toSpec R",
                     [R, n, s, t, g, vr, i], hyps=[X.invariant(R)],
@@ -787,7 +728,9 @@ def _index_set_all_refines(L: Lemmas, M: SpecModel, X: IndexModel, T: int) -> Ev
                         after == Ctx.var_registry(M.setVariable(_ctx_with_vars(X.toSpec(R)), n, s, t)),
                         after == Ctx.gradients(M.setGradient(_ctx_with_grads(X.toSpec(R)), n, s, t)),
                     ),
-                    lemmas=[L.spec_storeAll, L.subset_refl, L.spec_absent], timeout_ms=T)],
+                    lemmas=[L.set_absent],
+                    instances=[(L.spec_fill, (o_R, S_R, n, s, t, chain_of(S_R[n]))), (L.any_spec, (o_R, S_R, n))],
+                    timeout_ms=T)],
         [_canary(["Registry.set_all"], "set_all leaves the entries as they were",
                  X.toSpec(X.set_all(R, n, s, t)) == X.toSpec(R), T, hyps=[X.invariant(R)])],
         [],
@@ -803,7 +746,7 @@ def _index_queries_refine(L: Lemmas, M: SpecModel, X: IndexModel, T: int) -> Evi
                        [R, n, s, g, vr, i], hyps=[X.invariant(R)],
                        goal=z3.And(X.lookup(R, n, s) == M.getVariable(spec_ctx, n, s),
                                    X.lookup(R, n, s) == M.getGradient(spec_gctx, n, s)),
-                       lemmas=[L.find_spec], timeout_ms=T),
+                       instances=[(L.find_spec, (IndexRegistry.order(R), IndexRegistry.slots(R), n))], timeout_ms=T),
             ind.direct("I1 ∧ I2 → has R n = hasVariable (toSpec R) n; names R = variableNames; count R = contextSize",
                        [R, n, g, i], hyps=[X.invariant(R)],
                        goal=z3.And(X.has(R, n) == M.hasVariable(spec_ctx, n),
@@ -858,7 +801,8 @@ def _ob(name, family, statement, schemes, build) -> Z3Obligation:
 IND_SHAPE = "structural induction on Shape"
 IND_NATLIST = "structural induction on NatList"
 IND_REG = "structural induction on Registry"
-IND_IDS = "structural induction on IdList"
+IND_NAMES = "structural induction on NameList"
+IND_CHAIN = "structural induction on Chain"
 DIRECT = "direct (no induction)"
 
 #: Every Z3 obligation, in report order.
@@ -913,22 +857,22 @@ OBLIGATIONS: tuple[Z3Obligation, ...] = (
     # family 5
     _ob("z3.index.empty-and-clear", 5, "EMPTY and clear satisfy I1 ∧ I2 and abstract to []", [DIRECT],
         _index_empty_clear),
-    _ob("z3.index.register-preserves-invariant", 5, "I1 ∧ I2 → I1 ∧ I2 after register", [DIRECT, IND_IDS],
+    _ob("z3.index.register-preserves-invariant", 5, "I1 ∧ I2 → I1 ∧ I2 after register", [DIRECT, IND_NAMES],
         _index_register_invariant),
     _ob("z3.index.register-refines-spec", 5,
         "I1 ∧ I2 → toSpec (register R n s t) = (n, ⟨s, t⟩) :: toSpec R (registerVariable / registerGradient)",
-        [DIRECT, IND_IDS], _index_register_refines),
-    _ob("z3.index.set_all-preserves-invariant", 5, "I1 ∧ I2 → I1 ∧ I2 after set_all", [DIRECT, IND_IDS],
+        [DIRECT, IND_NAMES], _index_register_refines),
+    _ob("z3.index.set_all-preserves-invariant", 5, "I1 ∧ I2 → I1 ∧ I2 after set_all", [DIRECT, IND_CHAIN],
         _index_set_all_invariant),
     _ob("z3.index.set_all-refines-spec", 5,
         "I1 ∧ I2 → toSpec (set_all R n s t) = map set over toSpec R (setVariable / setGradient)",
-        [DIRECT, IND_IDS], _index_set_all_refines),
+        [DIRECT, IND_NAMES, IND_CHAIN, IND_REG], _index_set_all_refines),
     _ob("z3.index.queries-refine-spec", 5,
-        "I1 ∧ I2 → lookup through by_name = spec find? + shape test on toSpec R; has / names / count = "
-        "hasVariable / variableNames / contextSize", [DIRECT, IND_IDS], _index_queries_refine),
+        "I1 ∧ I2 → lookup through slots (head cell of the name's chain) = spec find? + shape test on toSpec R; "
+        "has / names / count = hasVariable / variableNames / contextSize", [DIRECT, IND_NAMES], _index_queries_refine),
     _ob("z3.index.is_valid_context-refines-spec", 5,
-        "I1 ∧ I2 → the impl's is_valid_context (gradients.all_names_in(variables), over by_name keys) = "
-        "isValidContext of the abstract context", [DIRECT, IND_IDS, IND_REG], _index_validity_refines),
+        "I1 ∧ I2 → the impl's is_valid_context (gradients.all_names_in(variables), over slots keys) = "
+        "isValidContext of the abstract context", [DIRECT, IND_NAMES, IND_REG], _index_validity_refines),
 )
 
 _BY_NAME = {ob.name: ob for ob in OBLIGATIONS}

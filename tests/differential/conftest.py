@@ -20,13 +20,12 @@ def _lookup_oldest(mp: pytest.MonkeyPatch) -> None:
     """getVariable/getGradient consult the OLDEST entry with the name (Lean's find? takes the newest)."""
 
     def oldest(self, name, shape):
-        ids = self.by_name.get(name)
-        if ids is None:
+        cell = self.slots.get(name)
+        if cell is None:
             return None
-        while ids[1] is not None:
-            ids = ids[1]
-        entry = self.entries[ids[0]]
-        return entry.array if entry.shape == shape else None
+        while cell[2] is not None:
+            cell = cell[2]
+        return cell[1] if cell[0] == shape else None
 
     mp.setattr(impl_registry.Registry, "lookup", oldest)
 

@@ -105,11 +105,11 @@ def test_checked_mode_catches_a_wrong_result() -> None:
         from torchlean_runtime.errors import RefinementError
         from torchlean_runtime.impl import RuntimeContext, registry
         def set_newest_only(self, name, shape, array):
-            ids = self.by_name.get(name)
-            if ids is None:
+            cell = self.slots.get(name)
+            if cell is None:
                 return self
-            entries = self.entries.set(ids[0], registry.Entry(name, shape, array))
-            return registry.Registry._make(self.order, entries, self.by_name, self.length, self.next_entry_id)
+            slots = self.slots.set(name, (shape, array, cell[2]))
+            return registry.Registry._make(self.order, slots, self.length)
         registry.Registry.set_all = set_newest_only
         ctx = RuntimeContext.empty().register_variable('w', np.ones(1)).register_variable('w', np.ones(2))
         try:

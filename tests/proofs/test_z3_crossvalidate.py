@@ -165,15 +165,15 @@ def test_every_spec_definition_is_exercised_in_this_file_or_the_replay():
 @example(X_.TRAP_INDEX_OPS, X_.TRAP_PROBES)
 @given(st.lists(index_op_st, max_size=8), st.lists(probe_st, min_size=1, max_size=3))
 def test_index_model_matches_impl_registry(ops, probes):
-    """Registry.register / set_all / clear (EMPTY) step by step: the model's order, entries,
-    by_name, length, next_entry_id equal the impl's; lookup / has / names / count agree;
+    """Registry.register / set_all / clear (EMPTY) step by step: the model's order, slots
+    (every chain cell) and length equal the impl's; lookup / has / names / count agree;
     toSpec equals the impl's items(); I1 ∧ I2 hold in the model iff the impl's own check
     finds nothing."""
     assert X_.index_mismatches(INDEX, ops, probes) == []
 
 
 def _corrupt(reg, **fields):
-    values = {f: getattr(reg, f) for f in ("order", "entries", "by_name", "length", "next_entry_id")}
+    values = {f: getattr(reg, f) for f in ("order", "slots", "length")}
     values.update(fields)
     return impl_registry.Registry._make(**values)
 
@@ -190,14 +190,15 @@ def test_I1_I2_reject_exactly_what_the_impl_check_rejects():
         a = np.full(dims, float(s))
         arrays[id(a)] = s
         reg = reg.register(name, dims, a)
+    w3, b2 = reg.slots["w"], reg.slots["b"]  # w's chain: (3,) then (2,); b's: ()
     broken = {
         "length off by one": _corrupt(reg, length=reg.length + 1),
-        "duplicate id in order": _corrupt(reg, order=(2, reg.order)),
-        "id not below next_entry_id": _corrupt(reg, next_entry_id=2),
-        "stray key in entries": _corrupt(reg, entries=reg.entries.set(7, reg.entries[0])),
-        "by_name misses an id": _corrupt(reg, by_name=reg.by_name.set("w", (2, None))),
-        "by_name key with an empty list": _corrupt(reg, by_name=reg.by_name.set("zz", None)),
-        "by_name in the wrong order": _corrupt(reg, by_name=reg.by_name.set("w", (0, (2, None)))),
+        "order cell missing": _corrupt(reg, order=reg.order[1]),
+        "a name of order is no key of slots": _corrupt(reg, order=("q", reg.order), length=4),
+        "chain shorter than the occurrences": _corrupt(reg, slots=reg.slots.set("w", (w3[0], w3[1], None))),
+        "chain longer than the occurrences": _corrupt(reg, slots=reg.slots.set("b", (b2[0], b2[1], b2))),
+        "key with an empty chain": _corrupt(reg, slots=reg.slots.set("zz", None)),
+        "key that occurs nowhere in order": _corrupt(reg, slots=reg.slots.set("zz", b2)),
     }
     assert reg.invariant_violations() == []
     assert X_.invariant_holds_in_model(INDEX, C.index_registry_term(reg, seed))

@@ -37,8 +37,8 @@ def test_find_last_match_is_refuted_with_a_counterexample():
 
 def test_set_first_match_only_is_caught_by_the_impl_refinement_and_the_replay():
     """map replacing only the newest entry keeps every family-2 property that looks at the
-    first match; the refinement against the impl's set_all (which updates every id of
-    by_name[n]) and the replay against the spec catch it."""
+    first match; the refinement against the impl's set_all (which refills every cell of
+    slots[n]'s chain) and the replay against the spec catch it."""
     broken = build_spec_model("set-first-match-only")
     assert not outcome("z3.index.set_all-refines-spec", spec=broken).passed
     assert crosscheck.context_mismatches(broken, crosscheck.TRAP_CONTEXT_OPS, crosscheck.TRAP_PROBES)
@@ -49,7 +49,7 @@ def test_set_first_match_only_is_caught_by_the_impl_refinement_and_the_replay():
     [
         ("lookup-oldest", "z3.index.queries-refine-spec"),
         ("set_all-newest-only", "z3.index.set_all-refines-spec"),
-        ("by_name-last-write-wins", "z3.index.register-preserves-invariant"),
+        ("register-forgets-older-entries", "z3.index.register-preserves-invariant"),
     ],
 )
 def test_broken_index_model_fails_its_obligation_and_the_impl_replay(variant, obligation):
