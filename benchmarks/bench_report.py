@@ -275,8 +275,3 @@ def update_docs(record: str, data: dict, root: Path = ROOT) -> list[Path]:
             path.write_text(replace_block(path.read_text(encoding="utf-8"), name, data), encoding="utf-8")
             changed.append(path)
     return changed
-
-
-def update_readme(readme: Path, data: dict) -> None:
-    """bench_runtime.py's entry point: the README's Performance block from ``bench.json``."""
-    readme.write_text(replace_block(readme.read_text(encoding="utf-8"), "runtime", data), encoding="utf-8")
