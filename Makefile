@@ -37,7 +37,7 @@ test: $(STAMP)
 
 # Installs the [bench] (matplotlib: the figure) and [fast] (numba: the optional norm kernel)
 # extras; PyTorch is a peer only where already installed.  Each bench writes its JSON record in
-# docs/figures/ (bench.json and bench_scaling.png, bench_params.json, bench_protocol.json,
+# docs/figures/ (bench.json and bench_scaling.png drawn from it, bench_params.json, bench_protocol.json,
 # bench_fuzz.json, bench_fuzz_engines.json, bench_contracts.json, bench_reader.json) and rewrites the doc blocks rendered
 # from it (benchmarks/bench_report.py: README.md and docs/*.md).
 bench: $(STAMP)

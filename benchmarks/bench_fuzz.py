@@ -14,25 +14,16 @@ rewrites the docs.
 
 from __future__ import annotations
 
+import bench_run  # first: pins BLAS/OpenMP to one thread before numpy loads (benchmarks/, this script's folder)
+
+import argparse
+import json
 import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
 
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[_var] = "1"
-
-import argparse  # noqa: E402
-import datetime  # noqa: E402
-import json  # noqa: E402
-import subprocess  # noqa: E402
-import sys  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-from bench_report import update_docs  # noqa: E402 — benchmarks/, the script's own folder
-
-DEFAULT_OUT = HERE.parent / "docs" / "figures"
 RECORD = "bench_fuzz.json"
 
 
@@ -53,29 +44,16 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="1 s campaigns: a smoke test (never rewrites the docs)")
     parser.add_argument("--out", type=Path, default=None, help=f"folder for {RECORD} (default docs/figures)")
     args = parser.parse_args()
-    out = args.out or (Path(tempfile.gettempdir()) / "torchlean-bench" if args.quick else DEFAULT_OUT)
+    run = bench_run.Run(RECORD, partial=args.quick, out=args.out)
     seconds = 1 if args.quick else 10
-    commit = subprocess.run(["git", "-C", str(HERE.parent), "describe", "--always", "--dirty"], capture_output=True, text=True).stdout.strip()
-    load = os.getloadavg()[0]
-    date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    print(f"bench_fuzz{' (--quick: figures meaningless)' if args.quick else ''} — commit {commit or '?'}, {date}, "
-          f"BLAS threads pinned to 1; load average {load:.2f} at the start")
-    started = time.perf_counter()
+    run.banner("bench_fuzz")
     engines = {}
     with tempfile.TemporaryDirectory() as folder:
         for engine in ("stateful", "random"):
-            engines[engine] = run = campaign(engine, seconds, Path(folder))
-            print(f"fuzz --engine {engine:8s}: {run['operations']:6d} operations in {run['seconds']:.1f} s, "
-                  f"{run['ops_per_s']:.0f} operations/s, {run['divergences']} divergences")
-    meta = {"date": date, "python": sys.version.split()[0], "load_average": load, "campaign_seconds": seconds,
-            "seconds": time.perf_counter() - started}
-    data = {"commit": commit, "smoke": args.quick, "meta": meta, "engines": engines}
-    out.mkdir(parents=True, exist_ok=True)
-    (out / RECORD).write_text(json.dumps(data, indent=1) + "\n")
-    print(f"figures: {out / RECORD}")
-    if not args.quick and out.resolve() == DEFAULT_OUT.resolve():
-        for path in update_docs(RECORD, json.loads((out / RECORD).read_text())):  # the blocks, from the JSON as written
-            print(f"{path.relative_to(HERE.parent)}: rewritten from {RECORD}")
+            engines[engine] = got = campaign(engine, seconds, Path(folder))
+            print(f"fuzz --engine {engine:8s}: {got['operations']:6d} operations in {got['seconds']:.1f} s, "
+                  f"{got['ops_per_s']:.0f} operations/s, {got['divergences']} divergences")
+    run.write({"engines": engines}, meta=run.meta(campaign_seconds=seconds))
     return 0
 
 

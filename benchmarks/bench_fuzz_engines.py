@@ -22,26 +22,14 @@ seed and round count (count budgets, no clock); the times are this machine's.
 
 from __future__ import annotations
 
-import os
+import bench_run  # first: pins BLAS/OpenMP to one thread before numpy loads (benchmarks/, this script's folder)
 
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[_var] = "1"
+import argparse
+import fnmatch
+import sys
+import time
+from pathlib import Path
 
-import argparse  # noqa: E402
-import datetime  # noqa: E402
-import fnmatch  # noqa: E402
-import json  # noqa: E402
-import subprocess  # noqa: E402
-import sys  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-from bench_report import update_docs  # noqa: E402 — benchmarks/, the script's own folder
-
-DEFAULT_OUT = HERE.parent / "docs" / "figures"
 RECORD = "bench_fuzz_engines.json"
 
 
@@ -54,16 +42,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true",
                         help="a smoke test: the first 3 mutants, 1 round (never rewrites the docs)")
     parser.add_argument("--out", type=Path, default=None,
-                        help=f"folder for {RECORD} (default docs/figures; with --quick a temporary folder)")
+                        help=f"folder for {RECORD} (default docs/figures; with --quick, --only or --hostile a "
+                             "temporary folder)")
     args = parser.parse_args(argv)
     if args.quick:
         args.rounds = 1
-    out = args.out or (Path(tempfile.gettempdir()) / "torchlean-bench" if args.quick else DEFAULT_OUT)
-    commit = subprocess.run(["git", "-C", str(HERE.parent), "describe", "--always", "--dirty"], capture_output=True,
-                            text=True).stdout.strip()
-    load = os.getloadavg()[0]
-    date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    started = time.perf_counter()
+    # a partial run (not every impl mutant, or not the default caller) never touches the docs: not
+    # even docs/figures/, whose record the committed kill-comparison block is rendered from
+    run = bench_run.Run(RECORD, partial=args.quick or args.only is not None or args.hostile, out=args.out)
 
     from torchlean_runtime.proofs.differential import fuzz
     from torchlean_runtime.proofs.mutants.catalogue import MUTANTS, apply
@@ -104,16 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     shrunk = sorted(r["random"]["steps"] for r in rows if r["random"]["killed"] and r["random"]["steps"])
     if shrunk:
         print(f"random: shrunk traces have {shrunk[len(shrunk) // 2]} steps (median), {shrunk[-1]} at most")
-    meta = {"date": date, "python": sys.version.split()[0], "load_average": load, "seconds": time.perf_counter() - started}
-    partial = args.quick or args.only is not None or args.hostile
-    data = {"commit": commit, "smoke": partial, "meta": meta, "seed": args.seed, "rounds": args.rounds,
-            "hostile": args.hostile, "rows": rows}
-    out.mkdir(parents=True, exist_ok=True)
-    (out / RECORD).write_text(json.dumps(data, indent=1) + "\n")
-    print(f"figures: {out / RECORD}")
-    if not partial and out.resolve() == DEFAULT_OUT.resolve():
-        for path in update_docs(RECORD, json.loads((out / RECORD).read_text())):  # the block, from the JSON as written
-            print(f"{path.relative_to(HERE.parent)}: rewritten from {RECORD}")
+    run.write({"seed": args.seed, "rounds": args.rounds, "hostile": args.hostile, "rows": rows}, meta=run.meta())
     return 0
 
 

@@ -20,27 +20,18 @@ format ≥ 20 MB/s (read and write measured separately).  Files live in a tempor
 
 from __future__ import annotations
 
+import bench_run  # first: pins BLAS/OpenMP to one thread before numpy loads (benchmarks/, this script's folder)
+
+import argparse
 import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
 
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[_var] = "1"
+import numpy as np
 
-import argparse  # noqa: E402
-import datetime  # noqa: E402
-import json  # noqa: E402
-import subprocess  # noqa: E402
-import sys  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-import numpy as np  # noqa: E402
-
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-from bench_report import update_docs  # noqa: E402 — benchmarks/, the script's own folder
-
-DEFAULT_OUT = HERE.parent / "docs" / "figures"
 RECORD = "bench_params.json"
 N_PARAMS = 20
 
@@ -101,16 +92,11 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--out", type=Path, default=None, help=f"folder for {RECORD} (default docs/figures; with --quick a temporary folder)")
     args = ap.parse_args()
-    args.out = args.out or (Path(tempfile.gettempdir()) / "torchlean-bench" if args.quick else DEFAULT_OUT)
-    started = time.perf_counter()
-    commit = subprocess.run(["git", "-C", str(HERE.parent), "describe", "--always", "--dirty"], capture_output=True, text=True).stdout.strip()
-    load = os.getloadavg()[0]
-    date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    run = bench_run.Run(RECORD, partial=args.quick, out=args.out)
     mb = 1 << 20
     size = (10 if args.quick else 100) * mb
     json_payload = (2 if args.quick else 10) * mb  # float64 payload of the bits file
-    print(f"bench_params{' (--quick: figures meaningless)' if args.quick else ''} — commit {commit or '?'}, {date}, "
-          f"BLAS threads pinned to 1; load average {load:.2f} at the start")
+    run.banner("bench_params")
     _, base_rss = _child([])
     print(f"baseline child (imports only): {base_rss / mb:.0f} MB peak RSS")
     records = []
@@ -147,16 +133,9 @@ def main() -> None:
             print(f"{label:52} {in_bytes / mb:7.1f} {rate:8.1f} {target:7d} {rated / mb / cold:9.1f} {rss / mb:8.0f} {net / mb:7.0f} {net / in_bytes:8.2f}"
                   + ("" if passed else "   BELOW TARGET"))
     print("all targets met" if all(r["passed"] for r in records) else "some targets missed")
-    meta = {"date": date, "python": sys.version.split()[0], "numpy": np.__version__, "load_average": load,
-            "size_mb": size // mb, "tensors": N_PARAMS, "json_payload_mb": json_payload // mb, "repeat": args.repeat,
-            "baseline_rss": base_rss, "seconds": time.perf_counter() - started}
-    data = {"commit": commit, "smoke": args.quick, "meta": meta, "cases": records}
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / RECORD).write_text(json.dumps(data, indent=1) + "\n")
-    print(f"figures: {args.out / RECORD}")
-    if not args.quick and args.out.resolve() == DEFAULT_OUT.resolve():
-        for path in update_docs(RECORD, json.loads((args.out / RECORD).read_text())):  # the blocks, from the JSON as written
-            print(f"{path.relative_to(HERE.parent)}: rewritten from {RECORD}")
+    run.write({"cases": records}, meta=run.meta(numpy=True, size_mb=size // mb, tensors=N_PARAMS,
+                                                 json_payload_mb=json_payload // mb, repeat=args.repeat,
+                                                 baseline_rss=base_rss))
 
 
 if __name__ == "__main__":

@@ -14,33 +14,25 @@ with the default ``--out`` also rewrites docs/protocol.md's throughput block fro
 
 from __future__ import annotations
 
+import bench_run  # first: pins BLAS/OpenMP to one thread before numpy loads (benchmarks/, this script's folder)
+
+import argparse
+import json
 import os
+import select
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
 
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[_var] = "1"
+import numpy as np
 
-import argparse  # noqa: E402
-import datetime  # noqa: E402
-import json  # noqa: E402
-import select  # noqa: E402
-import shlex  # noqa: E402
-import subprocess  # noqa: E402
-import sys  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-from pathlib import Path  # noqa: E402
+from torchlean_runtime.conformance.target import open_target
+from torchlean_runtime.conformance.vectors.bits import TensorBits
+from torchlean_runtime.conformance.vectors.replay import corpus_dir, run_replay
 
-import numpy as np  # noqa: E402
-
-from torchlean_runtime.conformance.target import open_target  # noqa: E402
-from torchlean_runtime.conformance.vectors.bits import TensorBits  # noqa: E402
-from torchlean_runtime.conformance.vectors.replay import corpus_dir, run_replay  # noqa: E402
-
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-from bench_report import update_docs  # noqa: E402 — benchmarks/, the script's own folder
-
-DEFAULT_OUT = HERE.parent / "docs" / "figures"
 RECORD = "bench_protocol.json"
 SERVE_ARGV = [sys.executable, "-m", "torchlean_runtime", "serve", "--target", "impl"]
 SERVE = "exec:" + " ".join(shlex.quote(a) for a in SERVE_ARGV)
@@ -153,14 +145,9 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="few steps and corpus files: a smoke test (never rewrites the docs)")
     parser.add_argument("--out", type=Path, default=None, help=f"folder for {RECORD} (default docs/figures; with --quick a temporary folder)")
     args = parser.parse_args()
-    args.out = args.out or (Path(tempfile.gettempdir()) / "torchlean-bench" if args.quick else DEFAULT_OUT)
+    run = bench_run.Run(RECORD, partial=args.quick, out=args.out)
     steps = 300 if args.quick else 20_000
-    started = time.perf_counter()
-    commit = subprocess.run(["git", "-C", str(HERE.parent), "describe", "--always", "--dirty"], capture_output=True, text=True).stdout.strip()
-    load = os.getloadavg()[0]
-    date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    print(f"bench_protocol{' (--quick: figures meaningless)' if args.quick else ''} — commit {commit or '?'}, {date}, "
-          f"BLAS threads pinned to 1; load average {load:.2f} at the start")
+    run.banner("bench_protocol")
     target = open_target("impl")
     try:
         in_process = small_steps(target, steps)
@@ -179,16 +166,8 @@ def main() -> int:
             "serve_alone": serve_alone(lines, prefix)}
     print(f"pipe floor: bare echo {pipe['echo_select']:.0f} round trips/s waiting with select, "
           f"{pipe['echo_blocking']:.0f} with blocking reads; serve alone {pipe['serve_alone']:.0f} requests/s")
-    meta = {"date": date, "python": sys.version.split()[0], "numpy": np.__version__, "load_average": load,
-            "seconds": time.perf_counter() - started}
-    data = {"commit": commit, "smoke": args.quick, "meta": meta,
-            "small_steps": {"steps": steps, "in_process": in_process, "exec": exec_rate}, "corpus": corpus, "pipe": pipe}
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / RECORD).write_text(json.dumps(data, indent=1) + "\n")
-    print(f"figures: {args.out / RECORD}; total {meta['seconds']:.0f}s")
-    if not args.quick and args.out.resolve() == DEFAULT_OUT.resolve():
-        for path in update_docs(RECORD, json.loads((args.out / RECORD).read_text())):  # the blocks, from the JSON as written
-            print(f"{path.relative_to(HERE.parent)}: rewritten from {RECORD}")
+    run.write({"small_steps": {"steps": steps, "in_process": in_process, "exec": exec_rate}, "corpus": corpus, "pipe": pipe},
+              meta=run.meta(numpy=True))
     return 0
 
 

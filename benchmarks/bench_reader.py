@@ -17,29 +17,18 @@ rewrites the docs.
 
 from __future__ import annotations
 
-import os
+import bench_run  # first: pins BLAS/OpenMP to one thread before numpy loads (benchmarks/, this script's folder)
 
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[_var] = "1"
+import argparse
+import subprocess
+import sys
+import time
+from pathlib import Path
 
-import argparse  # noqa: E402
-import datetime  # noqa: E402
-import json  # noqa: E402
-import subprocess  # noqa: E402
-import sys  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-from pathlib import Path  # noqa: E402
+from torchlean_runtime.conformance.vectors import fuzz_reader as FZ
+from torchlean_runtime.conformance.vectors import reader as R
+from torchlean_runtime.errors import TraceFormatError, TraceLimitError
 
-from torchlean_runtime.conformance.vectors import fuzz_reader as FZ  # noqa: E402
-from torchlean_runtime.conformance.vectors import reader as R  # noqa: E402
-from torchlean_runtime.errors import TraceFormatError, TraceLimitError  # noqa: E402
-
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-from bench_report import update_docs  # noqa: E402 — benchmarks/, the script's own folder
-
-DEFAULT_OUT = HERE.parent / "docs" / "figures"
 RECORD = "bench_reader.json"
 PREFIXES = (b"", b'"', b'{"steps": [')
 MEMORY_PROBE = """
@@ -84,14 +73,9 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="64 KiB documents: a smoke test (never rewrites the docs)")
     parser.add_argument("--out", type=Path, default=None, help=f"folder for {RECORD} (default docs/figures)")
     args = parser.parse_args()
-    out = args.out or (Path(tempfile.gettempdir()) / "torchlean-bench" if args.quick else DEFAULT_OUT)
+    run = bench_run.Run(RECORD, partial=args.quick, out=args.out)
     size = (1 << 16) if args.quick else (1 << 20)
-    commit = subprocess.run(["git", "-C", str(HERE.parent), "describe", "--always", "--dirty"], capture_output=True, text=True).stdout.strip()
-    load = os.getloadavg()[0]
-    date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    print(f"bench_reader{' (--quick: figures meaningless)' if args.quick else ''} — commit {commit or '?'}, {date}; "
-          f"load average {load:.2f} at the start")
-    started = time.perf_counter()
+    run.banner("bench_reader")
     documents = []
     for unit in FZ.ADVERSARIAL_UNITS:
         for prefix in PREFIXES:
@@ -107,15 +91,7 @@ def main() -> int:
     for shape, got in memory.items():
         print(f"worst case for memory ({shape}): a {got['file_bytes'] / (1 << 20):.1f} MiB file, "
               f"peak {got['peak_bytes'] / (1 << 20):.0f} MiB of Python allocations while reading it")
-    meta = {"date": date, "python": sys.version.split()[0], "load_average": load, "document_bytes": size,
-            "seconds": time.perf_counter() - started}
-    data = {"commit": commit, "smoke": args.quick, "meta": meta, "documents": documents, "memory": memory}
-    out.mkdir(parents=True, exist_ok=True)
-    (out / RECORD).write_text(json.dumps(data, indent=1) + "\n")
-    print(f"figures: {out / RECORD}")
-    if not args.quick and out.resolve() == DEFAULT_OUT.resolve():
-        for path in update_docs(RECORD, json.loads((out / RECORD).read_text())):  # the blocks, from the JSON as written
-            print(f"{path.relative_to(HERE.parent)}: rewritten from {RECORD}")
+    run.write({"documents": documents, "memory": memory}, meta=run.meta(document_bytes=size))
     return 0
 
 

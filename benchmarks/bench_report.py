@@ -5,7 +5,8 @@ Each benchmark writes one JSON record (``bench_runtime.py`` → ``bench.json``, 
 → ``bench_params.json``, ``bench_protocol.py`` → ``bench_protocol.json``, ``bench_fuzz.py`` →
 ``bench_fuzz.json``, ``bench_fuzz_engines.py`` → ``bench_fuzz_engines.json``, ``bench_contracts.py`` → ``bench_contracts.json``, ``bench_reader.py`` →
 ``bench_reader.json``) and, on a full run with
-the default output, rewrites every doc block rendered from it.  A block sits between
+the default output, rewrites every doc block rendered from it (``bench_run.py``: what every script
+does around its measurement, this call included).  A block sits between
 :func:`begin` and :func:`end` markers, ``<!-- bench:NAME:begin … -->`` … ``<!-- bench:NAME:end
 -->``; :data:`BLOCKS` says which block of which doc is rendered from which record by which
 function.  ``tests/benchmarks/test_bench_report.py`` checks every block in the docs is exactly
@@ -274,8 +275,3 @@ def update_docs(record: str, data: dict, root: Path = ROOT) -> list[Path]:
             path.write_text(replace_block(path.read_text(encoding="utf-8"), name, data), encoding="utf-8")
             changed.append(path)
     return changed
-
-
-def update_readme(readme: Path, data: dict) -> None:
-    """bench_runtime.py's entry point: the README's Performance block from ``bench.json``."""
-    readme.write_text(replace_block(readme.read_text(encoding="utf-8"), "runtime", data), encoding="utf-8")

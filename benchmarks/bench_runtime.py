@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/bench_runtime.py               # the full run (about 6–9 minutes)
     .venv/bin/python benchmarks/bench_runtime.py --smoke       # tiny sizes, seconds (structure only)
+    .venv/bin/python benchmarks/bench_runtime.py --plot-only   # redraw the figure from docs/figures/bench.json
     options: --out DIR (figure + JSON; default docs/figures, or a temporary folder with --smoke), --no-campaign
 
 One run measures, with BLAS/OpenMP pinned to one thread (set below, before numpy is imported):
@@ -19,9 +20,11 @@ One run measures, with BLAS/OpenMP pinned to one thread (set below, before numpy
   entry beyond array data (tracemalloc); lookups over random names at 1e6 vs at 10 entries;
 * the differential campaign's rate (``torchlean-rt fuzz``, a child process);
 
-prints each target with PASS/FAIL, writes ``bench.json`` (every figure) and ``bench_scaling.png``
-(cost per call vs registry size and vs tensor size, log-log) into ``--out``.  With the default ``--out``
-(a full run) it also rewrites the README's Performance block from that JSON (``bench_report.py``).
+prints each target with PASS/FAIL, writes ``bench.json`` (every figure) and then ``bench_scaling.png``
+(cost per call vs registry size and vs tensor size, log-log), drawn from that JSON as written, into
+``--out``.  With the default ``--out`` (a full run) it also rewrites the README's Performance block
+from that JSON (``bench_run.py``, ``bench_report.py``).  ``--plot-only`` measures nothing: it redraws
+the figure from the ``bench.json`` already in ``--out``, so the figure never drifts from its record.
 
 Timings are the best of several interleaved rounds of a calibrated loop (time.perf_counter), per call.  The
 machine may be shared, so small differences are noise; a ratio is only compared within one run.
@@ -29,40 +32,36 @@ machine may be shared, so small differences are noise; a ratio is only compared 
 
 from __future__ import annotations
 
+import bench_run  # first: pins BLAS/OpenMP to one thread before numpy loads (benchmarks/, this script's folder)
+
+import argparse
+import gc
+import hashlib
+import itertools
+import json
 import os
+import random
+import re
+import subprocess
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+from typing import Callable, Optional
 
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS",
-             "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS"):
-    os.environ[_var] = "1"  # before numpy is imported: BLAS reads these once, at load
+import immutables
+import numpy as np
 
-import argparse  # noqa: E402
-import gc  # noqa: E402
-import itertools  # noqa: E402
-import json  # noqa: E402
-import random  # noqa: E402
-import re  # noqa: E402
-import subprocess  # noqa: E402
-import tempfile  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
-import tracemalloc  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import Callable, Optional  # noqa: E402
-
-import immutables  # noqa: E402
-import numpy as np  # noqa: E402
-
-from bench_report import update_readme  # noqa: E402 — benchmarks/, the script's own folder
-from torchlean_runtime.impl import RuntimeContext, Variable, kernels  # noqa: E402
-from torchlean_runtime.impl.abstraction import tensor_to_spec  # noqa: E402
-from torchlean_runtime.impl.registry import EMPTY as REGISTRY_EMPTY  # noqa: E402
-from torchlean_runtime.spec.core.shape import ofList  # noqa: E402
-from torchlean_runtime.spec.runtime import context as SC  # noqa: E402
-from torchlean_runtime.spec.runtime import variable as SV  # noqa: E402
+from torchlean_runtime.impl import RuntimeContext, Variable, kernels
+from torchlean_runtime.impl.abstraction import tensor_to_spec
+from torchlean_runtime.impl.registry import EMPTY as REGISTRY_EMPTY
+from torchlean_runtime.spec.core.shape import ofList
+from torchlean_runtime.spec.runtime import context as SC
+from torchlean_runtime.spec.runtime import variable as SV
 
 HERE = Path(__file__).resolve()
-DEFAULT_OUT = HERE.parent.parent / "docs" / "figures"
-README = HERE.parent.parent / "README.md"
+RECORD = "bench.json"
+FIGURE = "bench_scaling.png"
 
 # Sizes: (registry sizes, tensor sizes, spec tensor sizes, scale entries, memory entries).
 FULL = dict(registry=[10, 1_000, 100_000], tensor=[10, 1_000, 10_000, 100_000, 1_000_000], spec_tensor=[10, 1_000, 10_000],
@@ -541,55 +540,95 @@ def print_tables(on: dict, opt: dict, spec: dict, peers: dict) -> None:
     print(f"  (impl norm = the numpy path; kernel: {peers['kernel_status']}; bound: {peers['add_bound_how']})")
 
 
-TITLE = {"accumulate": "accumulate_gradient", "norm": "variable_norm"}
+# Each panel of the scaling figure: (title, x label, the operation, peers, floors).  A peer is
+# another library doing the same job; a floor is the least any implementation could do (a bare
+# numpy call, a fresh header, the dependent-add chain): every key names a series of bench.json's
+# "peers".
+PANELS = (
+    ("get_variable (random names, 2-element float64)", "entries in the registry", "get",
+     ("dict_get", "map_get", "torch_get"), ("fresh_header",)),
+    ("register_variable (2-element float64)", "entries in the registry", "register",
+     ("map_set", "torch_register"), ()),
+    ("accumulate_gradient (float64)", "elements in the tensor", "accumulate",
+     ("torch_accumulate",), ("np_add_alloc", "np_add_out")),
+    ("variable_norm (float64)", "elements in the tensor", "norm",
+     ("kernel_norm",), ("cumsum_floor", "add_bound")),
+)
+MODES = (("impl_contracts_on", "impl, contracts on"), ("impl_O", "impl, python -O"), ("spec", "spec"))
 
 
-def plot(path: Path, on: dict, opt: dict, spec: dict, peers: dict, scale: dict) -> Optional[str]:
-    """The scaling figure (log-log), or the reason it was not drawn."""
+def _sized(series: dict) -> dict[int, float]:
+    """A ``{size: seconds}`` series with int sizes (JSON object keys are strings)."""
+    return {int(size): float(s) for size, s in series.items()}
+
+
+def plot_series(data: dict) -> list[tuple[str, str, list[tuple[str, str, dict[int, float]]]]]:
+    """What the scaling figure draws from a bench.json record: per panel (title, x label,
+    [(kind, label, {size: seconds per call})]), kind "impl" (contracts on, -O), "spec", "peer" or
+    "floor"; empty series are left out.  The get panel also shows the scale run's lookup at
+    ``scale.entries`` (contracts on, random names over the whole registry)."""
+    peers = data["peers"]
+    panels = []
+    for title, xlabel, op, peer_keys, floor_keys in PANELS:
+        series = [("spec" if key == "spec" else "impl", label, _sized(data[key][op])) for key, label in MODES]
+        if op == "get":
+            scale = data["scale"]
+            series.append(("scale", f"impl, contracts on: at {scale['entries']:,} (scale run)",
+                           {int(scale["entries"]): float(scale["get_at_n"])}))
+        series += [("peer", PEER_LABEL[key], _sized(peers[key])) for key in peer_keys if peers.get(key)]
+        series += [("floor", PEER_LABEL[key] if "floor" in PEER_LABEL[key] else f"floor: {PEER_LABEL[key]}", _sized(peers[key]))
+                   for key in floor_keys if peers.get(key)]
+        panels.append((title, xlabel, [s for s in series if s[2]]))
+    return panels
+
+
+def plot(path: Path, record: Path) -> Optional[str]:
+    """Draw the scaling figure (cost per call against registry size and tensor size, log-log) at
+    ``path`` from the bench.json ``record`` as written, or say why not.  The PNG's Description
+    names the record's SHA-256, so a test can tell the figure was drawn from the committed record."""
     try:
         import matplotlib  # noqa: PLC0415 — the [bench] extra
     except ImportError:
         return "matplotlib not installed (pip install 'torchlean-runtime[bench]')"
-    matplotlib.use("Agg")
+    matplotlib.use("Agg")  # no screen
     import matplotlib.pyplot as plt  # noqa: PLC0415
 
-    fig, axes = plt.subplots(1, 3, figsize=(16, 5.2))
-    styles = {"impl, contracts on": ("C0", "-", "o"), "impl, -O": ("C1", "-", "s"), "spec": ("C3", "-", "^")}
-
-    def series(ax, data: dict, label: str, color: str, ls: str, marker: str) -> None:
-        if data:
-            xs = sorted(data)
-            ax.plot(xs, [data[x] for x in xs], color=color, linestyle=ls, marker=marker, label=label, markersize=4)
-
-    ax = axes[0]
-    for op, ls in (("get", "-"), ("register", "--")):
-        for label, fig_data in (("impl, contracts on", on), ("impl, -O", opt), ("spec", spec)):
-            color, _, marker = styles[label]
-            data = dict(fig_data[op])
-            if op == "get" and label == "impl, contracts on":
-                data[scale["entries"]] = scale["get_at_n"]
-            series(ax, data, f"{op}: {label}", color, ls, marker)
-    for key, color, ls in (("dict_get", "C7", ":"), ("map_get", "C2", ":"), ("torch_get", "C4", ":"),
-                           ("map_set", "C2", "-."), ("torch_register", "C4", "-.")):
-        series(ax, peers[key], PEER_LABEL[key], color, ls, "")
-    ax.set(title="registry: get (solid) and register (dashed)", xlabel="entries in the registry", ylabel="seconds per call")
-    for ax, op, peer_keys in ((axes[1], "accumulate", ("np_add_alloc", "np_add_out", "torch_accumulate")),
-                              (axes[2], "norm", ("cumsum_floor", "kernel_norm", "add_bound"))):
-        for label, fig_data in (("impl, contracts on", on), ("impl, -O", opt), ("spec", spec)):
-            color, ls, marker = styles[label]
-            series(ax, fig_data[op], label, color, ls, marker)
-        for key, color in zip(peer_keys, ("C7", "C2", "C4")):
-            series(ax, peers[key], PEER_LABEL[key], color, ":", "")
-        ax.set(title=f"{TITLE[op]} (float64)", xlabel="elements in the tensor")
-    for ax in axes:
+    raw = record.read_bytes()
+    data = json.loads(raw)
+    impl_style = {"impl, contracts on": ("C0", "o"), "impl, python -O": ("C1", "s")}
+    fig, axes = plt.subplots(2, 2, figsize=(13, 11.5))
+    for ax, (title, xlabel, series) in zip(axes.flat, plot_series(data)):
+        peer_colors = iter(["C2", "C4", "C8"])
+        floor_styles = iter([("0.35", (0, (1, 1.5))), ("0.6", (0, (4, 2)))])
+        for kind, label, points in series:
+            xs = sorted(points)
+            ys = [points[x] for x in xs]
+            if kind == "impl":
+                color, marker = impl_style[label]
+                ax.plot(xs, ys, color=color, marker=marker, linewidth=2, markersize=5, label=label)
+            elif kind == "spec":
+                ax.plot(xs, ys, color="C3", marker="^", linewidth=2, markersize=5, label=label)
+            elif kind == "scale":
+                ax.plot(xs, ys, color="C0", marker="*", linestyle="none", markersize=12, label=label)
+            elif kind == "peer":
+                ax.plot(xs, ys, color=next(peer_colors), marker="x", linestyle="--", linewidth=1.3, markersize=5, label=label)
+            else:
+                color, dashes = next(floor_styles)
+                ax.plot(xs, ys, color=color, linestyle=dashes, linewidth=1.6, label=label)
         ax.set_xscale("log")
         ax.set_yscale("log")
+        ax.set_title(title, fontsize=11)
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel("seconds per call")
         ax.grid(True, which="major", alpha=0.3)
-        ax.legend(fontsize=7)
-    fig.suptitle("torchlean-runtime: cost per call (make bench; BLAS pinned to one thread)", fontsize=11)
-    fig.tight_layout()
+        ax.legend(fontsize=8.5, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2, frameon=False)  # below: no data hidden
+    meta = data.get("meta", {})
+    where = f"commit {data.get('commit') or '?'}, load average {meta.get('load_average', 0):.2f} at the start"
+    fig.suptitle("torchlean-runtime: cost per call, log-log (make bench, BLAS pinned to one thread)\n"
+                 f"{where}{' — SMOKE RUN: figures meaningless' if data.get('smoke') else ''}", fontsize=11)
+    fig.tight_layout(rect=(0, 0, 1, 0.975))
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=100, metadata={"Description": f"drawn from {record.name} sha256 {hashlib.sha256(raw).hexdigest()}"})
     plt.close(fig)
     return None
 
@@ -598,22 +637,29 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--smoke", action="store_true", help="tiny sizes: checks the benchmark runs (figures meaningless)")
     parser.add_argument("--out", type=Path, default=None,
-                        help="folder for bench_scaling.png and bench.json (default docs/figures; with --smoke a "
+                        help=f"folder for {FIGURE} and {RECORD} (default docs/figures; with --smoke a "
                              "temporary folder, so a smoke run never replaces the committed figures)")
     parser.add_argument("--no-campaign", action="store_true", help="skip the differential campaign's rate")
+    parser.add_argument("--plot-only", action="store_true",
+                        help=f"measure nothing: redraw {FIGURE} from the {RECORD} already in --out (default docs/figures)")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         return serve_worker()
-    args.out = args.out or (Path(tempfile.gettempdir()) / "torchlean-bench" if args.smoke else DEFAULT_OUT)
+    if args.plot_only:
+        out = bench_run.default_out(args.out, args.smoke)
+        if not (out / RECORD).is_file():
+            print(f"--plot-only: no {RECORD} in {out} (a run writes it)", file=sys.stderr)
+            return 2
+        why_not = plot(out / FIGURE, out / RECORD)
+        print(f"figure: {out / FIGURE} (from {out / RECORD})" if why_not is None else f"figure not drawn: {why_not}")
+        return 0 if why_not is None else 1
+    run = bench_run.Run(RECORD, partial=args.smoke, out=args.out)
     cfg = SMOKE if args.smoke else FULL
-    start = time.perf_counter()
-    commit = subprocess.run(["git", "-C", str(HERE.parent), "describe", "--always", "--dirty"], capture_output=True, text=True).stdout.strip()
     torch = _torch()
-    load = os.getloadavg()[0]
-    print(f"torchlean-runtime benchmark{' (--smoke: tiny sizes, figures meaningless)' if args.smoke else ''} — commit {commit or '?'}, "
+    print(f"torchlean-runtime benchmark{' (--smoke: tiny sizes, figures meaningless)' if args.smoke else ''} — commit {run.commit or '?'}, "
           f"Python {sys.version.split()[0]}, numpy {np.__version__}, torch {torch.__version__ if torch else 'not installed'}, "
-          f"BLAS threads pinned to 1; load average {load:.2f} at the start")
+          f"BLAS threads pinned to 1; load average {run.load:.2f} at the start")
     calls = measure_calls(cfg)
     on, opt, spec, peers = calls["impl"], calls["impl_O"], calls["spec"], calls["peers"]
     print_tables(on, opt, spec, peers)
@@ -630,19 +676,11 @@ def main() -> int:
     for row in rows:
         verdict = {True: "PASS", False: "FAIL", None: "N/A "}[row["passed"]]
         print(f"  {verdict}  {row['target']}: {row['text']}")
-    figure = args.out / "bench_scaling.png"
-    why_not = plot(figure, on, opt, spec, peers, scale)
-    print(f"\nfigure: {figure}" if why_not is None else f"\nfigure not drawn: {why_not}")
-    args.out.mkdir(parents=True, exist_ok=True)
-    meta = {"python": sys.version.split()[0], "numpy": np.__version__, "torch": torch.__version__ if torch else None,
-            "load_average": load, "seconds": time.perf_counter() - start}
-    data = {"commit": commit, "smoke": args.smoke, "meta": meta, "impl_contracts_on": on, "impl_O": opt, "spec": spec,
-            "peers": peers, "scale": scale, "campaign": campaign, "targets": rows}
-    (args.out / "bench.json").write_text(json.dumps(data, indent=1, default=str) + "\n")
-    if not args.smoke and args.out.resolve() == DEFAULT_OUT.resolve():
-        update_readme(README, json.loads(json.dumps(data, default=str)))  # the README block, from the JSON as written
-        print(f"README.md: the Performance block rewritten from {args.out / 'bench.json'}")
-    print(f"figures: {args.out / 'bench.json'}; total {meta['seconds']:.0f}s")
+    print()
+    run.write({"impl_contracts_on": on, "impl_O": opt, "spec": spec, "peers": peers, "scale": scale, "campaign": campaign,
+               "targets": rows}, meta=run.meta(date=False, numpy=True, torch=torch.__version__ if torch else None))
+    why_not = plot(run.out / FIGURE, run.path)  # the figure, from the JSON as written
+    print(f"figure: {run.out / FIGURE}" if why_not is None else f"figure not drawn: {why_not}")
     return 0
 
 

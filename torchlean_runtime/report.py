@@ -199,5 +199,18 @@ def pin_hypothesis_constants() -> None:
     except ImportError:
         return
     if hasattr(providers, "_get_local_constants") and hasattr(providers, "Constants"):
+        if getattr(providers._get_local_constants, "torchlean_pinned", False):
+            return
         empty = providers.Constants()
-        providers._get_local_constants = lambda: empty
+
+        def pinned() -> object:
+            return empty
+
+        pinned.torchlean_pinned = True  # type: ignore[attr-defined]
+        providers._get_local_constants = pinned
+        # the pools hypothesis already filtered from the local constants (one per choice type and
+        # bounds) outlive the pin: a draw before it (any @given test in the same process) would
+        # leave them in use, so a seed's programs would still depend on what ran first
+        cache = getattr(providers, "CONSTANTS_CACHE", None)
+        if cache is not None:
+            providers.CONSTANTS_CACHE = type(cache)(getattr(cache, "max_size", 1024))

@@ -44,7 +44,7 @@ from torchlean_runtime.conformance.vectors.execute import (
     Crash,
     ObservedError,
     SpecAdapter,
-    _observe_plain,
+    observe_spec,
 )
 from torchlean_runtime.conformance.vectors.format import (
     OPS,
@@ -165,11 +165,6 @@ class SpecOracle:
         self.alpha = self.adapter.alpha
         self.env: dict[str, Any] = {}
         self._bits: dict[int, tuple[Any, TensorBits]] = {}
-        from torchlean_runtime.spec.core.tensor import Tensor
-        from torchlean_runtime.spec.runtime.context import RuntimeContext
-        from torchlean_runtime.spec.runtime.variable import Variable
-
-        self._types = (Tensor, RuntimeContext, Variable)
         if len(SpecOracle._to_spec) > 20_000:
             SpecOracle._to_spec.clear()
 
@@ -189,25 +184,7 @@ class SpecOracle:
         return b
 
     def observe(self, kind: str, x: Any) -> Result:
-        Tensor, RuntimeContext, Variable = self._types
-        if kind == "context":
-            if not isinstance(x, RuntimeContext):
-                raise TypeError(f"expected a spec RuntimeContext, given {type(x).__name__}")
-            bits = self.bits
-            return Result(kind, ContextState(tuple((n, bits(a.t)) for n, a in x.var_registry),
-                                             tuple((n, bits(a.t)) for n, a in x.gradients), x.next_id))
-        if kind == "variable":
-            if not isinstance(x, Variable):
-                raise TypeError(f"expected a spec Variable, given {type(x).__name__}")
-            grad = None if x.gradient is None else self.bits(x.gradient)
-            return Result(kind, VariableState(x.id, x.name, self.bits(x.value), grad, x.requires_grad))
-        if kind == "tensor":
-            return Result(kind, self.bits(x))
-        if kind == "option_tensor":
-            if x is not None and not isinstance(x, Tensor):
-                raise TypeError(f"expected a spec Tensor or None, given {type(x).__name__}")
-            return Result(kind, None if x is None else self.bits(x))
-        return _observe_plain(kind, x)
+        return observe_spec(kind, x, self.bits)
 
     def natives(self, op: str, args: dict[str, Any]) -> Optional[dict[str, Any]]:
         """The spec's arguments of a step (None if a handle is not bound)."""

@@ -56,3 +56,40 @@ def test_a_seeded_campaign_does_not_depend_on_what_else_was_imported():
             for extra in ((), ("torchlean_runtime.proofs.conformance", "torchlean_runtime.proofs.value_semantics"))]
     assert all(r.returncode == 0 for r in runs), [r.stderr[-1500:] for r in runs]
     assert runs[0].stdout == runs[1].stdout and runs[0].stdout.split()[1] != "0"
+
+
+_AFTER_ANOTHER_RUN = """
+import importlib, shlex, sys
+if sys.argv[1:] == ["first"]:
+    # what a test suite may do before a campaign: import other local modules, then run the machine
+    # under hypothesis unpinned (an ordinary @given-style run fills hypothesis' pools of constants)
+    importlib.import_module("torchlean_runtime.proofs.vectors_obligations")
+    importlib.import_module("torchlean_runtime.verify")
+    from hypothesis import Phase, settings
+    from hypothesis import seed as hypothesis_seed
+    from hypothesis.stateful import run_state_machine_as_test
+    from torchlean_runtime.proofs.differential.machine import DifferentialMachine
+    run_state_machine_as_test(hypothesis_seed(1)(DifferentialMachine), settings=settings(
+        max_examples=30, database=None, deadline=None, phases=[Phase.generate], derandomize=False))
+from torchlean_runtime.proofs.differential import fuzz
+runner = %r
+r = fuzz.run_campaign(None, seed=2, rounds=1, target=f"exec:{shlex.quote(sys.executable)} {runner}", shrink=False)
+print(r.cases, r.operations, r.must_fail, r.divergence)
+"""
+
+
+def test_a_seeded_campaign_does_not_depend_on_what_hypothesis_drew_before():
+    """Hypothesis keeps the constants it filtered for each kind of draw (its CONSTANTS_CACHE); a draw
+    made before the pin (any hypothesis test earlier in the same process) must not leave them in
+    use: the campaign finds the same divergence of the dict runner after it as in a fresh process.
+    (Before the pin reset that cache, tests/differential's exec-divergence test failed whenever
+    tests/benchmarks/test_doc_budgets.py had imported more local modules earlier in the run.)"""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = _AFTER_ANOTHER_RUN % str(Path(__file__).resolve().parents[2] / "examples" / "dict_runner.py")
+    runs = [subprocess.run([sys.executable, "-c", script, *extra], capture_output=True, text=True, timeout=600)
+            for extra in ((), ("first",))]
+    assert all(r.returncode == 0 for r in runs), [r.stderr[-1500:] for r in runs]
+    assert runs[0].stdout == runs[1].stdout and "Runtime." in runs[0].stdout

@@ -33,6 +33,8 @@ __all__ = [
     "Crash",
     "Observation",
     "SpecAdapter",
+    "observe_spec",
+    "spec_context_state",
     "ImplAdapter",
     "ImplUnavailable",
     "TARGETS",
@@ -161,33 +163,51 @@ class SpecAdapter:
         return self._calls[op](self.alpha, **args)
 
     def observe(self, kind: str, x: Any) -> Result:
-        from torchlean_runtime.spec.core.tensor import Tensor
-        from torchlean_runtime.spec.runtime.context import RuntimeContext
-        from torchlean_runtime.spec.runtime.variable import Variable
-
-        if kind == "context":
-            if not isinstance(x, RuntimeContext):
-                raise TypeError(f"expected a spec RuntimeContext, given {type(x).__name__}")
-            return Result(kind, spec_context_state(x))
-        if kind == "variable":
-            if not isinstance(x, Variable):
-                raise TypeError(f"expected a spec Variable, given {type(x).__name__}")
-            grad = None if x.gradient is None else TensorBits.from_spec(x.gradient)
-            return Result(kind, VariableState(x.id, x.name, TensorBits.from_spec(x.value), grad, x.requires_grad))
-        if kind == "tensor":
-            return Result(kind, TensorBits.from_spec(x))
-        if kind == "option_tensor":
-            if x is not None and not isinstance(x, Tensor):
-                raise TypeError(f"expected a spec Tensor or None, given {type(x).__name__}")
-            return Result(kind, None if x is None else TensorBits.from_spec(x))
-        return _observe_plain(kind, x)
+        return observe_spec(kind, x)
 
 
-def spec_context_state(ctx: Any) -> ContextState:
+_SPEC_TYPES: tuple = ()
+
+
+def _load_spec_types() -> tuple:
+    """The spec's ``(Tensor, RuntimeContext, Variable)``, imported on first use and kept (observing
+    is the fuzz engine's hot path: no import statement per call)."""
+    global _SPEC_TYPES
+    from torchlean_runtime.spec.core.tensor import Tensor
+    from torchlean_runtime.spec.runtime.context import RuntimeContext
+    from torchlean_runtime.spec.runtime.variable import Variable
+
+    _SPEC_TYPES = (Tensor, RuntimeContext, Variable)
+    return _SPEC_TYPES
+
+
+def observe_spec(kind: str, x: Any, bits: Callable[[Any], TensorBits] = TensorBits.from_spec) -> Result:
+    """A spec answer as a neutral :class:`Result`; ``bits`` turns a spec ``Tensor`` into its bit
+    patterns (``TensorBits.from_spec``, or a memoising equivalent such as the fuzz engine's)."""
+    Tensor, RuntimeContext, Variable = _SPEC_TYPES or _load_spec_types()
+    if kind == "context":
+        if not isinstance(x, RuntimeContext):
+            raise TypeError(f"expected a spec RuntimeContext, given {type(x).__name__}")
+        return Result(kind, spec_context_state(x, bits))
+    if kind == "variable":
+        if not isinstance(x, Variable):
+            raise TypeError(f"expected a spec Variable, given {type(x).__name__}")
+        grad = None if x.gradient is None else bits(x.gradient)
+        return Result(kind, VariableState(x.id, x.name, bits(x.value), grad, x.requires_grad))
+    if kind == "tensor":
+        return Result(kind, bits(x))
+    if kind == "option_tensor":
+        if x is not None and not isinstance(x, Tensor):
+            raise TypeError(f"expected a spec Tensor or None, given {type(x).__name__}")
+        return Result(kind, None if x is None else bits(x))
+    return _observe_plain(kind, x)
+
+
+def spec_context_state(ctx: Any, bits: Callable[[Any], TensorBits] = TensorBits.from_spec) -> ContextState:
     """A spec ``RuntimeContext`` as data (registries in list order, ``next_id``)."""
 
     def reg(entries: Any) -> tuple:
-        return tuple((name, TensorBits.from_spec(any_tensor.t)) for name, any_tensor in entries)
+        return tuple((name, bits(any_tensor.t)) for name, any_tensor in entries)
 
     return ContextState(reg(ctx.var_registry), reg(ctx.gradients), ctx.next_id)
 
