@@ -92,11 +92,9 @@ def test_numpy_path_equals_the_reference_on_a_sample() -> None:
         assert bits(numpy_path(a)) == bits(kernels.reference_norm(a)), (a.dtype, a.shape, a)
 
 
-def test_kernel_is_bit_identical_to_the_numpy_path() -> None:
+def test_kernel_is_bit_identical_to_the_numpy_path(fast_kernels) -> None:
     """Both paths of variable_norm on the same arrays: sampled 2x300 arrays, every scalar type,
     NaN payloads, infs, subnormals and memory layouts."""
-    pytest.importorskip("numba")
-    assert kernels.ready(), kernels.STATUS
     for a in sample_arrays(300, seed=2):
         fast = Variable.create(0, "w", a).variable_norm()  # dispatches to the kernel
         assert bits(fast) == bits(kernels.NORM(a)) == bits(numpy_path(a)), (a.dtype, a.shape, a)
@@ -166,21 +164,22 @@ def test_accumulate_numpy_path_follows_the_spec_on_every_special_pair(dtype) -> 
     assert bits(accumulate(existing, grad, kernel=False)) == bits(spec_accumulate(existing, grad))
 
 
-def test_accumulate_spec_nan_rules_by_hand() -> None:
-    """The rules the kernel path must reproduce, written down from spec.core.scalars (Float's
+@pytest.mark.parametrize("kernel", [True, False], ids=["kernel", "numpy-path"])
+def test_accumulate_spec_nan_rules_by_hand(fast_kernels, kernel) -> None:
+    """The rules both paths must reproduce, written down from spec.core.scalars (Float's
     ``_float_binary``; IEEE32Exec's ``_f32_choose_nan2`` and canonical NaN) at a few positions."""
     f64, f32 = special_values(np.float64), special_values(np.float32)
     q64, q32 = np.uint64(F64_QUIET_BIT), np.uint32(F32_QUIET_BIT)
     # Float: the FIRST NaN operand, quieted (existing first) — s[0] is a signalling NaN, s[3] quiet
     a, b = np.full(70, 1.0), np.full(70, 1.0)
     a[5], b[5] = f64[3], f64[0]
-    got = accumulate(a, b, kernel=True).view(np.uint64)
+    got = accumulate(a, b, kernel=kernel).view(np.uint64)
     assert got[5] == f64[3:4].view(np.uint64)[0] | q64 and (got[np.arange(70) != 5] == np.float64(2.0).view(np.uint64)).all()
     # IEEE32Exec: signalling NaN in grad beats a quiet NaN in existing; inf + -inf → 0x7FC00000
     a, b = np.full(70, 1.0, np.float32), np.full(70, 1.0, np.float32)
     a[5], b[5] = f32[3], f32[1]
     a[6], b[6] = np.inf, -np.inf
-    got = accumulate(a, b, kernel=True).view(np.uint32)
+    got = accumulate(a, b, kernel=kernel).view(np.uint32)
     assert got[5] == f32[1:2].view(np.uint32)[0] | q32 and got[6] == 0x7FC00000
 
 
@@ -218,22 +217,18 @@ def accumulate_pairs(count: int, seed: int) -> list[tuple[np.ndarray, np.ndarray
     return out
 
 
-def test_accumulate_kernel_is_bit_identical_to_the_numpy_path_and_the_spec() -> None:
+def test_accumulate_kernel_is_bit_identical_to_the_numpy_path_and_the_spec(fast_kernels) -> None:
     """Both paths of accumulate_gradient against Lean accumulateGradient (spec) on sampled 2x150
     pairs: every scalar type, NaN payloads in existing, grad and both, infs, overflow, subnormals,
     layouts (the kernel runs on C-contiguous grads from ACCUMULATE_MIN_ELEMENTS on — checked by a
     call count — and the rest take the numpy path)."""
-    pytest.importorskip("numba")
-    assert kernels.ready(), kernels.STATUS
     for a, b in accumulate_pairs(150, seed=3):
         expected = bits(spec_accumulate(a, b))
         assert bits(accumulate(a, b, kernel=True)) == expected, (a.dtype, a.shape, b.strides)
         assert bits(accumulate(a, b, kernel=False)) == expected, (a.dtype, a.shape, b.strides)
 
 
-def test_accumulate_kernel_on_every_special_pair() -> None:
-    pytest.importorskip("numba")
-    assert kernels.ready(), kernels.STATUS
+def test_accumulate_kernel_on_every_special_pair(fast_kernels) -> None:
     for dtype in (np.float64, np.float32):
         s = special_values(dtype)
         existing, grad = np.repeat(s, s.size), np.tile(s, s.size)
@@ -254,10 +249,9 @@ def _broken(kind: str):
 
 
 @pytest.mark.parametrize("kind", ["no-flag", "ftz"])
-def test_the_probe_rejects_a_wrong_accumulate_kernel(monkeypatch, kind) -> None:
+def test_the_probe_rejects_a_wrong_accumulate_kernel(fast_kernels, monkeypatch, kind) -> None:
     """The first-use probe has teeth: a kernel that never reports a NaN, or one that flushes
     subnormal sums, is rejected (and with it both kernels)."""
-    pytest.importorskip("numba")
     compile_ = kernels._compile
 
     def compile_broken():
