@@ -56,13 +56,16 @@ __all__ = ["NORM", "ACCUMULATE", "ACCUMULATE_MIN_ELEMENTS", "STATUS", "ENV_VAR",
 #: Set to ``0`` (or ``off``) before the first import to keep the numpy paths even when numba is installed.
 ENV_VAR = "TORCHLEAN_RT_KERNELS"
 
-#: ``accumulate_gradient`` dispatches to :data:`ACCUMULATE` from this many elements on.  Measured
-#: (``python -O``, BLAS pinned, one run, float64): numba's dispatch of the three arrays costs
-#: about 0.2 µs, while the kernel saves the numpy path's second pass (a BLAS dot up to 4096
-#: elements, ~0.25 µs at 1,000) and its floating-point-mode switch (~0.15 µs); the kernel was
-#: already faster at 100 elements (see ``benchmarks/bench_accumulate.py``), so the bound only
-#: keeps the tiny arrays — where both paths are all fixed cost — on the path without numba.
-ACCUMULATE_MIN_ELEMENTS = 64
+#: ``accumulate_gradient`` dispatches to :data:`ACCUMULATE` from this many elements on.  There
+#: is no crossover to wait for: numba's dispatch of the three arrays (about 0.2 µs, plus the
+#: reshapes of a non-1-D array) costs less than what the kernel saves at ANY size — the numpy
+#: path's floating-point-mode switch (``fp_quiet``/``fp_restore``, ~0.15 µs) and its second pass
+#: (a BLAS dot, ~0.3 µs even for one element).  Measured with ``benchmarks/bench_accumulate.py``
+#: and a shape sweep under ``python -O``, BLAS pinned, one run each on the shared 2-core machine
+#: (load 4–6): the kernel path took 0.65–0.86x the numpy path's time at 1, 4, 16 and 64 elements,
+#: 0-d, 4x4, 8x8, 10x100 and 1,000, and 0.6–0.75x from 10,000 up.  So every non-empty array
+#: goes to the kernel (an empty one has nothing to add).
+ACCUMULATE_MIN_ELEMENTS = 1
 
 _QUIET = {np.dtype(np.float32): (np.uint32, np.uint32(F32_QUIET_BIT)),
           np.dtype(np.float64): (np.uint64, np.uint64(F64_QUIET_BIT))}

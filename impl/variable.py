@@ -388,7 +388,23 @@ class Variable:
     )
     def accumulate_gradient(self, grad: np.ndarray) -> "Variable":
         """Lean ``Runtime.Variable.accumulateGradient``: no gradient → ``grad``; else the
-        elementwise IEEE sum ``existing + grad`` (existing first), in the variable's dtype."""
+        elementwise IEEE sum ``existing + grad`` (existing first), in the variable's dtype — Lean
+        ``addSpec``, each element spec ``Float.add`` / ``IEEE32Exec.add``, NaNs with the spec's
+        bits (:func:`_fix_nan_positions`).
+
+        ``grad``: an array of the variable's shape and dtype (float64 or float32; any memory
+        layout).  Returns a new Variable; its gradient is fresh immutable memory (C order).
+        Errors, before anything is computed: NoContextInstanceError (``TLR_NO_CONTEXT_INSTANCE``)
+        on int64 (Lean has no ``Context Int``); ArgumentTypeError (``TLR_ARGUMENT_TYPE``),
+        ScalarTypeError (``TLR_SCALAR_TYPE``), ScalarTypeMismatchError (``TLR_SCALAR_MISMATCH``),
+        ShapeMismatchError (``TLR_SHAPE_MISMATCH``), TensorTooLargeError
+        (``TLR_TENSOR_TOO_LARGE``) for a ``grad`` that is not a ``Tensor α s``;
+        FloatEnvironmentError (``TLR_FLOAT_ENVIRONMENT``) when subnormals are flushed.
+
+        Two paths, bit-identical (``tests/impl/test_kernels.py``): the ``[fast]`` numba kernel
+        (``kernels.ACCUMULATE``: add and NaN flag in one pass) for a C-contiguous aligned
+        ``grad``, else numpy (``np.add``, then :func:`_fix_sum_nans`'s NaN test); either way the
+        NaN fix-up runs only when a NaN occurred."""
         arr = _check_accumulate(self, grad)
         checkFloatEnvironment("accumulateGradient")
         existing = self._gradient
@@ -397,10 +413,11 @@ class Variable:
         dtype = self.dtype
         data, out = result_buffer(self.shape, dtype)  # a fresh result: older Variables keep theirs
         # The [fast] kernel: one pass (add, and learn whether a NaN occurred), for C-contiguous
-        # aligned operands (the stored gradient always is; a Fortran-ordered or strided grad
-        # takes the numpy path) from ACCUMULATE_MIN_ELEMENTS on (below it numba's dispatch
-        # costs about what it saves).  ``None``: the kernels were rejected on this first use.
-        if (existing.size >= kernels.ACCUMULATE_MIN_ELEMENTS and kernels.ACCUMULATE is not None
+        # aligned operands (the stored gradient always is; a Fortran-ordered, strided or
+        # misaligned grad takes the numpy path) of at least kernels.ACCUMULATE_MIN_ELEMENTS
+        # elements (1: it is faster at every size measured).  ``None``: the kernels were
+        # rejected on this, their first use.
+        if (kernels.ACCUMULATE is not None and existing.size >= kernels.ACCUMULATE_MIN_ELEMENTS
                 and (flags := arr.flags).c_contiguous and flags.aligned
                 and (seen := kernels.ACCUMULATE(out, existing, arr)) is not None):
             if seen:

@@ -23,8 +23,8 @@ STATEFUL = dict(seed=11, rounds=2, examples_per_round=20)
 
 @pytest.fixture
 def kernel_calls(fast_kernels, monkeypatch) -> list:
-    """The kernel on every accumulate with an existing gradient — the programs' tensors have at
-    most 45 elements, below the dispatch bound, so the bound is lowered to 1 — counting its calls
+    """The kernel on every accumulate with an existing gradient — the dispatch bound held at 1
+    whatever its default (the programs' tensors have at most 45 elements) — counting its calls
     (``fast_kernels``: numba present and the kernels probed; a skip without numba, a failure under CI)."""
     kernel, calls = kernels.ACCUMULATE, []
     monkeypatch.setattr(kernels, "ACCUMULATE", lambda out, a, b: calls.append(out.size) or kernel(out, a, b))

@@ -186,7 +186,8 @@ def test_accumulate_spec_nan_rules_by_hand(fast_kernels, kernel) -> None:
 def accumulate_pairs(count: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
     """``count`` (existing, grad) pairs per dtype: sizes around the dispatch bound and up to 3,000,
     random magnitudes (overflow and subnormal sums included), special values scattered in either
-    operand; grad C-ordered, Fortran-ordered, transposed, strided or read-only; 0-d and 1-element."""
+    operand; grad C-ordered, Fortran-ordered, transposed, strided, read-only or misaligned; 0-d and
+    1-element."""
     rng = np.random.default_rng(seed)
     out = []
     for dtype in (np.float64, np.float32):
@@ -202,7 +203,7 @@ def accumulate_pairs(count: int, seed: int) -> list[tuple[np.ndarray, np.ndarray
             for arr in (a, b):
                 k = int(rng.integers(0, 4))
                 arr[rng.integers(0, n, size=k)] = specials[rng.integers(0, specials.size, size=k)]
-            layout = int(rng.integers(0, 5))
+            layout = int(rng.integers(0, 6))
             m = n - n % 6
             if layout == 1 and m:
                 a, b = a[:m].reshape(-1, 6), np.asfortranarray(b[:m].reshape(-1, 6))
@@ -212,6 +213,11 @@ def accumulate_pairs(count: int, seed: int) -> list[tuple[np.ndarray, np.ndarray
                 a, b = a[: (n + 1) // 2], b[::2]
             elif layout == 4:
                 b.flags.writeable = False
+            elif layout == 5:  # misaligned: one byte into a buffer (numba's signatures are aligned only)
+                raw = np.zeros(b.nbytes + 1, np.uint8)
+                moved = raw[1:].view(dtype)
+                moved[:] = b
+                b = moved
             out.append((a, b))
         out += [(np.array(dtype(1.5)), np.array(dtype(2.25))), (np.array([specials[0]]), np.array([specials[4]]))]
     return out
