@@ -283,3 +283,19 @@ def test_accumulate_works_without_the_kernel() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["0x7ff8000000000009", "True", "None"]
+
+
+@pytest.mark.parametrize("kernel", [True, False], ids=["kernel", "numpy-path"])
+def test_accumulate_raises_and_warns_nothing_on_ieee_specials(fast_kernels, kernel) -> None:
+    """inf + -inf (invalid) and max + max (overflow) are answers, not errors: neither path lets
+    numpy's floating-point error mode reach the caller, even under np.errstate(all="raise") with
+    warnings as errors; and the caller's next numpy operation sees no stale flag."""
+    import warnings
+
+    a = np.array([np.inf, np.finfo(np.float64).max, np.nan, 1.0] * 20)
+    b = np.array([-np.inf, np.finfo(np.float64).max, 1.0, 2.0] * 20)
+    with warnings.catch_warnings(), np.errstate(all="raise"):
+        warnings.simplefilter("error")
+        got = accumulate(a, b, kernel=kernel)
+        assert np.add(np.ones(3), np.ones(3)).tolist() == [2.0, 2.0, 2.0]
+    assert bits(got) == bits(spec_accumulate(a, b))
