@@ -63,7 +63,7 @@ ENV_VAR = "TORCHLEAN_RT_KERNELS"
 #: (a BLAS dot, ~0.3 µs even for one element).  Measured with ``benchmarks/bench_accumulate.py``
 #: and a shape sweep under ``python -O``, BLAS pinned, one run each on the shared 2-core machine
 #: (load 4–6): the kernel path took 0.65–0.86x the numpy path's time at 1, 4, 16 and 64 elements,
-#: 0-d, 4x4, 8x8, 10x100 and 1,000, and 0.6–0.75x from 10,000 up.  So every non-empty array
+#: 0-d, 4x4, 8x8, 10x100 and 1,000, and 0.63–0.76x from 10,000 up.  So every non-empty array
 #: goes to the kernel (an empty one has nothing to add).
 ACCUMULATE_MIN_ELEMENTS = 1
 
