@@ -14,7 +14,9 @@ One run measures, with BLAS/OpenMP pinned to one thread (set below, before numpy
   ``p.grad + g``), a plain dict, a persistent ``immutables.Map``, numpy floors (``np.add(a, b)``
   allocating, ``np.add(a, b, out=c)``, a fresh ``np.ndarray`` header over bytes (what every
   ``get`` hands out), the chunked cumulative sum the norm is built from), the
-  dependent-add bound of the norm and the optional numba kernel (``impl/kernels.py``);
+  dependent-add bound of the norm and the optional numba kernels (``impl/kernels.py``): the
+  impl rows are the numpy paths (``kernels.NORM``/``ACCUMULATE`` set to ``None``), the kernels'
+  own rows ("impl + numba kernel [fast]") are measured after them, contracts on and ``-O``;
 * registry scale: a 1e6-entry registry built through ``register_variable`` with the garbage
   collector on, next to a persistent ``immutables.Map`` of the same keys and a dict; bytes per
   entry beyond array data (tracemalloc); lookups over random names at 1e6 vs at 10 entries;
@@ -244,14 +246,20 @@ class OptimizedWorker:
 
 def serve_worker() -> int:
     """The ``-O`` worker's loop: ``{"setup": "registry"|"tensor", "n": N}`` builds the fixtures
-    (answer: their names), ``{"run": op, "loops": L}`` answers the elapsed seconds of L calls."""
+    (answer: their names), ``{"run": op, "loops": L}`` answers the elapsed seconds of L calls,
+    ``{"kernels": true}`` switches from the numpy paths to the ``[fast]`` kernels (answer: whether
+    they passed their probe)."""
     if sys.flags.optimize < 1:
         raise SystemExit("the worker measures the -O figures: run it under python -O")
-    kernels.NORM = None  # the numpy path, as in the main process; the kernel is measured apart
+    saved = kernels.NORM, kernels.ACCUMULATE
+    kernels.NORM = kernels.ACCUMULATE = None  # the numpy paths, as in the main process; the kernels are measured apart
     fns: dict = {}
     for line in sys.stdin:
         message = json.loads(line)
-        if "setup" in message:
+        if "kernels" in message:  # {"kernels": true}: from now on the [fast] kernels (answer: whether they run)
+            kernels.NORM, kernels.ACCUMULATE = saved
+            answer = kernels.ready()
+        elif "setup" in message:
             fns = (registry_impl_fns if message["setup"] == "registry" else tensor_impl_fns)(message["n"])
             answer = list(fns)
         else:
@@ -301,7 +309,8 @@ def measure_calls(cfg: dict) -> dict:
                 fns[("peers", "torch_get")] = lambda: module.get_parameter(nx())
             for (who, op), s in measure(fns, t, rounds).items():
                 res[who][op][n] = s
-        saved, kernels.NORM = kernels.NORM, None  # the numpy path here; the kernel is measured below
+        saved = kernels.NORM, kernels.ACCUMULATE
+        kernels.NORM = kernels.ACCUMULATE = None  # the numpy paths here; the kernels are measured below
         try:
             for n in cfg["tensor"]:
                 a, b = _pair(n)
@@ -325,20 +334,24 @@ def measure_calls(cfg: dict) -> dict:
                 for (who, op), s in measure(fns, t, rounds).items():
                     res[who][op][n] = s
         finally:
-            kernels.NORM = saved
+            kernels.NORM, kernels.ACCUMULATE = saved
+        kernel_ok = kernels.ready()
+        worker_kernel = kernel_ok and worker.ask({"kernels": True})
+        chain, chain_size, how = _add_chain()
+        res["peers"]["add_bound_how"], res["peers"]["kernel_status"] = how, kernels.STATUS
+        for n in cfg["tensor"]:
+            fns = {}
+            if kernel_ok:
+                fns["kernel_norm"] = Variable.create(0, "w", _pair(n)[0]).variable_norm
+                fns["kernel_accumulate"] = tensor_impl_fns(n)["accumulate"]
+            if worker_kernel:
+                fns["kernel_accumulate_O"] = worker.setup("tensor", n)["accumulate"]
+            if chain is not None:
+                fns["add_bound"] = chain
+            for key, s in measure(fns, t, rounds).items():
+                res["peers"][key][n] = s * n / chain_size if key == "add_bound" else s
     finally:
         worker.close()
-    kernel_ok = kernels.ready()
-    chain, chain_size, how = _add_chain()
-    res["peers"]["add_bound_how"], res["peers"]["kernel_status"] = how, kernels.STATUS
-    for n in cfg["tensor"]:
-        fns = {}
-        if kernel_ok:
-            fns["kernel_norm"] = Variable.create(0, "w", _pair(n)[0]).variable_norm
-        if chain is not None:
-            fns["add_bound"] = chain
-        for key, s in measure(fns, t, rounds).items():
-            res["peers"][key][n] = s * n / chain_size if key == "add_bound" else s
     return res
 
 
@@ -347,6 +360,7 @@ PEER_LABEL = {"dict_set": "dict set", "dict_get": "dict get", "map_set": "immuta
               "fresh_header": "np.ndarray(shape, dtype, bytes)",
               "np_add_alloc": "np.add(a, b)", "np_add_out": "np.add(a, b, out=c)", "torch_accumulate": "torch p.grad + g",
               "cumsum_floor": "chunked cumsum floor", "kernel_norm": "impl + numba kernel [fast]",
+              "kernel_accumulate": "impl + numba kernel [fast]", "kernel_accumulate_O": "impl -O + numba kernel [fast]",
               "add_bound": "dependent-add bound"}
 
 
@@ -484,6 +498,13 @@ def targets(on: dict, opt: dict, spec: dict, peers: dict, scale: dict, campaign:
         acc = max((fig["accumulate"][n] / peers["np_add_alloc"][n] for n in large), default=None)
         norm = max((fig["norm"][n] / peers["cumsum_floor"][n] for n in large), default=None)
         add(f"accumulate ≤ 1.3x np.add(a, b) from 1e4 up ({mode})", acc, 1.3, f"worst {acc:.2f}x" if acc else "no size ≥ 1e4")
+        kernel = peers["kernel_accumulate" if mode == "contracts on" else "kernel_accumulate_O"]
+        name = f"accumulate with the [fast] kernel ≤ 1.3x np.add(a, b) from 1e4 up ({mode})"
+        if kernel:
+            kacc = max((kernel[n] / peers["np_add_alloc"][n] for n in large), default=None)
+            add(name, kacc, 1.3, f"worst {kacc:.2f}x" if kacc else "no size ≥ 1e4")
+        else:
+            add(name, None, 1.3, peers["kernel_status"])
         add(f"norm ≤ 1.1x chunked cumsum from 1e4 up ({mode})", norm, 1.1, f"worst {norm:.2f}x" if norm else "no size ≥ 1e4")
     ratio = scale["build"] / scale["build_map"]
     add(f"build {scale['entries']:,} entries ≤ 1.5x persistent immutables.Map (GC on)", ratio, 1.5,
@@ -529,7 +550,7 @@ def print_tables(on: dict, opt: dict, spec: dict, peers: dict) -> None:
     print("\nTensor operations, per call (float64)")
     sizes = sorted(on["norm"])
     row("elements", [f"{n:,}" for n in sizes])
-    for op, peer_keys in (("create", ()), ("accumulate", ("np_add_alloc", "np_add_out", "torch_accumulate")),
+    for op, peer_keys in (("create", ()), ("accumulate", ("np_add_alloc", "np_add_out", "torch_accumulate", "kernel_accumulate", "kernel_accumulate_O")),
                           ("norm", ("cumsum_floor", "kernel_norm", "add_bound"))):
         row(f"{op}: impl, contracts on", [fmt(on[op].get(n)) for n in sizes])
         row(f"{op}: impl, -O", [fmt(opt[op].get(n)) for n in sizes])
@@ -537,7 +558,7 @@ def print_tables(on: dict, opt: dict, spec: dict, peers: dict) -> None:
         for key in peer_keys:
             if peers[key]:
                 row(f"{op}: {PEER_LABEL[key]}", [fmt(peers[key].get(n)) for n in sizes])
-    print(f"  (impl norm = the numpy path; kernel: {peers['kernel_status']}; bound: {peers['add_bound_how']})")
+    print(f"  (impl accumulate and norm = the numpy paths; kernels: {peers['kernel_status']}; bound: {peers['add_bound_how']})")
 
 
 # Each panel of the scaling figure: (title, x label, the operation, peers, floors).  A peer is
@@ -550,7 +571,7 @@ PANELS = (
     ("register_variable (2-element float64)", "entries in the registry", "register",
      ("map_set", "torch_register"), ()),
     ("accumulate_gradient (float64)", "elements in the tensor", "accumulate",
-     ("torch_accumulate",), ("np_add_alloc", "np_add_out")),
+     ("torch_accumulate", "kernel_accumulate", "kernel_accumulate_O"), ("np_add_alloc", "np_add_out")),
     ("variable_norm (float64)", "elements in the tensor", "norm",
      ("kernel_norm",), ("cumsum_floor", "add_bound")),
 )

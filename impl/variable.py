@@ -84,19 +84,15 @@ _DOT_MAX_ELEMENTS = 4096  # BLAS-1 libraries stay on one thread well above this 
 
 
 def _fix_sum_nans(out: np.ndarray, a: np.ndarray, b: np.ndarray, dtype: np.dtype) -> None:
-    """Give the NaNs of ``out = a + b`` (computed by the hardware) the spec's bits.
-
-    * Float (spec ``_float_binary``): the first NaN operand, quieted; an invalid sum of
-      non-NaNs (inf + -inf) keeps the hardware's default NaN.
-    * IEEE32Exec (spec ``_f32_choose_nan2``): signalling NaN in ``a``, signalling in ``b``, NaN in
-      ``a``, NaN in ``b`` — quieted; an invalid sum of non-NaNs is the canonical NaN 0x7FC00000.
+    """The numpy path's NaN step for ``out = a + b`` (computed by the hardware): find out whether
+    ``out`` holds a NaN, and if so give every NaN the spec's bits (:func:`_fix_nan_positions`).
 
     When no NaN occurs this costs one pass that is NaN iff a NaN is present (only NaN-ness is
     used, never its bits): up to ``_DOT_MAX_ELEMENTS`` elements the dot product ``out·out``
     (squares are never negative, so no inf − inf raises a false alarm; BLAS runs one thread at
     this size, and it is the fastest test), above it numpy's own ``np.maximum.reduce`` — an
     unpinned multi-threaded BLAS took 11 ms for a 1e5-element dot on a loaded 2-core machine.
-    The fix-up itself touches only NaN positions.
+    (The ``[fast]`` kernel, ``kernels.ACCUMULATE``, learns the same fact during the add itself.)
     """
     if not out.size:
         return
@@ -104,6 +100,21 @@ def _fix_sum_nans(out: np.ndarray, a: np.ndarray, b: np.ndarray, dtype: np.dtype
     top = flat.dot(flat) if flat.size <= _DOT_MAX_ELEMENTS else _MAX_REDUCE(flat)
     if top == top:  # not NaN (a scalar comparison is far cheaper than np.isnan on a scalar)
         return
+    _fix_nan_positions(out, a, b, dtype)
+
+
+def _fix_nan_positions(out: np.ndarray, a: np.ndarray, b: np.ndarray, dtype: np.dtype) -> None:
+    """Give the NaNs of ``out = a + b`` the spec's bits (both paths of ``accumulate_gradient``
+    call this, and only when ``out`` holds a NaN); it touches only NaN positions.  Shapes: all
+    three equal (any layout; ``out`` writeable); dtype float64 or float32.  What it needs of
+    ``out``: the hardware's bits wherever neither operand is NaN, any NaN where one is.
+
+    * Float (spec ``_float_binary``, Lean ``Float.add`` on x86): the first NaN operand, quieted;
+      an invalid sum of non-NaNs (inf + -inf) keeps the hardware's default NaN.
+    * IEEE32Exec (spec ``_f32_choose_nan2``, Lean ``IEEE32Exec`` ``chooseNaN2``): signalling NaN
+      in ``a``, signalling in ``b``, NaN in ``a``, NaN in ``b`` — quieted; an invalid sum of
+      non-NaNs is the canonical NaN 0x7FC00000.
+    """
     nan = np.isnan(out)
     uint, quiet = _BITS[dtype], _QUIET[dtype]
     a_at, b_at = a[nan], b[nan]
@@ -377,19 +388,47 @@ class Variable:
     )
     def accumulate_gradient(self, grad: np.ndarray) -> "Variable":
         """Lean ``Runtime.Variable.accumulateGradient``: no gradient → ``grad``; else the
-        elementwise IEEE sum ``existing + grad`` (existing first), in the variable's dtype."""
+        elementwise IEEE sum ``existing + grad`` (existing first), in the variable's dtype — Lean
+        ``addSpec``, each element spec ``Float.add`` / ``IEEE32Exec.add``, NaNs with the spec's
+        bits (:func:`_fix_nan_positions`).
+
+        ``grad``: an array of the variable's shape and dtype (float64 or float32; any memory
+        layout).  Returns a new Variable; its gradient is fresh immutable memory (C order).
+        Errors, before anything is computed: NoContextInstanceError (``TLR_NO_CONTEXT_INSTANCE``)
+        on int64 (Lean has no ``Context Int``); ArgumentTypeError (``TLR_ARGUMENT_TYPE``),
+        ScalarTypeError (``TLR_SCALAR_TYPE``), ScalarTypeMismatchError (``TLR_SCALAR_MISMATCH``),
+        ShapeMismatchError (``TLR_SHAPE_MISMATCH``), TensorTooLargeError
+        (``TLR_TENSOR_TOO_LARGE``) for a ``grad`` that is not a ``Tensor α s``;
+        FloatEnvironmentError (``TLR_FLOAT_ENVIRONMENT``) when subnormals are flushed.
+
+        Two paths, bit-identical (``tests/impl/test_kernels.py``): the ``[fast]`` numba kernel
+        (``kernels.ACCUMULATE``: add and NaN flag in one pass) for a C-contiguous aligned
+        ``grad``, else numpy (``np.add``, then :func:`_fix_sum_nans`'s NaN test); either way the
+        NaN fix-up runs only when a NaN occurred."""
         arr = _check_accumulate(self, grad)
         checkFloatEnvironment("accumulateGradient")
-        if self._gradient is None:
-            return self._with(self._value, freeze(arr))
         existing = self._gradient
-        data, out = result_buffer(self.shape, self.dtype)  # a fresh result: older Variables keep theirs
-        quiet = fp_quiet()  # IEEE results (inf, NaN) are the answer, not an error
-        try:
-            np.add(existing, arr, out=out)
-            _fix_sum_nans(out, existing, arr, self.dtype)
-        finally:
-            fp_restore(quiet)
+        if existing is None:
+            return self._with(self._value, freeze(arr))
+        dtype = self.dtype
+        data, out = result_buffer(self.shape, dtype)  # a fresh result: older Variables keep theirs
+        # The [fast] kernel: one pass (add, and learn whether a NaN occurred), for C-contiguous
+        # aligned operands (the stored gradient always is; a Fortran-ordered, strided or
+        # misaligned grad takes the numpy path) of at least kernels.ACCUMULATE_MIN_ELEMENTS
+        # elements (1: it is faster at every size measured).  ``None``: the kernels were
+        # rejected on this, their first use.
+        if (kernels.ACCUMULATE is not None and existing.size >= kernels.ACCUMULATE_MIN_ELEMENTS
+                and (flags := arr.flags).c_contiguous and flags.aligned
+                and (seen := kernels.ACCUMULATE(out, existing, arr)) is not None):
+            if seen:
+                _fix_nan_positions(out, existing, arr, dtype)
+        else:
+            quiet = fp_quiet()  # IEEE results (inf, NaN) are the answer, not an error or a warning
+            try:
+                np.add(existing, arr, out=out)
+                _fix_sum_nans(out, existing, arr, dtype)
+            finally:
+                fp_restore(quiet)
         stored = publish(data, out)
         del out  # the only writeable alias of the published memory
         return self._with(self._value, stored)

@@ -31,9 +31,10 @@ def _lookup_oldest(mp: pytest.MonkeyPatch) -> None:
 
 
 def _accumulate_nan_order(mp: pytest.MonkeyPatch) -> None:
-    """accumulateGradient prefers the NEW gradient's NaN (Lean: existing + grad, first NaN operand wins)."""
-    original = impl_variable._fix_sum_nans
-    mp.setattr(impl_variable, "_fix_sum_nans", lambda out, a, b, dtype: original(out, b, a, dtype))
+    """accumulateGradient prefers the NEW gradient's NaN (Lean: existing + grad, first NaN operand wins).
+    Planted in the NaN fix-up both paths share (the numpy path and the [fast] kernel's)."""
+    original = impl_variable._fix_nan_positions
+    mp.setattr(impl_variable, "_fix_nan_positions", lambda out, a, b, dtype: original(out, b, a, dtype))
 
 
 def _f32_invalid_default_nan(mp: pytest.MonkeyPatch) -> None:
