@@ -3,11 +3,14 @@ copy-into-immutable-memory, and Lean printing of arrays.
 
 Storage (see "storage: immutable bytes" below): every array the impl stores is a private
 read-only header over an immutable ``bytes`` object, never handed out; every access hands out a
-fresh read-only header over the same bytes (:func:`expose`).  numpy refuses write access to memory
-a ``bytes`` object owns, and a fresh header per access means that rewriting a received array's
-metadata (``dtype``, ``shape``, ``strides``, ``__setstate__``) changes only the caller's object.
-An incoming array whose memory is a whole ``bytes`` object (every array the impl hands out) is
-adopted without a copy; anything else is copied.  ndarray subclasses are read through numpy's
+fresh read-only header (:func:`expose`) over the same bytes up to :data:`SHARE_MAX_BYTES`, over a
+fresh copy above.  numpy refuses write access to memory a ``bytes`` object owns — except that its
+``__setstate__`` takes a bytes object of more than 1000 bytes by reference and marks the array
+writeable, hence the limit — and a fresh header per access means that rewriting a received
+array's metadata (``dtype``, ``shape``, ``strides``, ``__setstate__``) changes only the caller's
+object.  An incoming array whose memory is a whole ``bytes`` object of at most
+:data:`SHARE_MAX_BYTES` (every small array the impl hands out) is adopted without a copy;
+anything else is copied.  ndarray subclasses are read through numpy's
 C-level metadata (:func:`exact`), never through methods they can override.
 
 Checks here are plain code (no icontract), cheap enough to run on every call; they raise the
@@ -69,6 +72,7 @@ __all__ = [
     "pretty",
     "dtype_name",
     "expose",
+    "SHARE_MAX_BYTES",
     "same_bits",
     "exact",
     "dtype_of",
@@ -406,14 +410,34 @@ def _stored(shape: tuple[int, ...], dtype: np.dtype, data: bytes) -> np.ndarray:
     return _ND(shape, dtype, data)
 
 
+def _setstate_shares_bytes(nbytes: int) -> bool:
+    """Does numpy's ``ndarray.__setstate__`` take a ``bytes`` object of ``nbytes`` bytes by
+    reference (instead of copying it)?  It does above 1000 bytes in numpy 1.x-2.4, and marks
+    the array WRITEABLE: whoever holds such a bytes object can write into its memory."""
+    data = bytes(nbytes)
+    probe = np.empty(0, np.uint8)
+    probe.__setstate__((1, (nbytes,), np.dtype(np.uint8), False, data))
+    return probe.__array_interface__["data"][0] == np.frombuffer(data, np.uint8).__array_interface__["data"][0]
+
+
+#: The largest ``bytes`` object the impl lets a caller reach (as the ``.base`` of an array it
+#: hands out, or adopts from a caller without a copy): numpy's ``__setstate__`` copies these,
+#: so a holder cannot turn them into writeable memory.  Larger stored arrays are handed out as
+#: read-only COPIES (a fresh ``bytes`` per access: O(n)), and larger caller arrays are copied
+#: in.  Probed at import: 0 (every array copied) if this numpy shares even 1000-byte buffers.
+SHARE_MAX_BYTES = 1000 if not _setstate_shares_bytes(1000) else 0
+
+
 def is_frozen(arr: np.ndarray) -> bool:
     """``arr`` is an exact, read-only, C-ordered ndarray that spans exactly the memory of an
-    immutable ``bytes`` object — which is all :func:`freeze` needs to adopt it without a copy
-    (what the caller may have changed since is only the header, and the header is re-read)."""
+    immutable ``bytes`` object of at most :data:`SHARE_MAX_BYTES` bytes — which is all
+    :func:`freeze` needs to adopt it without a copy (what the caller may have changed since is
+    only the header, and the header is re-read; a larger bytes object its holder could alias
+    writeable through ``__setstate__``)."""
     if type(arr) is not np.ndarray or arr.flags.writeable:
         return False
     base = arr.base
-    return type(base) is bytes and arr.flags.c_contiguous and arr.nbytes == len(base)
+    return type(base) is bytes and arr.flags.c_contiguous and arr.nbytes == len(base) <= SHARE_MAX_BYTES
 
 
 def freeze(arr: np.ndarray) -> np.ndarray:
@@ -504,9 +528,11 @@ def publish(data: Optional[bytes], out: np.ndarray) -> np.ndarray:
 
 
 def expose(stored: np.ndarray) -> np.ndarray:
-    """The array handed to a caller for a stored one: a fresh read-only header over the same
-    immutable bytes (never the stored header itself, whose metadata a holder could rewrite)."""
-    return _ND(stored.shape, stored.dtype, stored.base)
+    """The array handed to a caller for a stored one, read-only, of the stored shape and dtype:
+    a fresh header (never the stored one, whose metadata a holder could rewrite) over the same
+    immutable bytes up to :data:`SHARE_MAX_BYTES`, over a fresh copy of them above (numpy's
+    ``__setstate__`` would alias a larger bytes object writeable)."""
+    return _ND(stored.shape, stored.dtype, stored.base if stored.nbytes <= SHARE_MAX_BYTES else stored.tobytes())
 
 
 def same_bits(a: np.ndarray, b: np.ndarray) -> bool:

@@ -34,6 +34,7 @@ from torchlean_runtime.spec.core.tensor import printCap, printTooLarge
 
 from . import contracts as C
 from .arrays import (
+    SHARE_MAX_BYTES,
     as_supported_dtype,
     MAX_ELEMENTS,
     check_array,
@@ -54,6 +55,7 @@ from .arrays import (
 from .registry import EMPTY, Registry
 
 _ND = np.ndarray
+_SHARE = SHARE_MAX_BYTES  # larger stored arrays are handed out as copies (arrays.expose)
 
 __all__ = ["RuntimeContext"]
 
@@ -185,7 +187,7 @@ class RuntimeContext:
     def variable_entries(self) -> Iterator[tuple[str, np.ndarray]]:
         """Every variable entry as ``(name, array)`` in Lean list order: newest first, shadowed
         older entries with the same name included (the spec's ``var_registry``).  Each array is
-        a fresh read-only array over the stored bits.  O(n) for the whole walk."""
+        a fresh read-only array of the stored bits (as :meth:`get_variable`).  O(n) for the whole walk."""
         return _walk(self._variables)
 
     def gradient_entries(self) -> Iterator[tuple[str, np.ndarray]]:
@@ -231,12 +233,14 @@ class RuntimeContext:
     @C.refines(C.get_variable_refines)
     def get_variable(self, name: str, shape: tuple[int, ...]) -> Optional[np.ndarray]:
         """Lean ``Runtime.getVariable`` at ``shape`` (any sequence of ints): the newest entry named
-        ``name`` if its shape is ``shape``, else ``None``.  The array is a fresh read-only header
-        over the stored bits: nothing done to it changes the context."""
+        ``name`` if its shape is ``shape``, else ``None``.  The array is fresh and read-only, over
+        the stored bits up to ``arrays.SHARE_MAX_BYTES`` and over a copy of them above (see
+        :func:`arrays.expose`): nothing done to it changes the context.  NameTypeError
+        (``TLR_NAME_TYPE``), InvalidShapeError (``TLR_INVALID_SHAPE``)."""
         if type(name) is not str or not name.isascii():
             name = check_name(name, "get_variable")
         found = self._variables.lookup(name, check_shape(shape, "get_variable"))
-        return None if found is None else _ND(found.shape, found.dtype, found.base)  # expose(), inlined
+        return None if found is None else _ND(found.shape, found.dtype, found.base if found.nbytes <= _SHARE else found.tobytes())  # expose(), inlined
 
     @C.refines(C.set_variable_refines)
     @icontract.require(
@@ -271,7 +275,7 @@ class RuntimeContext:
         if type(name) is not str or not name.isascii():
             name = check_name(name, "get_gradient")
         found = self._gradients.lookup(name, check_shape(shape, "get_gradient"))
-        return None if found is None else _ND(found.shape, found.dtype, found.base)  # expose(), inlined
+        return None if found is None else _ND(found.shape, found.dtype, found.base if found.nbytes <= _SHARE else found.tobytes())  # expose(), inlined
 
     @C.refines(C.set_gradient_refines)
     @icontract.require(

@@ -28,6 +28,7 @@ from torchlean_runtime.spec.core.tensor import printCap, printTooLarge
 from . import contracts as C
 from . import kernels
 from .arrays import (
+    SHARE_MAX_BYTES,
     FLOAT32,
     FLOAT64,
     as_supported_dtype,
@@ -63,6 +64,7 @@ _HAS_CONTEXT_DTYPES = (FLOAT64, FLOAT32)
 
 _set = object.__setattr__
 _ND = np.ndarray
+_SHARE = SHARE_MAX_BYTES  # larger stored arrays are handed out as copies (arrays.expose)
 
 #: Elements per chunk of the norm's cumulative sum (bounds its scratch memory; any value gives
 #: the same bits, because the running total is carried from chunk to chunk).
@@ -279,15 +281,16 @@ class Variable:
 
     @property
     def value(self) -> np.ndarray:
-        """Lean ``v.value``: a fresh read-only array over the stored bits on every access."""
+        """Lean ``v.value``: a fresh read-only array of the stored bits on every access (a copy
+        above ``arrays.SHARE_MAX_BYTES``, see :func:`arrays.expose`)."""
         stored = self._value
-        return _ND(stored.shape, stored.dtype, stored.base)
+        return _ND(stored.shape, stored.dtype, stored.base if stored.nbytes <= _SHARE else stored.tobytes())  # expose(), inlined
 
     @property
     def gradient(self) -> Optional[np.ndarray]:
-        """Lean ``v.gradient``: ``None`` or a fresh read-only array over the stored bits."""
+        """Lean ``v.gradient``: ``None`` or a fresh read-only array of the stored bits (as :attr:`value`)."""
         stored = self._gradient
-        return None if stored is None else _ND(stored.shape, stored.dtype, stored.base)
+        return None if stored is None else _ND(stored.shape, stored.dtype, stored.base if stored.nbytes <= _SHARE else stored.tobytes())  # expose(), inlined
 
     def _with(self, value: np.ndarray, gradient: Optional[np.ndarray]) -> "Variable":
         # Every caller keeps the shape and scalar type (Lean: the same Variable α s), so they are

@@ -34,9 +34,9 @@ def programs(draw):
     for _ in range(draw(st.integers(1, 4))):
         op = draw(st.sampled_from(["register_variable", "register_gradient", "set_variable"]))
         name = draw(st.sampled_from(["w", "b", "é"]))
-        shape = draw(st.sampled_from([(), (2,), (2, 1), (0, 3)]))
+        shape = draw(st.sampled_from([(), (2,), (2, 1), (0, 3), (300,)]))  # (300,): above SHARE_MAX_BYTES in both dtypes
         ctx = getattr(ctx, op)(name, _array(draw, dtype, shape))
-    shape = draw(st.sampled_from([(2,), (1, 2)]))
+    shape = draw(st.sampled_from([(2,), (1, 2), (300,)]))
     v = Variable.create(draw(st.integers(0, 5)), "v", _array(draw, dtype, shape))
     if draw(st.booleans()):
         v = v.accumulate_gradient(_array(draw, dtype, shape)).accumulate_gradient(_array(draw, dtype, shape))
@@ -49,7 +49,7 @@ def answers(ctx: RuntimeContext, v: Variable) -> tuple:
     def bits(a):
         return None if a is None else (a.dtype.str, a.shape, a.tobytes(), a.flags.writeable)
 
-    shapes = [(), (2,), (2, 1), (0, 3), (1, 2)]
+    shapes = [(), (2,), (2, 1), (0, 3), (1, 2), (300,)]
     queries = []
     for name in ("w", "b", "é", "v"):
         for s in shapes:
@@ -104,6 +104,39 @@ def test_every_mutation_route_on_everything_handed_out_leaves_state_and_answers_
         attack(get(), label)  # all routes in sequence on one object, too
         assert answers(ctx, v) == before, label
     assert tried > 200  # the routes really ran (arrays, lists, dicts, objects, payloads)
+
+
+@pytest.mark.parametrize("dtype", _DTYPES)
+@pytest.mark.parametrize("elements", [1, 125, 126, 250, 251, 4096, 70_000])
+def test_setstate_over_a_handed_out_base_never_writes_stored_memory(dtype, elements) -> None:
+    """numpy's ``__setstate__`` takes a bytes object of more than 1000 bytes by reference and
+    marks the array writeable (impl.arrays.SHARE_MAX_BYTES): sizes on both sides of it (float64
+    125/126 elements = 1000/1008 bytes, float32 250/251 = 1000/1004), and past the in-place
+    result path (70,000 elements > 64 KiB).  Expected: the spec's values before the attack
+    (Lean values are immutable), for every array the API hands out, and for a caller's own
+    bytes-backed array given to the API (which the caller can alias the same way)."""
+    from torchlean_runtime.impl.arrays import SHARE_MAX_BYTES
+
+    assert SHARE_MAX_BYTES in (0, 1000)
+    x = np.arange(elements, dtype=dtype)
+    ctx = RuntimeContext.empty().register_variable("w", x).register_gradient("w", x)
+    later = ctx.register_variable("z", np.ones(1, dtype))  # shares the entry "w"
+    v = Variable.create(0, "v", x).accumulate_gradient(x).accumulate_gradient(x)  # a computed result
+    own = bytes(x.tobytes())
+    adopted = RuntimeContext.empty().register_variable("w", np.frombuffer(own, dtype))
+    before = (to_spec(ctx), to_spec(later), to_spec(v), to_spec(adopted))
+    fresh = (lambda: ctx.get_variable("w", (elements,)), lambda: ctx.get_gradient("w", (elements,)),
+             lambda: later.get_variable("w", (elements,)), lambda: v.value, lambda: v.gradient, lambda: v.get_value(),
+             lambda: next(iter(ctx.variable_entries()))[1], lambda: ctx.visible_gradients()["w"],
+             lambda: adopted.get_variable("w", (elements,)))
+    for get in fresh:
+        assert run_route(get(), "a.__setstate__ over the .base bytes", "a")  # the route ran
+    alias = np.empty(0, np.uint8)
+    alias.__setstate__((1, (len(own),), np.dtype(np.uint8), False, own))  # the caller's own bytes
+    if alias.flags.writeable:
+        alias[...] ^= 0xFF
+    assert (to_spec(ctx), to_spec(later), to_spec(v), to_spec(adopted)) == before
+    assert ctx.get_variable("w", (elements,)).tobytes() == x.tobytes()
 
 
 def test_the_issue_examples_are_refused_or_harmless() -> None:

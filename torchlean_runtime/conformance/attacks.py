@@ -138,6 +138,23 @@ def _array_routes(a: np.ndarray, label: str) -> Iterator[Route]:
         b = np.lib.stride_tricks.as_strided(a, writeable=True)
         b[...] = 7
 
+    def setstate_over_base_bytes() -> None:
+        # numpy's __setstate__ takes a bytes object of more than 1000 bytes by reference (no
+        # copy) and marks the array writeable: any bytes object reachable from ``a`` would give
+        # a writeable alias of its memory.  Both ways: ``a`` itself, and a fresh array.
+        base, depth = a.base, 0
+        while base is not None and depth < 64:
+            if type(base) is bytes and base:
+                for target, shape, dtype in ((a, a.shape, a.dtype), (np.empty(0, np.uint8), (len(base),), np.dtype(np.uint8))):
+                    try:
+                        target.__setstate__((1, shape, dtype, False, base))
+                    except (ValueError, TypeError):
+                        continue
+                    if target.flags.writeable and target.size:
+                        target.view(np.uint8)[...] = 0x5A  # set, not toggled: a second alias must not undo it
+            base = getattr(base, "base", None)
+            depth += 1
+
     def via_pickle_roundtrip_setstate() -> None:
         a.__setstate__(pickle.loads(pickle.dumps(a)).__reduce__()[2])
 
@@ -149,6 +166,7 @@ def _array_routes(a: np.ndarray, label: str) -> Iterator[Route]:
         ("shape=", set_shape),
         ("strides=", set_strides),
         ("__setstate__", setstate),
+        ("__setstate__ over the .base bytes", setstate_over_base_bytes),
         ("resize", resize),
         ("fill", fill),
         ("ufunc out=", ufunc_out),
