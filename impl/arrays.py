@@ -453,7 +453,12 @@ def freeze(arr: np.ndarray) -> np.ndarray:
     try:
         return _ND(arr.shape, dtype, arr.tobytes())
     except MemoryError:
-        raise TensorTooLargeError(f"no memory to store an array of shape {arr.shape} ({arr.nbytes} bytes)") from None
+        raise _no_memory("store", arr.shape, arr.nbytes) from None
+
+
+def _no_memory(what: str, shape: tuple[int, ...], nbytes: int) -> TensorTooLargeError:
+    """The typed error for a MemoryError while allocating an array's bytes (``TLR_TENSOR_TOO_LARGE``)."""
+    return TensorTooLargeError(f"no memory to {what} an array of shape {shape} ({nbytes} bytes)")
 
 
 def new_buffer(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
@@ -509,13 +514,17 @@ def result_buffer(shape: tuple[int, ...], dtype: np.dtype) -> tuple[Optional[byt
     alternating two large blocks, page faults of 25x an ``np.add``).  Safe because nobody else
     holds ``data`` yet (refcount 1, no hash cached, never a shared singleton at this size) and
     ``publish`` drops the alias before ``data`` is published; CPython never moves an object.
-    Small results: ``(None, scratch)``, copied by ``publish``."""
+    Small results: ``(None, scratch)``, copied by ``publish``.  TensorTooLargeError
+    (``TLR_TENSOR_TOO_LARGE``) when there is no memory for it."""
     nbytes = dtype.itemsize
     for d in shape:
         nbytes *= d
-    if nbytes < DIRECT_RESULT_BYTES:
-        return None, np.empty(shape, dtype)
-    data = _uninitialised_bytes(nbytes)
+    try:
+        if nbytes < DIRECT_RESULT_BYTES:
+            return None, np.empty(shape, dtype)
+        data = _uninitialised_bytes(nbytes)
+    except MemoryError:
+        raise _no_memory("compute", shape, nbytes) from None
     return data, _ND(shape, dtype, _PyMemoryView_FromMemory(id(data) + _BYTES_DATA_OFFSET, nbytes, _PyBUF_WRITE))
 
 
@@ -531,8 +540,14 @@ def expose(stored: np.ndarray) -> np.ndarray:
     """The array handed to a caller for a stored one, read-only, of the stored shape and dtype:
     a fresh header (never the stored one, whose metadata a holder could rewrite) over the same
     immutable bytes up to :data:`SHARE_MAX_BYTES`, over a fresh copy of them above (numpy's
-    ``__setstate__`` would alias a larger bytes object writeable)."""
-    return _ND(stored.shape, stored.dtype, stored.base if stored.nbytes <= SHARE_MAX_BYTES else stored.tobytes())
+    ``__setstate__`` would alias a larger bytes object writeable).  TensorTooLargeError
+    (``TLR_TENSOR_TOO_LARGE``) when there is no memory for the copy."""
+    if stored.nbytes <= SHARE_MAX_BYTES:
+        return _ND(stored.shape, stored.dtype, stored.base)
+    try:
+        return _ND(stored.shape, stored.dtype, stored.tobytes())
+    except MemoryError:
+        raise _no_memory("hand out", stored.shape, stored.nbytes) from None
 
 
 def same_bits(a: np.ndarray, b: np.ndarray) -> bool:

@@ -240,7 +240,7 @@ class RuntimeContext:
         if type(name) is not str or not name.isascii():
             name = check_name(name, "get_variable")
         found = self._variables.lookup(name, check_shape(shape, "get_variable"))
-        return None if found is None else _ND(found.shape, found.dtype, found.base if found.nbytes <= _SHARE else found.tobytes())  # expose(), inlined
+        return None if found is None else (_ND(found.shape, found.dtype, found.base) if found.nbytes <= _SHARE else expose(found))  # expose(), inlined for small arrays
 
     @C.refines(C.set_variable_refines)
     @icontract.require(
@@ -275,7 +275,7 @@ class RuntimeContext:
         if type(name) is not str or not name.isascii():
             name = check_name(name, "get_gradient")
         found = self._gradients.lookup(name, check_shape(shape, "get_gradient"))
-        return None if found is None else _ND(found.shape, found.dtype, found.base if found.nbytes <= _SHARE else found.tobytes())  # expose(), inlined
+        return None if found is None else (_ND(found.shape, found.dtype, found.base) if found.nbytes <= _SHARE else expose(found))  # expose(), inlined for small arrays
 
     @C.refines(C.set_gradient_refines)
     @icontract.require(

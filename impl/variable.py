@@ -29,6 +29,7 @@ from . import contracts as C
 from . import kernels
 from .arrays import (
     SHARE_MAX_BYTES,
+    expose,
     FLOAT32,
     FLOAT64,
     as_supported_dtype,
@@ -284,13 +285,13 @@ class Variable:
         """Lean ``v.value``: a fresh read-only array of the stored bits on every access (a copy
         above ``arrays.SHARE_MAX_BYTES``, see :func:`arrays.expose`)."""
         stored = self._value
-        return _ND(stored.shape, stored.dtype, stored.base if stored.nbytes <= _SHARE else stored.tobytes())  # expose(), inlined
+        return (_ND(stored.shape, stored.dtype, stored.base) if stored.nbytes <= _SHARE else expose(stored))  # expose(), inlined for small arrays
 
     @property
     def gradient(self) -> Optional[np.ndarray]:
         """Lean ``v.gradient``: ``None`` or a fresh read-only array of the stored bits (as :attr:`value`)."""
         stored = self._gradient
-        return None if stored is None else _ND(stored.shape, stored.dtype, stored.base if stored.nbytes <= _SHARE else stored.tobytes())  # expose(), inlined
+        return None if stored is None else (_ND(stored.shape, stored.dtype, stored.base) if stored.nbytes <= _SHARE else expose(stored))  # expose(), inlined for small arrays
 
     def _with(self, value: np.ndarray, gradient: Optional[np.ndarray]) -> "Variable":
         # Every caller keeps the shape and scalar type (Lean: the same Variable α s), so they are

@@ -211,3 +211,35 @@ def test_a_real_fast_math_library_switching_ftz_daz_on_is_detected(tmp_path) -> 
         pytest.skip("this toolchain's -ffast-math does not set FTZ/DAZ at load")
     assert res.returncode == 0, res.stderr
     assert res.stdout.strip() == ",".join(["TLR_FLOAT_ENVIRONMENT"] * 4)
+
+
+def test_no_memory_for_a_result_or_a_copy_is_a_typed_error() -> None:
+    """Under an address-space limit (RLIMIT_AS, in a child process) with room for the inputs but
+    not for one more 100 MB array: accumulate_gradient's fresh result and get_variable's copy of a
+    large stored array (arrays.expose) raise TensorTooLargeError (TLR_TENSOR_TOO_LARGE), never a
+    bare MemoryError, and the context / Variable built before still answer."""
+    code = r'''
+import resource, numpy as np
+from torchlean_runtime.impl import RuntimeContext, Variable
+from torchlean_runtime.errors import TorchLeanError
+n = 12_500_000  # 100 MB of float64
+v = Variable.create(0, "w", np.zeros(n)).accumulate_gradient(np.ones(n))
+ctx = RuntimeContext.empty().register_variable("w", np.ones(n))
+g = np.ones(n)
+with open("/proc/self/statm") as f:
+    size = int(f.read().split()[0]) * resource.getpagesize()
+resource.setrlimit(resource.RLIMIT_AS, (size + 40_000_000, resource.RLIM_INFINITY))
+codes = []
+for call in (lambda: v.accumulate_gradient(g), lambda: ctx.get_variable("w", (n,)), lambda: v.value):
+    try:
+        call()
+        codes.append("no error")
+    except TorchLeanError as e:
+        codes.append(e.code)
+    except MemoryError:
+        codes.append("MemoryError")
+print(codes, ctx.context_size(), v.shape)
+'''
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "['TLR_TENSOR_TOO_LARGE', 'TLR_TENSOR_TOO_LARGE', 'TLR_TENSOR_TOO_LARGE'] 1 (12500000,)"
