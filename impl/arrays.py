@@ -132,16 +132,44 @@ def _shape_items(shape: Any) -> Optional[tuple]:
     return items if len(items) <= MAX_RANK else None
 
 
+def _shape_dims(shape: Any) -> Optional[tuple[int, ...]]:
+    """The dimensions of a shape as plain ``int``s, each item's ``__index__`` called exactly
+    once (a hostile ``__index__`` that raises, returns a non-int, or answers differently on a
+    second call cannot slip past the check); ``None`` when it is not a shape."""
+    items = _shape_items(shape)
+    if items is None:
+        return None
+    dims = []
+    for d in items:
+        if type(d) is int:
+            i = d
+        elif isinstance(d, bool) or not hasattr(type(d), "__index__"):
+            return None
+        else:
+            try:
+                i = int(operator.index(d))
+            except Exception:  # a hostile __index__: not a dimension
+                return None
+        if i < 0:
+            return None
+        dims.append(i)
+    return tuple(dims)
+
+
+def _safe_repr(value: Any, limit: int = 120) -> str:
+    """``repr(value)`` for an error message, at most ``limit`` characters; a ``__repr__`` that
+    raises gives the type name instead (a message must never fail or grow without bound)."""
+    try:
+        text = repr(value)
+    except Exception:
+        return f"<{type(value).__name__} object>"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def is_shape(shape: Any) -> bool:
     """A shape is a sequence (Lean ``Shape.ofList`` of a list) of at most MAX_RANK
     non-negative ints (``bool`` is not an int here)."""
-    items = _shape_items(shape)
-    if items is None:
-        return False
-    for d in items:
-        if isinstance(d, bool) or not hasattr(type(d), "__index__") or operator.index(d) < 0:
-            return False
-    return True
+    return _shape_dims(shape) is not None
 
 
 def exact(value: Any) -> Optional[np.ndarray]:
@@ -225,12 +253,13 @@ def check_shape(shape: Any, op: str) -> tuple[int, ...]:
         else:
             if len(shape) <= MAX_RANK:
                 return shape
-    if not is_shape(shape):
+    dims = _shape_dims(shape)
+    if dims is None:
         raise InvalidShapeError(
             f"{op}: a shape must be a sequence (tuple or list) of non-negative ints (at most {MAX_RANK} of them), "
-            f"given {type(shape).__name__} {shape!r}"
+            f"given {type(shape).__name__} {_safe_repr(shape)}"
         )
-    return tuple(operator.index(d) for d in _shape_items(shape))
+    return dims
 
 
 def check_array(value: Any, op: str, what: str = "value") -> np.ndarray:

@@ -195,6 +195,16 @@ class ShapeEq:
             )
         return ShapeEq(self.lhs, other.rhs, _EVIDENCE_TOKEN)
 
+    def __copy__(self) -> "ShapeEq":
+        return self  # immutable evidence
+
+    def __deepcopy__(self, memo: dict) -> "ShapeEq":
+        return self
+
+    def __reduce__(self):
+        # Unpickling decides the equality again (ShapeEq.check): a pickle cannot forge evidence.
+        return (ShapeEq.check, (self.lhs, self.rhs))
+
     def __eq__(self, other: object) -> bool:
         return isinstance(other, ShapeEq) and self.lhs == other.lhs and self.rhs == other.rhs
 

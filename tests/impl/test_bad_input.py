@@ -10,7 +10,7 @@ import sys
 import numpy as np
 import pytest
 
-from torchlean_runtime.errors import TorchLeanError
+from torchlean_runtime.errors import InvalidShapeError, TorchLeanError
 from torchlean_runtime.impl import RuntimeContext, ShapeEq, Variable, shape_eq
 from torchlean_runtime.spec.core.shape import ofList
 
@@ -142,3 +142,59 @@ if __name__ == "__main__":  # the -O subprocess above
     result: dict = {"__debug__": __debug__}
     result.update(codes(with_messages=True))
     print(json.dumps(result))
+
+
+class _Index:
+    """A dimension with a hostile ``__index__``: raises, returns a str, or answers 1 and then -5."""
+
+    def __init__(self, answers):
+        self.answers = list(answers)
+
+    def __index__(self):
+        answer = self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    def __repr__(self):
+        raise RuntimeError("a hostile __repr__")
+
+
+@pytest.mark.parametrize("answers", [[RuntimeError("boom")], ["2"], [1, -5], [2**70]])
+def test_hostile_index_in_a_shape_is_invalid_shape_or_read_once(answers) -> None:
+    """Lean ``Shape`` dims are Nats: an item whose ``__index__`` raises or returns a non-int is no
+    dimension (TLR_INVALID_SHAPE, even when its ``__repr__`` raises too); one that answers 1 then
+    -5 is read once, so the check and the use see the same value."""
+    from torchlean_runtime.impl.arrays import check_shape
+
+    ctx = RuntimeContext.empty().register_variable("w", np.ones(1))
+    if isinstance(answers[0], int):
+        first = answers[0]
+        assert check_shape((_Index(answers),), "t") == (first,)
+        got = ctx.get_variable("w", (_Index(answers),))
+        assert (got is not None) is (first == 1)
+        return
+    for call in (lambda: check_shape((_Index(answers),), "t"), lambda: ctx.get_variable("w", (_Index(answers),)),
+                 lambda: ctx.get_gradient("w", [_Index(answers)])):
+        with pytest.raises(InvalidShapeError) as caught:
+            call()
+        assert caught.value.code == "TLR_INVALID_SHAPE"
+
+
+def test_shape_evidence_copies_and_pickles_without_forgery() -> None:
+    """``ShapeEq`` (Lean's proof ``s₁ = s₂``) is immutable: copy/deepcopy give it back, a pickle
+    round trip gives equal evidence, and unpickling decides the equality again, so a pickle
+    naming two different shapes raises CastEvidenceError (TLR_CAST_EVIDENCE) instead of
+    forging evidence."""
+    import copy
+    import pickle
+
+    from torchlean_runtime.errors import CastEvidenceError
+
+    h = shape_eq((2,), (2,))
+    assert copy.copy(h) is h and copy.deepcopy(h) is h
+    assert pickle.loads(pickle.dumps(h)) == h
+    fn, args = h.__reduce__()  # what a pickle stores: the reconstructor and its arguments
+    with pytest.raises(CastEvidenceError) as caught:
+        fn(args[0], ofList([3]))  # a pickle whose second shape was edited
+    assert caught.value.code == "TLR_CAST_EVIDENCE"
