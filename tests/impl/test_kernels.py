@@ -87,10 +87,10 @@ def test_numpy_path_equals_the_reference_on_a_sample() -> None:
         assert bits(numpy_path(a)) == bits(kernels.reference_norm(a)), (a.dtype, a.shape, a)
 
 
-def test_kernel_is_bit_identical_to_the_numpy_path() -> None:
+def test_kernel_is_bit_identical_to_the_numpy_path(require_extra) -> None:
     """Both paths of variable_norm on the same arrays: sampled 2x300 arrays, every scalar type,
     NaN payloads, infs, subnormals and memory layouts."""
-    pytest.importorskip("numba")
+    require_extra("numba")  # the [fast] extra
     assert kernels.ready(), kernels.STATUS
     for a in sample_arrays(300, seed=2):
         fast = Variable.create(0, "w", a).variable_norm()  # dispatches to the kernel
