@@ -26,7 +26,7 @@ worker ``(r // N) % W``).  ``--rounds R`` bounds the campaign to the global roun
 (a fixed count: the same programs on every run); ``--seconds`` is a time budget per worker.
 ``--json FILE`` writes the summary; ``fuzz merge A.json B.json …`` adds summaries up.
 
-Exit status: 0 clean; 1 a divergence; 2 usage error, unreadable summary or the harness itself
+Exit status: 0 clean; 1 a divergence or nothing covered (no operation ran on the target); 2 usage error, unreadable summary or the harness itself
 failed; 3 the target failed (crash, timeout, protocol error).
 
 After fixing a bug, copy its trace into ``torchlean_runtime/conformance/vectors/regressions/``
@@ -451,11 +451,23 @@ def _summary_doc(results: Sequence[CampaignResult], args: Any, seed: int, saved:
 
 
 def _exit(doc: dict) -> int:
+    """docs/conformance.md, "Exit status (replay and fuzz)", the highest that applies: 3 the target
+    failed; 2 the harness failed; 1 a divergence, or nothing covered at all (no operation ran on
+    the target: a campaign that checked nothing never passes, as replay's "nothing passed"); 0."""
     if doc["target_failures"]:
         return 3
     if doc["harness_errors"]:
         return 2
-    return 1 if doc["divergences"] else 0
+    return 1 if doc["divergences"] or not doc["operations"] else 0
+
+
+def _nothing_covered(doc: dict) -> Optional[str]:
+    """The FAIL line of a campaign that ran no operation on the target (exit 1), else None."""
+    if doc["operations"] or doc["target_failures"] or doc["harness_errors"]:
+        return None
+    why = (f"{doc['not_covered']} steps not covered: the target declares none of what they need"
+           if doc.get("not_covered") else "no program ran")
+    return f"fuzz: FAIL: nothing covered — 0 operations ran on the target ({why}); exit status 1"
 
 
 def merge_summaries(paths: Sequence[str]) -> dict:
@@ -547,6 +559,8 @@ def main(args: Any) -> int:
               f"{len(doc['divergences'])} divergences, {len(doc['target_failures'])} target failures")
         for d in doc["divergences"]:
             print(f"fuzz merge: divergence: {d['message'][:300]} (trace: {d['trace']})")
+        if _nothing_covered(doc):
+            print(_nothing_covered(doc).replace("fuzz:", "fuzz merge:", 1))
         return _exit(doc)
     if args.seconds is not None and not 0 < args.seconds < math.inf:
         return _usage(f"--seconds must be a positive finite number, given {args.seconds}")
@@ -614,6 +628,8 @@ def main(args: Any) -> int:
             print(f"fuzz: target failed: {r.target_failure}")
         if r.harness_error is not None:
             print(f"fuzz: the harness failed (not a divergence): {r.harness_error}")
+    if _nothing_covered(doc):
+        print(_nothing_covered(doc))
     for r, path in zip(results, saved):
         if path is None:
             continue
