@@ -158,7 +158,9 @@ def _add_conformance_parsers(sub: Any) -> None:
                    help="in-process targets: attack every array passed in and every object received after each call")
     p.add_argument("--workers", type=int, default=1,
                    help="processes on this machine (default 1; at most 64, or 4 per CPU on machines with more than 16)")
-    p.add_argument("--shard", default="0/1", metavar="I/N", help="run only rounds r with r %% N == I (default 0/1)")
+    p.add_argument("--shard", default="1/1", metavar="I/N",
+                   help="run only the I-th of N parts of the rounds, counted from 1 as verify's: the rounds r with "
+                        "r %% N == I - 1 (default 1/1; combine the --json summaries with `fuzz merge`)")
     p.add_argument("--json", metavar="FILE", help="also write the campaign summary as JSON (for fuzz merge)")
     p.add_argument("--timeout", type=float, default=None, metavar="S", help="per-message timeout of exec: runners")
     p.add_argument("--out", default="fuzz-failures", help="where shrunk failures are saved as traces (default fuzz-failures)")

@@ -19,8 +19,8 @@ step's answer compared bit for bit with the spec's (must-fail steps by their err
 The minimised program is saved as a ``torchlean.runtime.v1`` trace in ``--out`` and the command
 that replays it is printed.
 
-Splitting a campaign (deterministic for a seed): ``--shard I/N`` runs only the rounds with
-``r % N == I`` (N machines of a CI matrix or batch scheduler each run one shard); ``--workers W``
+Splitting a campaign (deterministic for a seed): ``--shard I/N`` (1 <= I <= N, as verify's)
+runs only the rounds with ``r % N == I - 1`` (N machines of a CI matrix or batch scheduler each run one shard); ``--workers W``
 splits the shard's rounds over W processes of this machine (round ``r`` of the shard goes to
 worker ``(r // N) % W``).  ``--rounds R`` bounds the campaign to the global rounds ``0 .. R-1``
 (a fixed count: the same programs on every run); ``--seconds`` is a time budget per worker.
@@ -59,6 +59,7 @@ __all__ = [
     "run_random_campaign",
     "round_indices",
     "save_failure",
+    "reproduce_command",
     "regressions_dir",
     "merge_summaries",
     "main",
@@ -524,11 +525,6 @@ def _usage(message: str) -> int:
     return 2
 
 
-def _parse_shard(text: str) -> Optional[tuple[int, int]]:
-    i, sep, n = text.partition("/")
-    if not sep or not i.isdigit() or not n.isdigit() or not 0 <= int(i) < int(n):
-        return None
-    return int(i), int(n)
 
 
 def _worker(kwargs: dict) -> CampaignResult:
@@ -582,9 +578,14 @@ def main(args: Any) -> int:
                           "--engine random does not)")
     if args.timeout is not None and not 0 < args.timeout < math.inf:
         return _usage(f"--timeout must be a positive finite number of seconds, given {args.timeout}")
-    shard = _parse_shard(args.shard)
-    if shard is None:
-        return _usage(f"--shard must be I/N with 0 <= I < N, given {args.shard!r}")
+    from torchlean_runtime.errors import UsageError
+    from torchlean_runtime.verify import parse_shard
+
+    try:  # 1-based, as verify's: shard I of N runs the rounds r with r % N == I - 1
+        one_based = parse_shard(args.shard)
+    except UsageError as exc:
+        return _usage(exc.message)
+    shard = (one_based[0] - 1, one_based[1])
     seconds = args.seconds if args.seconds is not None or args.rounds is not None else 60.0
     seed = args.seed if args.seed is not None else int.from_bytes(os.urandom(4), "big")
     if seed < 0:
@@ -605,7 +606,7 @@ def main(args: Any) -> int:
         print_cli_error(exc.code, f"fuzz: target failed at its handshake: {exc.message}")
         return 3
     budget = f"{seconds:.0f}s" if seconds is not None else f"{args.rounds} rounds"
-    print(f"[fuzz] spec vs {args.target}, {engine} engine, {budget}, seed {seed}, shard {shard[0]}/{shard[1]}, "
+    print(f"[fuzz] spec vs {args.target}, {engine} engine, {budget}, seed {seed}, shard {args.shard}, "
           f"{args.workers} workers", file=sys.stderr, flush=True)
     common = dict(seconds=seconds, seed=seed, target=args.target, rounds=args.rounds, shard=shard,
                   timeout=args.timeout, examples_per_round=args.programs, hostile=args.hostile)
@@ -617,6 +618,9 @@ def main(args: Any) -> int:
         with ProcessPoolExecutor(args.workers) as pool:
             results = list(pool.map(_worker, [dict(common, worker=(w, args.workers)) for w in range(args.workers)]))
     saved: list[Optional[str]] = []
+    from torchlean_runtime.conformance.target import which_target
+
+    print(f"fuzz: {which_target(args.target)}")
     for r in results:
         print(f"fuzz: {r.summary()}")
         saved.append(str(save_failure(r.trace, args.out)) if r.divergence is not None else None)
@@ -641,10 +645,7 @@ def main(args: Any) -> int:
         print(f"fuzz: DIVERGENCE found after {r.found_after:.1f}s, {how}, "
               f"{len(r.trace.steps)} steps: {r.divergence}")
         print(f"fuzz: saved the program as a torchlean.runtime.v1 trace: {path}")
-        target = args.target if args.target not in ("impl",) else "impl"
-        # a module: adapter is found through PYTHONPATH: the command must carry it to reproduce
-        env = f"PYTHONPATH={_quote(os.environ['PYTHONPATH'])} " if target.startswith("module:") and os.environ.get("PYTHONPATH") else ""
-        print(f"fuzz: reproduce with: {env}torchlean-rt replay {path} --target {_quote(target)}")
+        print(f"fuzz: reproduce with: {reproduce_command(path, args)}")
         print("fuzz: once fixed, keep it as a regression vector in torchlean_runtime/conformance/vectors/regressions/")
     return _exit(doc)
 
@@ -653,6 +654,25 @@ def _quote(selector: str) -> str:
     import shlex
 
     return shlex.quote(selector)
+
+
+def reproduce_command(path: str, args: Any) -> str:
+    """The ``torchlean-rt replay`` command that replays a saved failure with everything that
+    decided its verdict: the target, ``--hostile`` (fuzz --hostile attacks every object received;
+    replay does only with --hostile), ``--timeout``, the ``TORCHLEAN_RT_*`` settings in force
+    (checking mode, kernels, caps, reader limits) and, for a ``module:`` adapter, the PYTHONPATH
+    it was found through.  The trace itself fixes the scalar type and the steps."""
+    env = []
+    if args.target.startswith("module:") and os.environ.get("PYTHONPATH"):
+        env.append(f"PYTHONPATH={_quote(os.environ['PYTHONPATH'])}")
+    env += [f"{k}={_quote(v)}" for k, v in sorted(os.environ.items())
+            if k.startswith("TORCHLEAN_RT_") and k != "TORCHLEAN_RT_DEBUG"]
+    words = [*env, "torchlean-rt", "replay", _quote(str(path)), "--target", _quote(args.target)]
+    if getattr(args, "hostile", False):
+        words.append("--hostile")
+    if getattr(args, "timeout", None) is not None:
+        words += ["--timeout", repr(args.timeout)]
+    return " ".join(words)
 
 
 # --- the verify provider ------------------------------------------------------------------

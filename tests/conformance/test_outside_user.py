@@ -79,3 +79,97 @@ def test_fuzz_merge_of_campaigns_that_covered_nothing_exits_1(tmp_path, capsys):
               "--json", str(summary), "--target", _runner(tmp_path, [])])
     assert cli.main(["fuzz", "merge", str(summary), str(summary)]) == 1
     assert "nothing covered" in capsys.readouterr().out
+
+
+# --- 3. the printed reproduce command reproduces ---------------------------------------------
+
+
+def _cli_env(**extra: str) -> dict:
+    import os
+
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}", **extra)
+    env.pop("TORCHLEAN_RT_DEBUG", None)
+    return env
+
+
+def _sh(command: str, cwd: Path, **extra: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["bash", "-c", command], cwd=cwd, env=_cli_env(**extra), capture_output=True, text=True,
+                          timeout=300)
+
+
+def test_the_reproduce_command_of_fuzz_hostile_reproduces(tmp_path):
+    """The leaky adapter hands out its state: only the hostile caller finds it.  The printed
+    command alone (run in the same directory) must fail the same way; without --hostile it
+    would pass — so the flag must be in it."""
+    fuzzed = _sh(f"torchlean-rt fuzz --target module:leaky_adapter:LeakyTarget --hostile --rounds 1 --programs 20 "
+                 f"--seed 1 --out failures", tmp_path, PYTHONPATH=str(HERE))
+    assert fuzzed.returncode == 1, fuzzed.stdout + fuzzed.stderr
+    [command] = [line.split("reproduce with: ", 1)[1] for line in fuzzed.stdout.splitlines() if "reproduce with: " in line]
+    assert " --hostile" in command and "--target module:leaky_adapter:LeakyTarget" in command
+    again = _sh(command, tmp_path)  # PYTHONPATH comes from the command itself
+    assert again.returncode == 1 and again.stdout.startswith("target: ") and "\nFAIL leaky-adapter " in again.stdout, \
+        again.stdout + again.stderr
+    polite = _sh(command.replace(" --hostile", ""), tmp_path)
+    assert polite.returncode == 0, polite.stdout  # the flag is what decides the verdict
+
+
+def test_the_reproduce_command_carries_the_settings_in_force(tmp_path):
+    from types import SimpleNamespace
+
+    from torchlean_runtime.proofs.differential.fuzz import reproduce_command
+
+    import os
+    old = dict(os.environ)
+    try:
+        os.environ["TORCHLEAN_RT_CHECK"] = "off"
+        cmd = reproduce_command("f/x y.json", SimpleNamespace(target="exec:./my runner", hostile=False, timeout=2.5))
+    finally:
+        os.environ.clear()
+        os.environ.update(old)
+    assert cmd == "TORCHLEAN_RT_CHECK=off torchlean-rt replay 'f/x y.json' --target 'exec:./my runner' --timeout 2.5"
+
+
+# --- 4. --shard I/N is 1-based in verify and fuzz, with one message ---------------------------
+
+
+@pytest.mark.parametrize("bad", ["0/2", "3/2", "x", "1/0"])
+def test_shard_is_refused_the_same_way_by_verify_and_fuzz(bad, capsys):
+    assert cli.main(["verify", "--quick", "--list", "--shard", bad]) == 2
+    verify_err = capsys.readouterr().err
+    assert cli.main(["fuzz", "--rounds", "1", "--shard", bad]) == 2
+    fuzz_err = capsys.readouterr().err
+    message = verify_err.split("[TLR_USAGE] ", 1)[1].strip()
+    assert "1 <= I <= N" in message and message in fuzz_err
+
+
+def test_the_readme_says_shards_count_from_1():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "`--shard I/N` counts from 1 in `verify` and `fuzz` alike" in readme
+
+
+def test_fuzz_shard_2_of_2_is_the_second_half(tmp_path):
+    assert cli.main(["fuzz", "--rounds", "2", "--programs", "2", "--seed", "3", "--shard", "2/2",
+                     "--json", str(tmp_path / "s.json"), "--out", str(tmp_path / "f")]) == 0
+    assert json.loads((tmp_path / "s.json").read_text())["rounds"] == [1]
+
+
+# --- 6. the first line of a report names what was run -----------------------------------------
+
+
+def test_replay_and_fuzz_say_when_they_ran_this_package_only(tmp_path, capsys):
+    corpus = ROOT / "torchlean_runtime" / "conformance" / "vectors" / "corpus" / "random"
+    assert cli.main(["replay", str(corpus)]) == 0
+    assert capsys.readouterr().out.splitlines()[0] == \
+        "target: both (this package's spec and impl — pass --target to test your implementation)"
+    assert cli.main(["fuzz", "--rounds", "1", "--programs", "2", "--seed", "1", "--out", str(tmp_path)]) == 0
+    assert capsys.readouterr().out.splitlines()[0] == \
+        "fuzz: target: impl (this package's impl — pass --target to test your implementation)"
+    runner = _runner(tmp_path, None)
+    cli.main(["replay", str(corpus), "--target", runner])
+    assert capsys.readouterr().out.splitlines()[0] == f"target: {runner}"
+
+
+def test_the_readme_synopsis_does_not_make_target_look_required():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "torchlean-rt replay FILE_OR_DIR... [--target T]" in readme
+    assert "torchlean-rt fuzz [--target T]" in readme

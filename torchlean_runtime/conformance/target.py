@@ -59,6 +59,7 @@ __all__ = [
     "ENTRY_POINT_GROUP",
     "DEFAULT_TIMEOUT",
     "one_line",
+    "which_target",
 ]
 
 #: What a call answers: a result, a typed refusal, or (in-process targets only) an untyped crash.
@@ -507,6 +508,20 @@ def open_target(selector: str, timeout: float = DEFAULT_TIMEOUT, also: Sequence[
         return _instantiate(factory, selector)
     known = [*also, "spec", "impl", "module:PKG.MOD:FACTORY", "exec:COMMAND", *sorted(eps)]
     raise TargetSelectorError(f"unknown target {selector!r}; expected one of {known}")
+
+
+#: What the project's own selectors run: a report that ran only these tested this package, not yours.
+OWN_SELECTORS = {"both": "this package's spec and impl", "spec": "this package's spec",
+                 "impl": "this package's impl"}
+
+
+def which_target(selector: str) -> str:
+    """The first line of a replay or fuzz report: which implementations were run — with a
+    warning when they are this package's own (``--target`` forgotten gives a pass that says
+    nothing about the caller's implementation)."""
+    if selector in OWN_SELECTORS:
+        return f"target: {selector} ({OWN_SELECTORS[selector]} — pass --target to test your implementation)"
+    return f"target: {selector}"
 
 
 def describe_selectors() -> str:

@@ -572,6 +572,9 @@ def _print(doc: dict, run: RunResult, as_json: bool) -> None:
     if as_json:
         print(json.dumps(doc, indent=2, ensure_ascii=True))
     else:
+        from ..target import which_target
+
+        print(which_target(run.target))
         for r in run.results:
             print(r.line())
         t = doc["totals"]
