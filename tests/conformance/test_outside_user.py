@@ -173,3 +173,26 @@ def test_the_readme_synopsis_does_not_make_target_look_required():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert "torchlean-rt replay FILE_OR_DIR... [--target T]" in readme
     assert "torchlean-rt fuzz [--target T]" in readme
+
+
+# --- 5. a stray stdout line is the one quoted -------------------------------------------------
+
+
+def test_a_stray_line_before_the_answer_is_the_line_reported(tmp_path, capsys):
+    """docs/protocol.md: one JSON line per request; the message must quote the line that is not
+    one (here `debug: reset`, printed before a valid answer), not only the valid answer."""
+    corpus = ROOT / "torchlean_runtime" / "conformance" / "vectors" / "corpus" / "random"
+    status = cli.main(["replay", str(corpus), "--target", _runner(tmp_path, None, "reset")])
+    assert status == 3
+    text = capsys.readouterr()
+    report = text.out + text.err
+    assert "b'debug: reset'" in report and "not JSON" in report and "stderr" in report
+
+
+def test_the_extra_lines_message_marks_each_line():
+    from torchlean_runtime.conformance.protocol import _extra_lines
+
+    message = _extra_lines("reset", b"debug: reset", b'{"id": 2, "type": "ok"}\n')
+    assert "line 1 (not JSON): b'debug: reset'" in message and "line 2 (a JSON object)" in message
+    message = _extra_lines("call", b'{"id": 3}', b'oops\n')
+    assert "line 2 (not JSON): b'oops'" in message
