@@ -60,6 +60,7 @@ __all__ = [
     "round_indices",
     "save_failure",
     "reproduce_command",
+    "fuzz_hostility",
     "regressions_dir",
     "merge_summaries",
     "main",
@@ -123,6 +124,22 @@ class CampaignResult:
             f"{self.operations / max(self.seconds, 1e-9):.0f} operations/s overall; execution alone: "
             f"spec {spec_rate:.0f} ops/s, target {impl_rate:.0f} ops/s"
         )
+
+
+def fuzz_hostility(selector: str, hostile: bool) -> Any:
+    """How hard fuzz's caller attacks an in-process target (``ObjectTarget.hostile``).
+
+    ``--hostile``: every array passed in and every object received (``True``, as
+    ``replay --hostile``).  Without it, an outside target (``module:``, an entry point) still has
+    every array or container it was passed attacked after each call (``"inputs"``) — exactly what
+    replay does to it by default, so an adapter that keeps the caller's array fails fuzz as it
+    fails replay, and a fuzz pass is never contradicted by replaying the same programs.  This
+    package's own spec and impl are not attacked without ``--hostile`` (``False``): the impl's
+    value semantics are replay's and verify's to check (replay always attacks it), and fuzz keeps
+    its throughput for them (the speed figures of docs/conformance.md)."""
+    if hostile:
+        return True
+    return False if selector in ("spec", "impl") else "inputs"
 
 
 def _divergence_in(exc: BaseException) -> Optional[Any]:
@@ -209,7 +226,7 @@ def run_campaign(
             round_seed = seed * 1_000_003 + r
 
             def factory(round_seed: int = round_seed) -> DifferentialMachine:
-                return DifferentialMachine(stats, seed=round_seed, target=tgt, hostile=hostile)
+                return DifferentialMachine(stats, seed=round_seed, target=tgt, hostile=fuzz_hostility(target, hostile))
 
             result.round_list.append(r)
             try:
@@ -295,7 +312,7 @@ def run_random_campaign(
         result.target_failure = f"[{exc.code}] {exc.message}" + (f"\nstderr tail:\n{exc.stderr_tail}" if exc.stderr_tail else "")
         return result
     if isinstance(tgt, ObjectTarget):
-        tgt.hostile = hostile  # False unless --hostile: the throughput engine (replay attacks inputs always)
+        tgt.hostile = fuzz_hostility(target, hostile)
     not_covered: dict[str, int] = {}
     unsupported: set[str] = set()
     declared = frozenset(tgt.operations)
@@ -400,6 +417,8 @@ def _report_divergence(result: CampaignResult, trace: Any, res: Any, tgt: Any, s
     except TargetFailedError:
         pass
     result.divergence = f"step {d.step} ({d.op}): spec {d.expected}; {tgt.name} {d.actual}"
+    if d.after_attacks and d.after_attacks not in d.actual:
+        result.divergence += f" ({d.after_attacks})"
     result.trace = dc_replace(found, tags=found.tags + ("fuzz", "regression"),
                               description=f"spec/{tgt.name} divergence found by torchlean-rt fuzz (program "
                                           f"{trace.generator.seed}, {how}): {result.divergence[:600]}")

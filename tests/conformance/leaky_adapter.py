@@ -60,3 +60,34 @@ class LeakyTarget(ObjectTarget):
         if kind == "names":
             return Result(kind, tuple(x))
         return Result(kind, x)
+
+
+class AliasingTarget(LeakyTarget):
+    """Tensors as numpy arrays; the registry stores the caller's array itself (no copy) and
+    answers by converting it back.  Right while the caller is polite; the arrays passed in are
+    attacked by replay and fuzz alike (docs/conformance.md, the hostile caller)."""
+
+    name = "aliasing-adapter"
+
+    def tensor(self, t):
+        return t.to_array()
+
+    def invoke(self, op, scalar_type, args):
+        if "value" in args and str(args["value"].dtype) != DTYPE[scalar_type]:
+            raise Refused("TLR_SCALAR_MISMATCH")
+        if op == "Runtime.variableNames":
+            return tuple(args["ctx"].names)
+        if op == "Runtime.getVariable":
+            ctx, name = args["ctx"], args["name"]
+            a = next((a for n, a in ctx.entries if n == name), None)
+            return a if a is not None and a.shape == tuple(args["s"]) else None
+        return super().invoke(op, scalar_type, {k: v for k, v in args.items()})
+
+    def observe(self, kind, x):
+        from torchlean_runtime.conformance.vectors.bits import TensorBits
+
+        if kind == "context":
+            return Result(kind, ContextState(tuple((n, TensorBits.from_array(a)) for n, a in x.entries), (), x.next_id))
+        if kind == "option_tensor" and x is not None:
+            return Result(kind, TensorBits.from_array(x))
+        return super().observe(kind, x)

@@ -196,3 +196,67 @@ def test_the_extra_lines_message_marks_each_line():
     assert "line 1 (not JSON): b'debug: reset'" in message and "line 2 (a JSON object)" in message
     message = _extra_lines("call", b'{"id": 3}', b'oops\n')
     assert "line 2 (not JSON): b'oops'" in message
+
+
+# --- 7. failures after the harness mutated something say so -----------------------------------
+
+
+def _fuzz(tmp_path: Path, target: str, *more: str) -> subprocess.CompletedProcess:
+    return _sh(f"torchlean-rt fuzz --target {target} --rounds 1 --programs 20 --seed 1 --out failures {' '.join(more)}",
+               tmp_path, PYTHONPATH=str(HERE))
+
+
+def test_a_crash_after_the_hostile_caller_says_what_the_harness_did(tmp_path):
+    """fuzz --hostile deletes attributes of the plain object the leaky adapter returned: the
+    later AttributeError must come with the reason (docs/conformance.md, hostile caller)."""
+    out = _fuzz(tmp_path, "module:leaky_adapter:LeakyTarget", "--hostile").stdout
+    [line] = [x for x in out.splitlines() if x.startswith("fuzz: DIVERGENCE")]
+    assert "crash AttributeError" in line and "after the harness mutated the objects earlier calls returned" in line
+
+
+def test_a_crash_after_input_attacks_says_the_arrays_were_overwritten(tmp_path):
+    corpus = ROOT / "torchlean_runtime" / "conformance" / "vectors" / "corpus"
+    done = _sh(f"torchlean-rt replay {shlex.quote(str(corpus))} --target module:leaky_adapter:AliasingTarget",
+               tmp_path, PYTHONPATH=str(HERE))
+    fails = [x for x in done.stdout.splitlines() if "actual:" in x and "crash" in x]
+    assert fails and all("after the harness overwrote the arrays it had passed in to earlier calls" in x for x in fails)
+
+
+def test_without_attacks_there_is_no_such_note():
+    from torchlean_runtime.conformance.target import ObjectTarget
+
+    t = ObjectTarget()
+    t.reset("Float")
+    assert t.attack_note() == ""
+
+
+# --- 8. fuzz attacks the arrays passed in, as replay does and as the doc says ----------------
+
+
+def test_an_aliasing_adapter_fails_fuzz_as_it_fails_replay(tmp_path):
+    doc = (ROOT / "docs" / "conformance.md").read_text(encoding="utf-8")
+    assert "hostile caller** during `replay` and `fuzz`" in doc
+    fuzzed = _fuzz(tmp_path, "module:leaky_adapter:AliasingTarget")
+    assert fuzzed.returncode == 1, fuzzed.stdout
+    corpus = ROOT / "torchlean_runtime" / "conformance" / "vectors" / "corpus"
+    replayed = _sh(f"torchlean-rt replay {shlex.quote(str(corpus))} --target module:leaky_adapter:AliasingTarget",
+                   tmp_path, PYTHONPATH=str(HERE))
+    assert replayed.returncode == 1
+
+
+def test_the_hostility_table_of_the_doc_is_what_fuzz_and_replay_do():
+    from torchlean_runtime.conformance.vectors.replay import hostility
+    from torchlean_runtime.proofs.differential.fuzz import fuzz_hostility
+
+    attacked = {False: ("—", "—"), "inputs": ("attacked", "—"), True: ("attacked", "attacked")}
+    rows = {
+        "`replay` (module:, entry points)": hostility("module:x:y"),
+        "`replay --target impl`": hostility("impl"),
+        "`replay --hostile`": hostility("module:x:y", True),
+        "`fuzz` (module:, entry points)": fuzz_hostility("module:x:y", False),
+        "`fuzz --target impl` / `spec`": fuzz_hostility("impl", False),
+        "`fuzz --hostile`": fuzz_hostility("module:x:y", True),
+    }
+    doc = (ROOT / "docs" / "conformance.md").read_text(encoding="utf-8")
+    for row, mode in rows.items():
+        assert f"| {row} | {attacked[mode][0]} | {attacked[mode][1]} |" in doc, row

@@ -209,6 +209,7 @@ class ObjectTarget(Target):
         self.env: dict[str, Any] = {}
         self.hostile: Any = False  # False | "inputs" | True
         self.attacks_tried = 0
+        self.attacked: list[str] = []  # what the hostile caller mutated since the last reset
 
     # the three conversion methods
     def tensor(self, t: TensorBits) -> Any:
@@ -223,6 +224,33 @@ class ObjectTarget(Target):
     def reset(self, scalar_type: str) -> None:
         self.scalar_type = scalar_type
         self.env = {}
+        self.attacked = []
+
+    def attack_note(self) -> str:
+        """Why a later answer may differ or crash: what the hostile caller mutated earlier in this
+        program ("" when nothing was).  It goes into the failure line, so a crash such as
+        ``AttributeError`` or ``unsupported array dtype float16`` is not left unexplained."""
+        attacked = getattr(self, "attacked", None)
+        if not attacked:
+            return ""
+        def first(labels: list[str]) -> str:
+            unique = list(dict.fromkeys(labels))
+            return ", ".join(unique[:3]) + (f" and {len(unique) - 3} more" if len(unique) > 3 else "")
+        inputs = [a for a in attacked if not a.endswith(" result")]
+        results = [a[:-len(" result")] for a in attacked if a.endswith(" result")]
+        parts = []
+        if inputs:
+            parts.append(f"overwrote the arrays it had passed in to earlier calls ({first(inputs)})")
+        if results:
+            parts.append(f"mutated the objects earlier calls returned ({first(results)}: their arrays, lists, "
+                         "attributes)")
+        return ("after the harness " + " and ".join(parts) + " — as a Lean caller may: a conforming "
+                "implementation copies what it is given and never hands out state it keeps "
+                "(docs/conformance.md, the hostile caller)")
+
+    def _crash(self, name: str, text: str) -> "Crash":
+        note = self.attack_note()
+        return Crash(name, f"{text}; {note}" if note else text)
 
     def call(self, op: str, args: Mapping[str, Any], bind: Optional[str] = None) -> Answer:
         if self.scalar_type is None:
@@ -235,14 +263,14 @@ class ObjectTarget(Target):
             value = args[p.name]
             if p.kind in ("context", "variable"):
                 if value not in self.env:
-                    return Crash("LookupError", f"handle {one_line(repr(value), 100)} is not bound (its step failed or never ran)")
+                    return self._crash("LookupError", f"handle {one_line(repr(value), 100)} is not bound (its step failed or never ran)")
                 native_args[p.name] = self.env[value]
             elif p.kind == "tensor":
                 try:
                     native_args[p.name] = self.tensor(value)
                 except Exception as exc:  # noqa: BLE001 - an unconvertible tensor is the target's crash
                     _reraise_program_failure(self, "tensor", exc)
-                    return Crash(type(exc).__name__, f"tensor conversion: {_exception_text(exc)}")
+                    return self._crash(type(exc).__name__, f"tensor conversion: {_exception_text(exc)}")
                 except BaseException as exc:  # noqa: BLE001 - SystemExit & co.: the target failed
                     raise _program_failure(self, "tensor", exc) from None
             else:
@@ -257,14 +285,14 @@ class ObjectTarget(Target):
             code = getattr(exc, "code", None)
             if isinstance(code, str) and code.startswith("TLR_"):
                 return _refusal(self, op, code, _exception_text(exc))
-            return Crash(type(exc).__name__, _exception_text(exc))
+            return self._crash(type(exc).__name__, _exception_text(exc))
         except BaseException as exc:  # noqa: BLE001
             raise _program_failure(self, f"invoke {op}", exc) from None
         try:
             observed = self.observe(sig.result, native)
         except Exception as exc:  # noqa: BLE001
             _reraise_program_failure(self, "observe", exc)
-            return Crash(type(exc).__name__, f"unobservable {sig.result} result: {_exception_text(exc)}")
+            return self._crash(type(exc).__name__, f"unobservable {sig.result} result: {_exception_text(exc)}")
         except BaseException as exc:  # noqa: BLE001
             raise _program_failure(self, "observe", exc) from None
         if not isinstance(observed, Result):
@@ -293,9 +321,11 @@ class ObjectTarget(Target):
             if p.kind == "tensor" and isinstance(native_args.get(p.name), (np.ndarray, list, dict)):
                 attack(native_args[p.name], f"{op}.{p.name}")
                 self.attacks_tried += 1
+                self.attacked.append(f"{op}.{p.name}")
         if self.hostile is True:
             attack(native, f"{op} result")
             self.attacks_tried += 1
+            self.attacked.append(f"{op} result")
 
 
 class _AdapterTarget(ObjectTarget):

@@ -100,6 +100,7 @@ class Divergence:
     where: str  # the first differing component (for contexts/variables), else ""
     expected_doc: Any = None  # the v1 JSON form ({"error": code} for an error, None for a crash)
     actual_doc: Any = None
+    after_attacks: str = ""  # what the hostile caller had mutated before this step ("" if nothing)
 
 
 @dataclass
@@ -136,6 +137,8 @@ class FileResult:
             lines.append(f"      first difference: {d.where}")
         lines.append(f"      expected: {_clip(d.expected)}")
         lines.append(f"      actual:   {_clip(d.actual)}")
+        if d.after_attacks and d.after_attacks not in d.actual:
+            lines.append(f"      note:     {d.after_attacks}")
         return "\n".join(lines)
 
 
@@ -239,9 +242,11 @@ def replay_trace(trace: Trace, target: Any, path: str = "<trace>") -> FileResult
         executed += 1
         assert step.expect is not None  # the reader never yields a step without one
         if not matches(step.expect, observed):
+            note = getattr(target, "attack_note", None)
             d = Divergence(i, step.op, step.note, step.expect.describe(), observed.describe(),
                            _first_difference(step.expect, observed),
-                           _answer_doc(step.expect), _answer_doc(observed))
+                           _answer_doc(step.expect), _answer_doc(observed),
+                           note() if callable(note) else "")
             return FileResult(path, name, False, n, executed, "diverged", d, status="diverged")
     return FileResult(path, name, True, n, executed, status="passed")
 
@@ -489,7 +494,8 @@ def report_document(run: RunResult) -> dict:
             return None
         return {"step": d.step, "op": d.op, "note": d.note, "first_difference": d.where,
                 "expected": {"decoded": d.expected, "value": d.expected_doc},
-                "actual": {"decoded": d.actual, "value": d.actual_doc}}
+                "actual": {"decoded": d.actual, "value": d.actual_doc},
+                "after_attacks": d.after_attacks}
 
     code = exit_code(run.results)
     return {
