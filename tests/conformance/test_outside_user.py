@@ -260,3 +260,39 @@ def test_the_hostility_table_of_the_doc_is_what_fuzz_and_replay_do():
     doc = (ROOT / "docs" / "conformance.md").read_text(encoding="utf-8")
     for row, mode in rows.items():
         assert f"| {row} | {attacked[mode][0]} | {attacked[mode][1]} |" in doc, row
+
+
+# --- 9. what observe returns, per result kind, documented and kept equal ---------------------
+
+
+def test_the_observe_table_covers_every_result_kind_and_is_the_generated_one():
+    import re
+
+    from torchlean_runtime.conformance.target import OBSERVE_CONTRACT, observe_contract
+    from torchlean_runtime.conformance.vectors.format import RESULT_KINDS
+
+    assert set(OBSERVE_CONTRACT) == set(RESULT_KINDS)
+    doc = (ROOT / "docs" / "conformance.md").read_text(encoding="utf-8")
+    block = re.search(r"<!-- observe-contract:begin[^\n]*-->\n(.*?)\n<!-- observe-contract:end -->", doc, re.S)
+    assert block is not None and block.group(1) == observe_contract()
+    for kind in RESULT_KINDS:
+        assert f"| `{kind}` |" in block.group(1)
+
+
+@pytest.mark.parametrize("kind", ["context", "variable", "tensor", "option_tensor", "scalar", "bool", "nat",
+                                  "string", "names"])
+def test_each_documented_example_is_a_valid_result(kind):
+    """The examples of the table are accepted by Result itself (format.RESULT_KINDS' checker)."""
+    from torchlean_runtime.conformance.target import OBSERVE_CONTRACT
+    from torchlean_runtime.conformance.vectors.bits import ScalarBits, TensorBits
+    from torchlean_runtime.conformance.vectors.format import ContextState, Result, VariableState
+
+    example = OBSERVE_CONTRACT[kind][1].strip("`")
+    value = eval(example, {"ContextState": ContextState, "VariableState": VariableState,  # noqa: S307
+                           "TensorBits": TensorBits, "ScalarBits": ScalarBits})
+    Result(kind, value)
+    if kind == "names":  # the doc says a tuple, not a list: a list is refused
+        from torchlean_runtime.errors import TraceFormatError
+
+        with pytest.raises(TraceFormatError):
+            Result(kind, list(value))

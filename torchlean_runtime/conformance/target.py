@@ -540,6 +540,46 @@ def open_target(selector: str, timeout: float = DEFAULT_TIMEOUT, also: Sequence[
     raise TargetSelectorError(f"unknown target {selector!r}; expected one of {known}")
 
 
+#: What ``observe(kind, native)`` must return for each result kind (format.RESULT_KINDS): the
+#: value inside ``Result(kind, value)`` and an example.  docs/conformance.md's table "What observe
+#: returns" is rendered from this, RESULT_KINDS and OPS by :func:`observe_contract` (a test keeps
+#: them equal and checks every example is accepted by ``Result``).
+OBSERVE_CONTRACT: dict[str, tuple[str, str]] = {
+    "context": ("`ContextState(var_registry, gradients, next_id)`: both registries as tuples of "
+                "`(name, TensorBits)` pairs, newest first (Lean's list order, shadowed entries kept); "
+                "`next_id` an int",
+                "`ContextState((('w', TensorBits((2,), 'float64', (0, 0))),), (), 1)`"),
+    "variable": ("`VariableState(id, name, value, gradient, requires_grad)`: `value` a `TensorBits`, "
+                 "`gradient` a `TensorBits` or `None`, `requires_grad` a `bool`",
+                 "`VariableState(0, 'w', TensorBits((), 'float64', (0,)), None, True)`"),
+    "tensor": ("`TensorBits(shape, dtype, bits)`: shape a tuple, dtype `float64`/`float32`/`int64`, one bit "
+               "pattern (an `int`) per element, row-major (`TensorBits.from_array(a)` builds one)",
+               "`TensorBits((2,), 'float32', (1065353216, 1073741824))`"),
+    "option_tensor": ("a `TensorBits` for Lean's `some t`, `None` for `none` (a missing name or a shape "
+                      "mismatch)", "`None`"),
+    "scalar": ("`ScalarBits(dtype, bits)`: one scalar as its dtype and bit pattern "
+               "(`ScalarBits.from_value(x)` from a float, a numpy scalar or an int)",
+               "`ScalarBits('float64', 4607182418800017408)`"),
+    "bool": ("a Python `bool` (not a numpy bool, not an int)", "`True`"),
+    "nat": ("a Python `int`, 0 … 2^64−1", "`2`"),
+    "string": ("a `str`, character for character Lean's `toString`", "`'Variable w'`"),
+    "names": ("a `tuple` of `str`, in Lean's list order (newest first); not a list", "`('b', 'a')`"),
+}
+
+
+def observe_contract() -> str:
+    """The Markdown table of docs/conformance.md, "What observe returns"."""
+    from .vectors.format import OPS, RESULT_KINDS
+
+    rows = ["| kind | `observe` returns `Result(kind, value)` with `value` | e.g. | operations |",
+            "| --- | --- | --- | --- |"]
+    for kind in RESULT_KINDS:
+        what, example = OBSERVE_CONTRACT[kind]
+        ops = ", ".join(f"`{op.removeprefix('Runtime.')}`" for op, sig in OPS.items() if sig.result == kind)
+        rows.append(f"| `{kind}` | {what} | {example} | {ops} |")
+    return "\n".join(rows)
+
+
 #: What the project's own selectors run: a report that ran only these tested this package, not yours.
 OWN_SELECTORS = {"both": "this package's spec and impl", "spec": "this package's spec",
                  "impl": "this package's impl"}
