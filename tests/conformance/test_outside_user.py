@@ -296,3 +296,29 @@ def test_each_documented_example_is_a_valid_result(kind):
 
         with pytest.raises(TraceFormatError):
             Result(kind, list(value))
+
+
+# --- 10. the docs say how to parse the 64-bit integers ----------------------------------------
+
+
+@pytest.mark.parametrize("doc", ["docs/protocol.md", "docs/vectors.md"])
+def test_the_docs_say_integers_are_64_bit_unsigned_and_how_to_parse_them(doc):
+    text = (ROOT / doc).read_text(encoding="utf-8")
+    assert "> **64-bit integers.**" in text
+    start = text.index("> **64-bit integers.**")
+    para = text[start:text.index("\n\n", start)]
+    for must in ("2^64-1", "64-bit **unsigned** integers", "2^53", "UseNumber()", "BigInt", "Python: `json.loads`"):
+        assert must in para, must
+
+
+def test_the_corpus_really_has_a_64_bit_id():
+    """What the paragraph warns about is real: the corpus has an id a double cannot hold."""
+    corpus = ROOT / "torchlean_runtime" / "conformance" / "vectors" / "corpus" / "random" / "random-1.float64.json"
+    text = corpus.read_text(encoding="utf-8")
+    assert '"id": 18446744073709551615' in text
+    assert float(18446744073709551615) != 18446744073709551615 or int(float(18446744073709551615)) != 18446744073709551615
+
+
+def test_protocol_md_says_it_at_the_top():
+    head = (ROOT / "docs" / "protocol.md").read_text(encoding="utf-8").split("## Transport")[0]
+    assert "64-bit unsigned integers" in head
