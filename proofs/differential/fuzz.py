@@ -398,7 +398,7 @@ def _report_divergence(result: CampaignResult, trace: Any, res: Any, tgt: Any, s
     how = "cut after the diverging step"
     if shrink:
         def diverges(candidate: Any) -> Optional[int]:
-            out = replay_trace(candidate, tgt, "shrinking")
+            out = replay_trace(candidate, tgt, "shrinking", explain=False)
             return out.divergence.step if out.status == "diverged" else None
 
         try:

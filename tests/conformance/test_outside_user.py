@@ -322,3 +322,58 @@ def test_the_corpus_really_has_a_64_bit_id():
 def test_protocol_md_says_it_at_the_top():
     head = (ROOT / "docs" / "protocol.md").read_text(encoding="utf-8").split("## Transport")[0]
     assert "64-bit unsigned integers" in head
+
+
+# --- 11. failure reports carry the vector's description ---------------------------------------
+
+
+def _broken_copy(tmp_path: Path) -> tuple[Path, str]:
+    """The corpus' fold-order vector with its last expected norm's bits changed."""
+    src = ROOT / "torchlean_runtime" / "conformance" / "vectors" / "corpus" / "Runtime.Variable.variableNorm" / "fold-order.float64.json"
+    doc = json.loads(src.read_text(encoding="utf-8"))
+    last = next(s for s in reversed(doc["steps"]) if s.get("expect", {}).get("type") == "scalar")
+    last["expect"]["bits"] = str(int(last["expect"]["bits"]) ^ 1)
+    out = tmp_path / "fold-order.json"
+    out.write_text(json.dumps(doc))
+    return out, doc["description"]
+
+
+def test_the_text_report_of_a_failure_quotes_the_vectors_description(tmp_path, capsys):
+    path, description = _broken_copy(tmp_path)
+    assert description  # the corpus explains its fold-order vectors (vectors.md: `description`)
+    assert cli.main(["replay", str(path), "--target", "spec"]) == 1
+    out = capsys.readouterr().out
+    assert f"      about:    {' '.join(description.split())}" in out
+
+
+def test_the_json_report_carries_it_and_validates_against_the_schema(tmp_path, capsys):
+    import jsonschema
+
+    path, description = _broken_copy(tmp_path)
+    assert cli.main(["replay", str(path), "--target", "spec", "--json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    schema = json.loads((ROOT / "torchlean_runtime" / "conformance" / "report_schema_v1.json").read_text(encoding="utf-8"))
+    jsonschema.Draft202012Validator(schema).validate(report)
+    [entry] = report["files"]
+    assert entry["status"] == "diverged" and entry["description"] == description
+
+
+def test_the_extended_schema_still_accepts_reports_without_the_new_fields(tmp_path, capsys):
+    """Compatible: a report written before description/after_attacks existed still validates."""
+    import jsonschema
+
+    path, _ = _broken_copy(tmp_path)
+    cli.main(["replay", str(path), "--target", "spec", "--json"])
+    report = json.loads(capsys.readouterr().out)
+    for entry in report["files"]:
+        entry.pop("description")
+        if entry["divergence"]:
+            entry["divergence"].pop("after_attacks")
+    schema = json.loads((ROOT / "torchlean_runtime" / "conformance" / "report_schema_v1.json").read_text(encoding="utf-8"))
+    jsonschema.Draft202012Validator(schema).validate(report)
+
+
+def test_a_plain_divergence_of_the_impl_is_not_blamed_on_the_attacks(tmp_path, capsys):
+    path, _ = _broken_copy(tmp_path)
+    assert cli.main(["replay", str(path), "--target", "impl"]) == 1
+    assert "after the harness" not in capsys.readouterr().out

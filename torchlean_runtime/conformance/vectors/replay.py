@@ -114,6 +114,7 @@ class FileResult:
     divergence: Optional[Divergence] = None
     status: str = ""
     stderr_tail: str = ""
+    description: str = ""  # the trace file's own description (why its steps expect what they do)
 
     def __post_init__(self) -> None:
         if not self.status:
@@ -127,12 +128,16 @@ class FileResult:
             return f"{head}  ({self.executed}/{self.steps} steps)"
         if self.divergence is None:
             lines = [f"{head}  {self.problem}"]
+            if self.description and self.status == "target_failed":
+                lines.append(f"      about:    {_clip(' '.join(self.description.split()), 600)}")
             if self.stderr_tail:
                 lines.append("      stderr tail:")
                 lines += [f"      | {t}" for t in self.stderr_tail.splitlines()[-20:]]
             return "\n".join(lines)
         d = self.divergence
         lines = [f"{head}  step {d.step} ({d.op}){' — ' + d.note if d.note else ''}"]
+        if self.description:
+            lines.append(f"      about:    {_clip(' '.join(self.description.split()), 600)}")
         if d.where:
             lines.append(f"      first difference: {d.where}")
         lines.append(f"      expected: {_clip(d.expected)}")
@@ -209,10 +214,15 @@ def hostility(selector: str, results: bool = False) -> Any:
     return True if results or selector == "impl" else "inputs"
 
 
-def replay_trace(trace: Trace, target: Any, path: str = "<trace>") -> FileResult:
+def replay_trace(trace: Trace, target: Any, path: str = "<trace>", explain: bool = True) -> FileResult:
     """Execute ``trace`` on ``target`` (a :class:`~..target.Target`, or a selector string: the
     target is then opened and closed here) and compare every step, stopping at the first
-    divergence.  TargetFailedError propagates (the caller reports it)."""
+    divergence.  TargetFailedError propagates (the caller reports it).
+
+    ``explain``: a divergence after the hostile caller mutated something is replayed once more
+    without attacks; if that run does not fail the same way, the report says the attacks caused
+    it (``Divergence.after_attacks``).  A crash after attacks always says so (the target's
+    message carries it)."""
     from ..target import ObjectTarget, coverage, open_target
 
     if isinstance(target, str):
@@ -230,7 +240,8 @@ def replay_trace(trace: Trace, target: Any, path: str = "<trace>") -> FileResult
         return FileResult(path, name, False, 0, 0, "vacuous: the file has no steps", status="vacuous")
     cov = coverage(target, trace.scalar_type, (s.op for s in trace.steps))
     if not cov.covered:
-        return FileResult(path, name, False, n, 0, f"not covered: {cov.reason(trace.scalar_type)}", status="not_covered")
+        return FileResult(path, name, False, n, 0, f"not covered: {cov.reason(trace.scalar_type)}", status="not_covered",
+                          description=trace.description)
     target.reset(trace.scalar_type)
     executed = 0
     for i, step in enumerate(trace.steps):
@@ -242,13 +253,38 @@ def replay_trace(trace: Trace, target: Any, path: str = "<trace>") -> FileResult
         executed += 1
         assert step.expect is not None  # the reader never yields a step without one
         if not matches(step.expect, observed):
-            note = getattr(target, "attack_note", None)
             d = Divergence(i, step.op, step.note, step.expect.describe(), observed.describe(),
                            _first_difference(step.expect, observed),
                            _answer_doc(step.expect), _answer_doc(observed),
-                           note() if callable(note) else "")
-            return FileResult(path, name, False, n, executed, "diverged", d, status="diverged")
-    return FileResult(path, name, True, n, executed, status="passed")
+                           _after_attacks(trace, target, path, i, observed, explain))
+            return FileResult(path, name, False, n, executed, "diverged", d, status="diverged",
+                              description=trace.description)
+    return FileResult(path, name, True, n, executed, status="passed", description=trace.description)
+
+
+def _after_attacks(trace: Trace, target: Any, path: str, step: int, observed: Any, explain: bool) -> str:
+    """The hostile caller's part in a divergence at ``step`` ("" when it had none)."""
+    from .execute import Crash
+
+    note_of = getattr(target, "attack_note", None)
+    note = note_of() if callable(note_of) else ""
+    if not note or isinstance(observed, Crash):
+        return note  # a crash's message already carries it
+    if not explain:
+        return ""
+    hostile = target.hostile
+    target.hostile = False
+    try:
+        polite = replay_trace(trace, target, path, explain=False)
+    except TargetFailedError:
+        return ""
+    finally:
+        target.hostile = hostile
+    if polite.status == "passed":
+        return f"{note}; without the attacks this file passes"
+    if polite.divergence is not None and polite.divergence.step != step:
+        return f"{note}; without the attacks it diverges at step {polite.divergence.step} instead"
+    return ""
 
 
 # --- walking the paths --------------------------------------------------------------------
@@ -443,7 +479,8 @@ def run_replay(paths: Sequence[str], selector: str, limits: Optional[ReaderLimit
                     at = f"{shown(f)} step {step}" if step is not None else shown(f)
                     results.append(FileResult(shown(f), target.name, False, len(trace.steps), step or 0,
                                               f"target failed at {at}: [{exc.code}] {exc.message}",
-                                              status="target_failed", stderr_tail=exc.stderr_tail))
+                                              status="target_failed", stderr_tail=exc.stderr_tail,
+                                              description=trace.description))
         finally:
             try:
                 target.close()
@@ -507,7 +544,8 @@ def report_document(run: RunResult) -> dict:
         "manifests": run.manifest,
         "files": [
             {"path": r.path, "target": r.target, "status": r.status, "steps": r.steps, "executed": r.executed,
-             "problem": r.problem, "stderr_tail": r.stderr_tail, "divergence": divergence(r.divergence)}
+             "problem": r.problem, "stderr_tail": r.stderr_tail, "divergence": divergence(r.divergence),
+             "description": r.description}
             for r in run.results
         ],
     }
