@@ -29,8 +29,10 @@ worker ``(r // N) % W``).  ``--rounds R`` bounds the campaign to the global roun
 Exit status: 0 clean; 1 a divergence or nothing covered (no operation ran on the target); 2 usage error, unreadable summary or the harness itself
 failed; 3 the target failed (crash, timeout, protocol error).
 
-After fixing a bug, copy its trace into ``torchlean_runtime/conformance/vectors/regressions/``
-(see its README): the verify provider below and ``tests/differential`` replay that folder.
+After fixing a bug, an outside implementer keeps the saved trace in their own test suite and
+replays it against their implementation; this project's own impl/spec bugs go into
+``torchlean_runtime/conformance/vectors/regressions/`` (see its README): the verify provider
+below and ``tests/differential`` replay that folder.
 """
 
 from __future__ import annotations
@@ -665,7 +667,7 @@ def main(args: Any) -> int:
               f"{len(r.trace.steps)} steps: {r.divergence}")
         print(f"fuzz: saved the program as a torchlean.runtime.v1 trace: {path}")
         print(f"fuzz: reproduce with: {reproduce_command(path, args)}")
-        print("fuzz: once fixed, keep it as a regression vector in torchlean_runtime/conformance/vectors/regressions/")
+        print(f"fuzz: {after_fix_advice(args.target)}")
     return _exit(doc)
 
 
@@ -673,6 +675,18 @@ def _quote(selector: str) -> str:
     import shlex
 
     return shlex.quote(selector)
+
+
+def after_fix_advice(selector: str) -> str:
+    """What to do with a saved failure once the bug is fixed: an outside implementer keeps the
+    trace in their own test suite (it is a torchlean.runtime.v1 file ``replay`` runs anywhere);
+    only this project's own spec/impl keep theirs in the package's regressions folder."""
+    if selector in ("spec", "impl"):
+        return ("once fixed, keep it as a regression vector in torchlean_runtime/conformance/vectors/regressions/ "
+                "(this package's own implementation)")
+    return ("once fixed, replay it against your implementation (the command above) to confirm, and keep the "
+            "trace in your own test suite: `torchlean-rt replay DIR --target ...` runs a folder of them "
+            "(exit 0 when all pass)")
 
 
 def reproduce_command(path: str, args: Any) -> str:

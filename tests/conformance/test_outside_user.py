@@ -377,3 +377,13 @@ def test_a_plain_divergence_of_the_impl_is_not_blamed_on_the_attacks(tmp_path, c
     path, _ = _broken_copy(tmp_path)
     assert cli.main(["replay", str(path), "--target", "impl"]) == 1
     assert "after the harness" not in capsys.readouterr().out
+
+
+# --- 12. the advice after a divergence is for the person who ran it ---------------------------
+
+
+def test_fuzz_tells_an_outside_user_to_keep_the_trace_in_their_own_suite(tmp_path):
+    out = _fuzz(tmp_path, "module:leaky_adapter:LeakyTarget", "--hostile").stdout
+    last = out.splitlines()[-1]
+    assert "your own test suite" in last and "replay" in last
+    assert "torchlean_runtime/conformance/vectors/regressions" not in out
