@@ -426,6 +426,34 @@ def _report_divergence(result: CampaignResult, trace: Any, res: Any, tgt: Any, s
                                           f"{trace.generator.seed}, {how}): {result.divergence[:600]}")
 
 
+def honest_tags(trace: Any) -> Any:
+    """``trace`` without the ``nan-propagation`` tag when none of its steps does binary64
+    arithmetic on a NaN (the program generator tags every Float program; a saved failure's tags
+    should say what *it* holds).  Decided by executing the steps on the spec, as the generator
+    did; when that cannot be done the tags are kept."""
+    from dataclasses import replace as dc_replace
+
+    if "nan-propagation" not in getattr(trace, "tags", ()):
+        return trace
+    try:
+        from torchlean_runtime.conformance.vectors.generate import nonportable_reason
+
+        from . import programs
+
+        oracle = programs.SpecOracle(trace.scalar_type)
+        for st in trace.steps:
+            natives = oracle.natives(st.op, dict(st.args))
+            if natives is None:
+                continue
+            if st.op in ("Runtime.Variable.accumulateGradient", "Runtime.Variable.variableNorm") and \
+                    nonportable_reason(st.op, natives) == "nan-propagation":
+                return trace
+            oracle.run(st.op, natives, st.bind)
+    except Exception:  # noqa: BLE001 - the tags are a note: keep them rather than fail a save
+        return trace
+    return dc_replace(trace, tags=tuple(t for t in trace.tags if t != "nan-propagation"))
+
+
 def save_failure(trace: Any, out_dir: os.PathLike | str) -> Path:
     """Write ``trace`` into ``out_dir`` (created if needed) under a name that does not exist yet."""
     from torchlean_runtime.conformance.vectors.format import write_trace
@@ -644,6 +672,8 @@ def main(args: Any) -> int:
     print(f"fuzz: {which_target(args.target)}")
     for r in results:
         print(f"fuzz: {r.summary()}")
+        if r.divergence is not None:
+            r.trace = honest_tags(r.trace)
         saved.append(str(save_failure(r.trace, args.out)) if r.divergence is not None else None)
     doc = _summary_doc(results, args, seed, saved)
     if args.json:

@@ -387,3 +387,62 @@ def test_fuzz_tells_an_outside_user_to_keep_the_trace_in_their_own_suite(tmp_pat
     last = out.splitlines()[-1]
     assert "your own test suite" in last and "replay" in last
     assert "torchlean_runtime/conformance/vectors/regressions" not in out
+
+
+# --- nitpicks -------------------------------------------------------------------------------------
+
+
+def test_fuzz_merge_help_is_its_own(capsys):
+    with pytest.raises(SystemExit) as done:
+        cli.main(["fuzz", "merge", "--help"])
+    assert done.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: torchlean-rt fuzz merge") and "--engine" not in out and "--seconds" not in out
+
+
+def test_vectors_generate_and_fuzz_timeout_explain_themselves(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["vectors", "generate", "--help"])
+    assert "OUT_DIR" in capsys.readouterr().out.split("positional arguments:")[1]
+    with pytest.raises(SystemExit):
+        cli.main(["fuzz", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "runner may take per message (default 10)" in out  # target.DEFAULT_TIMEOUT, as replay's help
+
+
+def test_a_runner_that_cannot_start_is_not_buried_under_not_run_lines(tmp_path, capsys):
+    corpus = ROOT / "torchlean_runtime" / "conformance" / "vectors" / "corpus"
+    assert cli.main(["replay", str(corpus), "--target", "exec:./nope"]) == 3
+    lines = capsys.readouterr().out.splitlines()
+    assert "cannot start './nope'" in lines[1]
+    assert len(lines) < 10 and any("more files" in x for x in lines)
+
+
+def test_an_unknown_mutant_name_is_an_environment_error(capsys, monkeypatch):
+    monkeypatch.setenv("TORCHLEAN_RT_MUTANT", "bogus")
+    assert cli.main(["fuzz", "merge", "x.json"]) == 2
+    assert "[TLR_ENVIRONMENT]" in capsys.readouterr().err
+
+
+def test_a_saved_failure_is_tagged_nan_propagation_only_if_it_has_nan_arithmetic():
+    from dataclasses import replace
+
+    from torchlean_runtime.conformance.vectors.reader import read_trace
+    from torchlean_runtime.proofs.differential.fuzz import honest_tags
+
+    folder = ROOT / "torchlean_runtime" / "conformance" / "vectors" / "corpus"
+    nan = read_trace(str(folder / "Runtime.Variable.accumulateGradient" / "nan-propagation.float64.json"))
+    assert "nan-propagation" in nan.tags and honest_tags(nan).tags == nan.tags  # the corpus says it has NaN sums
+    plain = read_trace(str(folder / "Runtime.Variable.accumulateGradient" / "basic.float64.json"))
+    assert "nan-propagation" not in plain.tags
+    assert "nan-propagation" not in honest_tags(replace(plain, tags=plain.tags + ("nan-propagation",))).tags
+
+
+def test_a_string_divergence_points_at_the_first_differing_character():
+    from torchlean_runtime.conformance.vectors.format import Result
+    from torchlean_runtime.conformance.vectors.replay import _first_difference
+
+    where = _first_difference(Result("string", "Variable w"), Result("string", "Variable v"))
+    assert where.startswith("character 9: 'v' (U+0076), expected 'w' (U+0077)")
+    assert _first_difference(Result("string", "ab"), Result("string", "a")).startswith("character 1: the string ends")
+    assert _first_difference(Result("names", ("a", "b")), Result("names", ("b", "a"))) == "name 0 is 'b', expected 'a'"

@@ -161,6 +161,19 @@ def _tensor_difference(e: TensorBits, a: TensorBits) -> str:
     )
 
 
+def _string_difference(e: str, a: str) -> str:
+    """The first differing character of two strings (Lean's ``toString`` output), with context."""
+    i = next((k for k, (x, y) in enumerate(zip(e, a)) if x != y), min(len(e), len(a)))
+    def around(t: str) -> str:
+        return repr(t[max(0, i - 20):i + 20])
+    if i == len(a):
+        return f"character {i}: the string ends, expected {e[i]!r} (U+{ord(e[i]):04X}) …; near {around(e)} in the expected"
+    if i == len(e):
+        return f"character {i}: {a[i]!r} (U+{ord(a[i]):04X}) where the expected string ends; near {around(a)}"
+    return (f"character {i}: {a[i]!r} (U+{ord(a[i]):04X}), expected {e[i]!r} (U+{ord(e[i]):04X}); "
+            f"actual near {around(a)}, expected near {around(e)}")
+
+
 def _first_difference(expected: Any, actual: Any) -> str:
     """Point at the first differing component of two results of the same kind."""
     if not (isinstance(expected, Result) and isinstance(actual, Result) and expected.kind == actual.kind):
@@ -168,6 +181,14 @@ def _first_difference(expected: Any, actual: Any) -> str:
     e, a = expected.value, actual.value
     if isinstance(e, TensorBits) and isinstance(a, TensorBits):
         return _tensor_difference(e, a)
+    if isinstance(e, str) and isinstance(a, str):
+        return _string_difference(e, a)
+    if expected.kind == "names" and isinstance(e, tuple) and isinstance(a, tuple):
+        for i, (en, an) in enumerate(zip(e, a)):
+            if en != an:
+                return f"name {i} is {an!r}, expected {en!r}"
+        if len(e) != len(a):
+            return f"{len(a)} names, expected {len(e)}"
     if isinstance(e, ContextState):
         for name in ("var_registry", "gradients"):
             er, ar = getattr(e, name), getattr(a, name)
@@ -619,14 +640,36 @@ def _print(doc: dict, run: RunResult, as_json: bool) -> None:
         from ..target import which_target
 
         print(which_target(run.target))
-        for r in run.results:
-            print(r.line())
+        for line in _text_lines(run.results):
+            print(line)
         t = doc["totals"]
         print(
             f"{'PASS' if doc['ok'] else 'FAIL'}: {t['files']} files, {t['runs']} runs ({t['passed']} passed, "
             f"{t['diverged']} diverged, {t['not_covered']} not covered, {t['target_failed']} target failed, "
             f"{t['not_run']} not run, {t['unread'] + t['vacuous']} unread or vacuous), {t['steps_replayed']} steps replayed"
         )
+
+
+#: NOT RUN lines printed per target after a target failure; the rest is one summary line.
+NOT_RUN_SHOWN = 3
+
+
+def _text_lines(results: Sequence[FileResult]) -> Iterable[str]:
+    """One line per result, except that after a target failure only the first few ``not_run``
+    files of that target are listed and the rest counted: the error is not buried under a line
+    per file of a corpus that never ran (``--json`` lists every one)."""
+    shown_not_run: dict[str, int] = {}
+    hidden: dict[str, int] = {}
+    for r in results:
+        if r.status == "not_run":
+            if shown_not_run.get(r.target, 0) >= NOT_RUN_SHOWN:
+                hidden[r.target] = hidden.get(r.target, 0) + 1
+                continue
+            shown_not_run[r.target] = shown_not_run.get(r.target, 0) + 1
+        yield r.line()
+    for target, n in hidden.items():
+        yield (f"NOT RUN {target} … and {n} more file{'s' if n != 1 else ''} (the target failed earlier in this "
+               "run; --json lists each)")
 
 
 def corpus_dir() -> str:
