@@ -118,7 +118,8 @@ def _add_params_parser(sub: argparse._SubParsersAction) -> None:
 
 TARGET_HELP = ("spec | impl | module:PKG.MOD:FACTORY | exec:COMMAND | an adapter of the entry-point group "
                "torchlean_runtime.targets (docs/conformance.md)")
-EXIT_CODES = "exit status: 0 all passed, 1 a divergence, 2 usage error or unreadable input, 3 the target failed"
+EXIT_CODES = ("exit status: 0 all passed, 1 a divergence or nothing covered, 2 usage error or unreadable input, "
+              "3 the target failed")
 
 
 def _add_conformance_parsers(sub: Any) -> None:
