@@ -1,6 +1,6 @@
 # The two commands of the README: `make verify` (the main job) and `make test`.
 # Both create .venv and install the package with its dev extras on first use.
-#   make verify            the main job: every check, the quick bounds and counts (< 10 min on 2 cores)
+#   make verify            the main job: every check, the quick bounds and counts (about 2 min on 2 cores, 9 under heavy load; README)
 #   make verify-thorough   the thorough bounds and counts (tens of minutes on 2 cores; see README)
 #   make verify-mutants    the kill matrix of verify's own methods against the mutant catalogue
 # VERIFY_ARGS passes more options, e.g. VERIFY_ARGS="--jobs 4" or VERIFY_ARGS="--shard 1/3 --json r1.json".

@@ -7,9 +7,7 @@ fresh namespace and its stdout must equal the text block exactly.
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import io
-import os
 import pathlib
 import re
 
@@ -28,10 +26,10 @@ def test_readme_has_examples() -> None:
 
 
 @pytest.mark.parametrize("index", range(len(_examples())))
-def test_readme_example_prints_what_it_says(index: int) -> None:
+def test_readme_example_prints_what_it_says(index: int, require_extra) -> None:
     code, expected = _examples()[index]
-    if "import torch" in code and importlib.util.find_spec("torch") is None and os.environ.get("CI") != "true":
-        pytest.skip("needs the [torch] extra (installed in CI, where a missing torch fails)")
+    if "import torch" in code:
+        require_extra("torch")  # a skip without the [torch] extra; a failure under CI, which installs it
     buf = io.StringIO()
     with contextlib.redirect_stdout(buf):
         exec(compile(code, f"README example {index}", "exec"), {"__name__": "__readme__"})

@@ -118,7 +118,8 @@ def _add_params_parser(sub: argparse._SubParsersAction) -> None:
 
 TARGET_HELP = ("spec | impl | module:PKG.MOD:FACTORY | exec:COMMAND | an adapter of the entry-point group "
                "torchlean_runtime.targets (docs/conformance.md)")
-EXIT_CODES = "exit status: 0 all passed, 1 a divergence, 2 usage error or unreadable input, 3 the target failed"
+EXIT_CODES = ("exit status: 0 all passed, 1 a divergence or nothing covered, 2 usage error or unreadable input, "
+              "3 the target failed")
 
 
 def _add_conformance_parsers(sub: Any) -> None:
@@ -158,9 +159,12 @@ def _add_conformance_parsers(sub: Any) -> None:
                    help="in-process targets: attack every array passed in and every object received after each call")
     p.add_argument("--workers", type=int, default=1,
                    help="processes on this machine (default 1; at most 64, or 4 per CPU on machines with more than 16)")
-    p.add_argument("--shard", default="0/1", metavar="I/N", help="run only rounds r with r %% N == I (default 0/1)")
+    p.add_argument("--shard", default="1/1", metavar="I/N",
+                   help="run only the I-th of N parts of the rounds, counted from 1 as verify's: the rounds r with "
+                        "r %% N == I - 1 (default 1/1; combine the --json summaries with `fuzz merge`)")
     p.add_argument("--json", metavar="FILE", help="also write the campaign summary as JSON (for fuzz merge)")
-    p.add_argument("--timeout", type=float, default=None, metavar="S", help="per-message timeout of exec: runners")
+    p.add_argument("--timeout", type=float, default=None, metavar="S",
+                   help="seconds an exec: runner may take per message (default 10)")
     p.add_argument("--out", default="fuzz-failures", help="where shrunk failures are saved as traces (default fuzz-failures)")
     p.set_defaults(func=lambda a: _dispatch("torchlean_runtime.proofs.differential.fuzz:main", a))
 
@@ -209,8 +213,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("vectors", help="conformance vectors (torchlean.runtime.v1)")
     vsub = p.add_subparsers(dest="vectors_command", required=True)
-    g = vsub.add_parser("generate", help="write the deterministic corpus to OUT_DIR")
-    g.add_argument("out_dir")
+    g = vsub.add_parser("generate", help="write the deterministic corpus to OUT_DIR",
+                        description="Write the deterministic corpus: one torchlean.runtime.v1 trace file per "
+                                    "vector, in a folder per Lean declaration, plus coverage.txt and manifest.json.")
+    g.add_argument("out_dir", metavar="OUT_DIR",
+                   help="the folder to write into (created if missing); replay it with "
+                        "`torchlean-rt replay OUT_DIR --target T`")
     g.set_defaults(func=lambda a: _dispatch("torchlean_runtime.conformance.vectors.generate:main", a))
 
     _add_conformance_parsers(sub)
@@ -229,6 +237,21 @@ def _merge_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _fuzz_merge_parser() -> argparse.ArgumentParser:
+    p = ArgumentParser(prog=f"{PROG} fuzz merge",
+                       description="Add up the --json summaries of fuzz shards and workers (rounds, cases, "
+                                   "operations, divergences, target failures). " + EXIT_CODES)
+    p.add_argument("summaries", nargs="+", metavar="SUMMARY.json")
+    p.add_argument("--json", metavar="FILE", help="also write the merged summary as JSON")
+
+    def run(a: argparse.Namespace) -> int:
+        return _dispatch("torchlean_runtime.proofs.differential.fuzz:main",
+                         argparse.Namespace(merge=["merge", *a.summaries], json=a.json))
+
+    p.set_defaults(func=run)
+    return p
+
+
 def _error(message: str) -> None:
     from .errors import print_cli_error  # noqa: PLC0415
 
@@ -238,14 +261,18 @@ def _error(message: str) -> None:
 def check_environment() -> None:
     """Read every TORCHLEAN_RT_* variable a command may use, now: a bad value is one line with
     TLR_ENVIRONMENT and exit 2 before any work, never a failure deep inside a run (or a row of
-    verify's table).  TORCHLEAN_RT_CROSSHAIR_BOUND and TORCHLEAN_RT_MUTANT (verify's subprocesses)
-    and TORCHLEAN_RT_DEBUG are known but not read here; any other TORCHLEAN_RT_* name is refused."""
+    verify's table).  TORCHLEAN_RT_MUTANT must name a mutant of the catalogue when set;
+    TORCHLEAN_RT_CROSSHAIR_BOUND (verify's subprocesses) and TORCHLEAN_RT_DEBUG are known but not read here; any other TORCHLEAN_RT_* name is refused."""
     from .conformance.vectors.reader import limits_from_env  # noqa: PLC0415
     from .impl import contracts, kernels  # noqa: PLC0415,F401 — read TORCHLEAN_RT_CHECK / _KERNELS on import
     from .spec.core.tensor import ELEMENT_CAP_ENV_VAR, PRINT_CAP_ENV_VAR, elementCap, printCap  # noqa: PLC0415
 
     elementCap()
     printCap()
+    if os.environ.get("TORCHLEAN_RT_MUTANT", "").strip():  # the catalogue only when one is named (it imports the impl)
+        from .proofs.mutants.catalogue import check_env_name  # noqa: PLC0415
+
+        check_env_name()
     limits = limits_from_env()
     known = {contracts.CHECK_ENV_VAR, kernels.ENV_VAR, ELEMENT_CAP_ENV_VAR, PRINT_CAP_ENV_VAR,
              "TORCHLEAN_RT_DEBUG", "TORCHLEAN_RT_MUTANT", "TORCHLEAN_RT_CROSSHAIR_BOUND",  # (proofs' own, not imported here)
@@ -266,6 +293,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         # `verify merge` has its own arguments (a positional list would clash with verify's flags)
         if argv[:2] == ["verify", "merge"]:
             args = _merge_parser().parse_args(argv[2:])
+        elif argv[:2] == ["fuzz", "merge"]:  # its own usage and --help, not the whole of fuzz's
+            args = _fuzz_merge_parser().parse_args(argv[2:])
         else:
             args = build_parser().parse_args(argv)
         check_environment()

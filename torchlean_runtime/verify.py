@@ -75,13 +75,15 @@ def select(obligations: Sequence[Obligation], only: Optional[str]) -> list[Oblig
 
 
 def parse_shard(text: str) -> tuple[int, int]:
-    """``I/N`` with 1 <= I <= N (TLR_USAGE otherwise)."""
+    """``I/N`` with 1 <= I <= N (TLR_USAGE otherwise): the I-th of N parts, counted from 1 —
+    the one parser and message of ``verify --shard`` and ``fuzz --shard``."""
     try:
         i, n = (int(x) for x in text.split("/"))
     except ValueError:
-        raise UsageError(f"--shard must be I/N (e.g. 2/4), given {text!r}") from None
+        i = n = 0
     if not 1 <= i <= n:
-        raise UsageError(f"--shard I/N needs 1 <= I <= N, given {text!r}")
+        raise UsageError(f"--shard must be I/N with 1 <= I <= N (the I-th of N parts, counted from 1, "
+                         f"e.g. 1/2 and 2/2), given {text!r}")
     return i, n
 
 

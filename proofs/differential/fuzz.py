@@ -19,18 +19,20 @@ step's answer compared bit for bit with the spec's (must-fail steps by their err
 The minimised program is saved as a ``torchlean.runtime.v1`` trace in ``--out`` and the command
 that replays it is printed.
 
-Splitting a campaign (deterministic for a seed): ``--shard I/N`` runs only the rounds with
-``r % N == I`` (N machines of a CI matrix or batch scheduler each run one shard); ``--workers W``
+Splitting a campaign (deterministic for a seed): ``--shard I/N`` (1 <= I <= N, as verify's)
+runs only the rounds with ``r % N == I - 1`` (N machines of a CI matrix or batch scheduler each run one shard); ``--workers W``
 splits the shard's rounds over W processes of this machine (round ``r`` of the shard goes to
 worker ``(r // N) % W``).  ``--rounds R`` bounds the campaign to the global rounds ``0 .. R-1``
 (a fixed count: the same programs on every run); ``--seconds`` is a time budget per worker.
 ``--json FILE`` writes the summary; ``fuzz merge A.json B.json …`` adds summaries up.
 
-Exit status: 0 clean; 1 a divergence; 2 usage error, unreadable summary or the harness itself
+Exit status: 0 clean; 1 a divergence or nothing covered (no operation ran on the target); 2 usage error, unreadable summary or the harness itself
 failed; 3 the target failed (crash, timeout, protocol error).
 
-After fixing a bug, copy its trace into ``torchlean_runtime/conformance/vectors/regressions/``
-(see its README): the verify provider below and ``tests/differential`` replay that folder.
+After fixing a bug, an outside implementer keeps the saved trace in their own test suite and
+replays it against their implementation; this project's own impl/spec bugs go into
+``torchlean_runtime/conformance/vectors/regressions/`` (see its README): the verify provider
+below and ``tests/differential`` replay that folder.
 """
 
 from __future__ import annotations
@@ -59,6 +61,8 @@ __all__ = [
     "run_random_campaign",
     "round_indices",
     "save_failure",
+    "reproduce_command",
+    "fuzz_hostility",
     "regressions_dir",
     "merge_summaries",
     "main",
@@ -122,6 +126,22 @@ class CampaignResult:
             f"{self.operations / max(self.seconds, 1e-9):.0f} operations/s overall; execution alone: "
             f"spec {spec_rate:.0f} ops/s, target {impl_rate:.0f} ops/s"
         )
+
+
+def fuzz_hostility(selector: str, hostile: bool) -> Any:
+    """How hard fuzz's caller attacks an in-process target (``ObjectTarget.hostile``).
+
+    ``--hostile``: every array passed in and every object received (``True``, as
+    ``replay --hostile``).  Without it, an outside target (``module:``, an entry point) still has
+    every array or container it was passed attacked after each call (``"inputs"``) — exactly what
+    replay does to it by default, so an adapter that keeps the caller's array fails fuzz as it
+    fails replay, and a fuzz pass is never contradicted by replaying the same programs.  This
+    package's own spec and impl are not attacked without ``--hostile`` (``False``): the impl's
+    value semantics are replay's and verify's to check (replay always attacks it), and fuzz keeps
+    its throughput for them (the speed figures of docs/conformance.md)."""
+    if hostile:
+        return True
+    return False if selector in ("spec", "impl") else "inputs"
 
 
 def _divergence_in(exc: BaseException) -> Optional[Any]:
@@ -208,7 +228,7 @@ def run_campaign(
             round_seed = seed * 1_000_003 + r
 
             def factory(round_seed: int = round_seed) -> DifferentialMachine:
-                return DifferentialMachine(stats, seed=round_seed, target=tgt, hostile=hostile)
+                return DifferentialMachine(stats, seed=round_seed, target=tgt, hostile=fuzz_hostility(target, hostile))
 
             result.round_list.append(r)
             try:
@@ -294,7 +314,7 @@ def run_random_campaign(
         result.target_failure = f"[{exc.code}] {exc.message}" + (f"\nstderr tail:\n{exc.stderr_tail}" if exc.stderr_tail else "")
         return result
     if isinstance(tgt, ObjectTarget):
-        tgt.hostile = hostile  # False unless --hostile: the throughput engine (replay attacks inputs always)
+        tgt.hostile = fuzz_hostility(target, hostile)
     not_covered: dict[str, int] = {}
     unsupported: set[str] = set()
     declared = frozenset(tgt.operations)
@@ -380,7 +400,7 @@ def _report_divergence(result: CampaignResult, trace: Any, res: Any, tgt: Any, s
     how = "cut after the diverging step"
     if shrink:
         def diverges(candidate: Any) -> Optional[int]:
-            out = replay_trace(candidate, tgt, "shrinking")
+            out = replay_trace(candidate, tgt, "shrinking", explain=False)
             return out.divergence.step if out.status == "diverged" else None
 
         try:
@@ -399,9 +419,39 @@ def _report_divergence(result: CampaignResult, trace: Any, res: Any, tgt: Any, s
     except TargetFailedError:
         pass
     result.divergence = f"step {d.step} ({d.op}): spec {d.expected}; {tgt.name} {d.actual}"
+    if d.after_attacks and d.after_attacks not in d.actual:
+        result.divergence += f" ({d.after_attacks})"
     result.trace = dc_replace(found, tags=found.tags + ("fuzz", "regression"),
                               description=f"spec/{tgt.name} divergence found by torchlean-rt fuzz (program "
                                           f"{trace.generator.seed}, {how}): {result.divergence[:600]}")
+
+
+def honest_tags(trace: Any) -> Any:
+    """``trace`` without the ``nan-propagation`` tag when none of its steps does binary64
+    arithmetic on a NaN (the program generator tags every Float program; a saved failure's tags
+    should say what *it* holds).  Decided by executing the steps on the spec, as the generator
+    did; when that cannot be done the tags are kept."""
+    from dataclasses import replace as dc_replace
+
+    if "nan-propagation" not in getattr(trace, "tags", ()):
+        return trace
+    try:
+        from torchlean_runtime.conformance.vectors.generate import nonportable_reason
+
+        from . import programs
+
+        oracle = programs.SpecOracle(trace.scalar_type)
+        for st in trace.steps:
+            natives = oracle.natives(st.op, dict(st.args))
+            if natives is None:
+                continue
+            if st.op in ("Runtime.Variable.accumulateGradient", "Runtime.Variable.variableNorm") and \
+                    nonportable_reason(st.op, natives) == "nan-propagation":
+                return trace
+            oracle.run(st.op, natives, st.bind)
+    except Exception:  # noqa: BLE001 - the tags are a note: keep them rather than fail a save
+        return trace
+    return dc_replace(trace, tags=tuple(t for t in trace.tags if t != "nan-propagation"))
 
 
 def save_failure(trace: Any, out_dir: os.PathLike | str) -> Path:
@@ -451,11 +501,23 @@ def _summary_doc(results: Sequence[CampaignResult], args: Any, seed: int, saved:
 
 
 def _exit(doc: dict) -> int:
+    """docs/conformance.md, "Exit status (replay and fuzz)", the highest that applies: 3 the target
+    failed; 2 the harness failed; 1 a divergence, or nothing covered at all (no operation ran on
+    the target: a campaign that checked nothing never passes, as replay's "nothing passed"); 0."""
     if doc["target_failures"]:
         return 3
     if doc["harness_errors"]:
         return 2
-    return 1 if doc["divergences"] else 0
+    return 1 if doc["divergences"] or not doc["operations"] else 0
+
+
+def _nothing_covered(doc: dict) -> Optional[str]:
+    """The FAIL line of a campaign that ran no operation on the target (exit 1), else None."""
+    if doc["operations"] or doc["target_failures"] or doc["harness_errors"]:
+        return None
+    why = (f"{doc['not_covered']} steps not covered: the target declares none of what they need"
+           if doc.get("not_covered") else "no program ran")
+    return f"fuzz: FAIL: nothing covered — 0 operations ran on the target ({why}); exit status 1"
 
 
 def merge_summaries(paths: Sequence[str]) -> dict:
@@ -512,11 +574,6 @@ def _usage(message: str) -> int:
     return 2
 
 
-def _parse_shard(text: str) -> Optional[tuple[int, int]]:
-    i, sep, n = text.partition("/")
-    if not sep or not i.isdigit() or not n.isdigit() or not 0 <= int(i) < int(n):
-        return None
-    return int(i), int(n)
 
 
 def _worker(kwargs: dict) -> CampaignResult:
@@ -547,6 +604,8 @@ def main(args: Any) -> int:
               f"{len(doc['divergences'])} divergences, {len(doc['target_failures'])} target failures")
         for d in doc["divergences"]:
             print(f"fuzz merge: divergence: {d['message'][:300]} (trace: {d['trace']})")
+        if _nothing_covered(doc):
+            print(_nothing_covered(doc).replace("fuzz:", "fuzz merge:", 1))
         return _exit(doc)
     if args.seconds is not None and not 0 < args.seconds < math.inf:
         return _usage(f"--seconds must be a positive finite number, given {args.seconds}")
@@ -568,9 +627,14 @@ def main(args: Any) -> int:
                           "--engine random does not)")
     if args.timeout is not None and not 0 < args.timeout < math.inf:
         return _usage(f"--timeout must be a positive finite number of seconds, given {args.timeout}")
-    shard = _parse_shard(args.shard)
-    if shard is None:
-        return _usage(f"--shard must be I/N with 0 <= I < N, given {args.shard!r}")
+    from torchlean_runtime.errors import UsageError
+    from torchlean_runtime.verify import parse_shard
+
+    try:  # 1-based, as verify's: shard I of N runs the rounds r with r % N == I - 1
+        one_based = parse_shard(args.shard)
+    except UsageError as exc:
+        return _usage(exc.message)
+    shard = (one_based[0] - 1, one_based[1])
     seconds = args.seconds if args.seconds is not None or args.rounds is not None else 60.0
     seed = args.seed if args.seed is not None else int.from_bytes(os.urandom(4), "big")
     if seed < 0:
@@ -591,7 +655,7 @@ def main(args: Any) -> int:
         print_cli_error(exc.code, f"fuzz: target failed at its handshake: {exc.message}")
         return 3
     budget = f"{seconds:.0f}s" if seconds is not None else f"{args.rounds} rounds"
-    print(f"[fuzz] spec vs {args.target}, {engine} engine, {budget}, seed {seed}, shard {shard[0]}/{shard[1]}, "
+    print(f"[fuzz] spec vs {args.target}, {engine} engine, {budget}, seed {seed}, shard {args.shard}, "
           f"{args.workers} workers", file=sys.stderr, flush=True)
     common = dict(seconds=seconds, seed=seed, target=args.target, rounds=args.rounds, shard=shard,
                   timeout=args.timeout, examples_per_round=args.programs, hostile=args.hostile)
@@ -603,8 +667,13 @@ def main(args: Any) -> int:
         with ProcessPoolExecutor(args.workers) as pool:
             results = list(pool.map(_worker, [dict(common, worker=(w, args.workers)) for w in range(args.workers)]))
     saved: list[Optional[str]] = []
+    from torchlean_runtime.conformance.target import which_target
+
+    print(f"fuzz: {which_target(args.target)}")
     for r in results:
         print(f"fuzz: {r.summary()}")
+        if r.divergence is not None:
+            r.trace = honest_tags(r.trace)
         saved.append(str(save_failure(r.trace, args.out)) if r.divergence is not None else None)
     doc = _summary_doc(results, args, seed, saved)
     if args.json:
@@ -614,6 +683,8 @@ def main(args: Any) -> int:
             print(f"fuzz: target failed: {r.target_failure}")
         if r.harness_error is not None:
             print(f"fuzz: the harness failed (not a divergence): {r.harness_error}")
+    if _nothing_covered(doc):
+        print(_nothing_covered(doc))
     for r, path in zip(results, saved):
         if path is None:
             continue
@@ -625,11 +696,8 @@ def main(args: Any) -> int:
         print(f"fuzz: DIVERGENCE found after {r.found_after:.1f}s, {how}, "
               f"{len(r.trace.steps)} steps: {r.divergence}")
         print(f"fuzz: saved the program as a torchlean.runtime.v1 trace: {path}")
-        target = args.target if args.target not in ("impl",) else "impl"
-        # a module: adapter is found through PYTHONPATH: the command must carry it to reproduce
-        env = f"PYTHONPATH={_quote(os.environ['PYTHONPATH'])} " if target.startswith("module:") and os.environ.get("PYTHONPATH") else ""
-        print(f"fuzz: reproduce with: {env}torchlean-rt replay {path} --target {_quote(target)}")
-        print("fuzz: once fixed, keep it as a regression vector in torchlean_runtime/conformance/vectors/regressions/")
+        print(f"fuzz: reproduce with: {reproduce_command(path, args)}")
+        print(f"fuzz: {after_fix_advice(args.target)}")
     return _exit(doc)
 
 
@@ -637,6 +705,37 @@ def _quote(selector: str) -> str:
     import shlex
 
     return shlex.quote(selector)
+
+
+def after_fix_advice(selector: str) -> str:
+    """What to do with a saved failure once the bug is fixed: an outside implementer keeps the
+    trace in their own test suite (it is a torchlean.runtime.v1 file ``replay`` runs anywhere);
+    only this project's own spec/impl keep theirs in the package's regressions folder."""
+    if selector in ("spec", "impl"):
+        return ("once fixed, keep it as a regression vector in torchlean_runtime/conformance/vectors/regressions/ "
+                "(this package's own implementation)")
+    return ("once fixed, replay it against your implementation (the command above) to confirm, and keep the "
+            "trace in your own test suite: `torchlean-rt replay DIR --target ...` runs a folder of them "
+            "(exit 0 when all pass)")
+
+
+def reproduce_command(path: str, args: Any) -> str:
+    """The ``torchlean-rt replay`` command that replays a saved failure with everything that
+    decided its verdict: the target, ``--hostile`` (fuzz --hostile attacks every object received;
+    replay does only with --hostile), ``--timeout``, the ``TORCHLEAN_RT_*`` settings in force
+    (checking mode, kernels, caps, reader limits) and, for a ``module:`` adapter, the PYTHONPATH
+    it was found through.  The trace itself fixes the scalar type and the steps."""
+    env = []
+    if args.target.startswith("module:") and os.environ.get("PYTHONPATH"):
+        env.append(f"PYTHONPATH={_quote(os.environ['PYTHONPATH'])}")
+    env += [f"{k}={_quote(v)}" for k, v in sorted(os.environ.items())
+            if k.startswith("TORCHLEAN_RT_") and k != "TORCHLEAN_RT_DEBUG"]
+    words = [*env, "torchlean-rt", "replay", _quote(str(path)), "--target", _quote(args.target)]
+    if getattr(args, "hostile", False):
+        words.append("--hostile")
+    if getattr(args, "timeout", None) is not None:
+        words += ["--timeout", repr(args.timeout)]
+    return " ".join(words)
 
 
 # --- the verify provider ------------------------------------------------------------------

@@ -994,9 +994,24 @@ def apply(name: str) -> Callable[[], None]:
     return undo
 
 
+def check_env_name() -> Optional[str]:
+    """The mutant named by :data:`ENV_VAR` (None if unset or empty); a name the catalogue does not
+    hold is EnvironmentConfigError (TLR_ENVIRONMENT, exit 2), like every other TORCHLEAN_RT_*
+    variable's bad value — never silently an unmutated run."""
+    name = os.environ.get(ENV_VAR, "").strip()
+    if not name:
+        return None
+    if name not in BY_NAME:
+        from torchlean_runtime.errors import EnvironmentConfigError
+
+        raise EnvironmentConfigError(f"{ENV_VAR}={name!r} names no mutant of the catalogue "
+                                     f"(`torchlean-rt verify --mutants --list` names all {len(BY_NAME)})")
+    return name
+
+
 def apply_from_env() -> Optional[str]:
     """Apply the mutant named by :data:`ENV_VAR` unless it is already applied; its name (or None)."""
-    name = os.environ.get(ENV_VAR, "").strip()
+    name = check_env_name()
     if not name:
         return None
     if name not in _ACTIVE:

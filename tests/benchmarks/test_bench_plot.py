@@ -103,8 +103,8 @@ def test_the_committed_figure_is_drawn_from_the_committed_record() -> None:
         "redraw it: .venv/bin/python benchmarks/bench_runtime.py --plot-only (make bench does it after measuring)"
 
 
-def test_plot_only_redraws_the_figure_from_a_record_without_measuring(tmp_path: Path) -> None:
-    pytest.importorskip("matplotlib")
+def test_plot_only_redraws_the_figure_from_a_record_without_measuring(tmp_path: Path, require_extra) -> None:
+    require_extra("matplotlib")  # the [bench] extra
     shutil.copy(FIGURES / "bench.json", tmp_path / "bench.json")
     before = (tmp_path / "bench.json").read_bytes()
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "MPLBACKEND")}
@@ -120,8 +120,8 @@ def test_plot_only_redraws_the_figure_from_a_record_without_measuring(tmp_path: 
     assert text["Description"] == f"drawn from bench.json sha256 {hashlib.sha256(before).hexdigest()}"
 
 
-def test_plot_only_without_a_record_fails_plainly(tmp_path: Path) -> None:
-    pytest.importorskip("matplotlib")
+def test_plot_only_without_a_record_fails_plainly(tmp_path: Path, require_extra) -> None:
+    require_extra("matplotlib")  # the [bench] extra
     done = subprocess.run([sys.executable, str(BENCH), "--plot-only", "--out", str(tmp_path)], capture_output=True,
                           text=True, timeout=300, cwd=tmp_path)
     assert done.returncode == 2 and "no bench.json" in done.stderr and not (tmp_path / "bench_scaling.png").exists()

@@ -67,8 +67,8 @@ def test_json_has_every_figure_and_the_targets(smoke) -> None:
     assert all(t["passed"] in (True, False, None) for t in data["targets"])
 
 
-def test_the_scaling_figure_is_written(smoke) -> None:
-    pytest.importorskip("matplotlib")
+def test_the_scaling_figure_is_written(smoke, require_extra) -> None:
+    require_extra("matplotlib")  # the [bench] extra
     _, out = smoke
     png = (out / "bench_scaling.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000

@@ -88,3 +88,9 @@ def test_quick_verify_figures_equal_the_record() -> None:
     assert rec["ok"] is True and rec["failed"] == 0 and rec["jobs"] == 2
     assert f"{rec['checks']} checks" in rec["summary"] and f"in {round(rec['wall_seconds'])}s wall time" in rec["summary"]
     assert f"as one table (about {round(rec['wall_seconds'] / 60)} min on 2 cores)" in readme
+    earlier = rec["earlier"]
+    assert (f"an earlier run beside busy loops (load average {earlier['load_average']:.2f}) took "
+            f"{round(earlier['wall_seconds'])} s.") in readme
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    assert f"(about {round(rec['wall_seconds'] / 60)} min on 2 cores, " \
+           f"{round(earlier['wall_seconds'] / 60)} under heavy load; README)" in makefile

@@ -64,9 +64,12 @@ _SCRATCH: dict[str, Path] = {}
 
 
 @pytest.mark.parametrize("where,block", _blocks(), ids=[f"{w}-{i}" for i, (w, _) in enumerate(_blocks())])
-def test_session_prints_what_the_document_says(where, block, tmp_path_factory):
+def test_session_prints_what_the_document_says(where, block, tmp_path_factory, require_extra):
     """The blocks of one document share a scratch directory, in document order (as a reader
-    following along would)."""
+    following along would).  A session that imports torch needs the [torch] extra: a skip
+    without it, a failure under CI (which installs it) — tests/conftest.py, require_extra."""
+    if "import torch" in block:
+        require_extra("torch")
     if where not in _SCRATCH:
         _SCRATCH[where] = tmp_path_factory.mktemp("doc")
         (_SCRATCH[where] / "examples").symlink_to(ROOT / "examples")

@@ -58,12 +58,12 @@ CASES = [  # mode, misbehaving at call, expected class, words in the message
     ("hang", 4, TargetTimeoutError, "no answer"),
     ("garbage", 2, ProtocolError, "not JSON"),
     ("close", 5, TargetFailedError, "closed its stdout"),
-    ("two-lines", 1, ProtocolError, "more than one line"),
+    ("two-lines", 1, ProtocolError, "wrote 2 lines in answer to"),
     ("wrong-id", 6, ProtocolError, "has id -1"),
     ("bad-result", 0, ProtocolError, "malformed result"),
     # the unsolicited line arrives while the next answer is awaited: read in its place
     # (or with the next answer, or before the next request: which one is a race)
-    ("out-of-turn", 2, ProtocolError, "has id None|more than one line|out of turn"),
+    ("out-of-turn", 2, ProtocolError, "has id None|lines in answer to|out of turn"),
 ]
 
 

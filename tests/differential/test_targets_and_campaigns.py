@@ -83,7 +83,7 @@ def test_shards_and_workers_split_the_rounds_deterministically(tmp_path, capsys)
     paths = []
     for i in range(2):
         out = tmp_path / f"s{i}.json"
-        assert cli.main(["fuzz", "--rounds", "4", "--programs", "8", "--seed", "9", "--shard", f"{i}/2", "--workers", "2" if i else "1",
+        assert cli.main(["fuzz", "--rounds", "4", "--programs", "8", "--seed", "9", "--shard", f"{i + 1}/2", "--workers", "2" if i else "1",
                           "--json", str(out), "--out", str(tmp_path / "f")]) == 0
         paths.append(str(out))
     docs = [json.loads(open(p).read()) for p in paths]
@@ -93,7 +93,8 @@ def test_shards_and_workers_split_the_rounds_deterministically(tmp_path, capsys)
     assert merged["rounds"] == [0, 1, 2, 3] and merged["duplicate_rounds"] == 0
     assert merged["operations"] == docs[0]["operations"] + docs[1]["operations"]
     assert cli.main(["fuzz", "merge", str(tmp_path / "nothing.json")]) == 2
-    assert cli.main(["fuzz", "--shard", "2/2", "--rounds", "1"]) == 2
+    assert cli.main(["fuzz", "--shard", "0/2", "--rounds", "1"]) == 2  # 1-based, as verify's
+    assert cli.main(["fuzz", "--shard", "3/2", "--rounds", "1"]) == 2
     assert cli.main(["fuzz", "--target", "nonsense", "--rounds", "1"]) == 2
     capsys.readouterr()
 

@@ -50,6 +50,30 @@ _POLL_SLICE = 0.05
 
 _HANDLE_RE = re.compile(HANDLE_PATTERN)
 
+#: Appended to a message about stdout lines that are not the answer: where such output belongs.
+STDOUT_HINT = " (stdout carries the protocol's JSON lines only; write diagnostics to stderr)"
+
+
+def _extra_lines(what: str, first: bytes, rest: bytes) -> str:
+    """The message for an answer of several lines: every line (the first few), each marked as
+    JSON or not, so the offending one — a stray ``debug: …`` print — is the one quoted."""
+    lines = [first, *rest.split(b"\n")]
+    if lines[-1] == b"":
+        lines.pop()  # the newline that ends the last line
+
+    def kind(line: bytes) -> str:
+        try:
+            return "a JSON object" if isinstance(json.loads(line), dict) else "JSON, not an object"
+        except (ValueError, RecursionError):
+            return "not JSON"
+
+    shown = "; ".join(f"line {i + 1} ({kind(x)}): {x[:200]!r}" for i, x in enumerate(lines[:4]))
+    more = f"; and {len(lines) - 4} more" if len(lines) > 4 else ""
+    stray = [i + 1 for i, x in enumerate(lines) if kind(x) != "a JSON object"]
+    which = f" — line{'s' if len(stray) > 1 else ''} {', '.join(map(str, stray[:10]))} not JSON" if stray else ""
+    return (f"the runner wrote {len(lines)} lines in answer to {what}, one JSON line expected{which}: "
+            f"{shown}{more}{STDOUT_HINT}")
+
 
 class ProcessTarget(Target):
     """A subprocess speaking the protocol.  ``argv`` is run in its own process group (a new
@@ -277,11 +301,11 @@ class ProcessTarget(Target):
         self._write(message, what)
         line = self._read_line(what)
         if self._buf:
-            raise self._fail(ProtocolError, f"the runner wrote more than one line in answer to {what}: {bytes(self._buf[:200])!r}")
+            raise self._fail(ProtocolError, _extra_lines(what, line, bytes(self._buf)))
         try:
             response = json.loads(line)
         except (ValueError, RecursionError):
-            raise self._fail(ProtocolError, f"the answer to {what} is not JSON: {line[:200]!r}") from None
+            raise self._fail(ProtocolError, f"the answer to {what} is not JSON: {line[:200]!r}{STDOUT_HINT}") from None
         if not isinstance(response, dict):
             raise self._fail(ProtocolError, f"the answer to {what} is not a JSON object: {line[:200]!r}")
         rid = response.get("id")

@@ -59,6 +59,7 @@ __all__ = [
     "ENTRY_POINT_GROUP",
     "DEFAULT_TIMEOUT",
     "one_line",
+    "which_target",
 ]
 
 #: What a call answers: a result, a typed refusal, or (in-process targets only) an untyped crash.
@@ -208,6 +209,7 @@ class ObjectTarget(Target):
         self.env: dict[str, Any] = {}
         self.hostile: Any = False  # False | "inputs" | True
         self.attacks_tried = 0
+        self.attacked: list[str] = []  # what the hostile caller mutated since the last reset
 
     # the three conversion methods
     def tensor(self, t: TensorBits) -> Any:
@@ -222,6 +224,33 @@ class ObjectTarget(Target):
     def reset(self, scalar_type: str) -> None:
         self.scalar_type = scalar_type
         self.env = {}
+        self.attacked = []
+
+    def attack_note(self) -> str:
+        """Why a later answer may differ or crash: what the hostile caller mutated earlier in this
+        program ("" when nothing was).  It goes into the failure line, so a crash such as
+        ``AttributeError`` or ``unsupported array dtype float16`` is not left unexplained."""
+        attacked = getattr(self, "attacked", None)
+        if not attacked:
+            return ""
+        def first(labels: list[str]) -> str:
+            unique = list(dict.fromkeys(labels))
+            return ", ".join(unique[:3]) + (f" and {len(unique) - 3} more" if len(unique) > 3 else "")
+        inputs = [a for a in attacked if not a.endswith(" result")]
+        results = [a[:-len(" result")] for a in attacked if a.endswith(" result")]
+        parts = []
+        if inputs:
+            parts.append(f"overwrote the arrays it had passed in to earlier calls ({first(inputs)})")
+        if results:
+            parts.append(f"mutated the objects earlier calls returned ({first(results)}: their arrays, lists, "
+                         "attributes)")
+        return ("after the harness " + " and ".join(parts) + " — as a Lean caller may: a conforming "
+                "implementation copies what it is given and never hands out state it keeps "
+                "(docs/conformance.md, the hostile caller)")
+
+    def _crash(self, name: str, text: str) -> "Crash":
+        note = self.attack_note()
+        return Crash(name, f"{text}; {note}" if note else text)
 
     def call(self, op: str, args: Mapping[str, Any], bind: Optional[str] = None) -> Answer:
         if self.scalar_type is None:
@@ -234,14 +263,14 @@ class ObjectTarget(Target):
             value = args[p.name]
             if p.kind in ("context", "variable"):
                 if value not in self.env:
-                    return Crash("LookupError", f"handle {one_line(repr(value), 100)} is not bound (its step failed or never ran)")
+                    return self._crash("LookupError", f"handle {one_line(repr(value), 100)} is not bound (its step failed or never ran)")
                 native_args[p.name] = self.env[value]
             elif p.kind == "tensor":
                 try:
                     native_args[p.name] = self.tensor(value)
                 except Exception as exc:  # noqa: BLE001 - an unconvertible tensor is the target's crash
                     _reraise_program_failure(self, "tensor", exc)
-                    return Crash(type(exc).__name__, f"tensor conversion: {_exception_text(exc)}")
+                    return self._crash(type(exc).__name__, f"tensor conversion: {_exception_text(exc)}")
                 except BaseException as exc:  # noqa: BLE001 - SystemExit & co.: the target failed
                     raise _program_failure(self, "tensor", exc) from None
             else:
@@ -256,14 +285,14 @@ class ObjectTarget(Target):
             code = getattr(exc, "code", None)
             if isinstance(code, str) and code.startswith("TLR_"):
                 return _refusal(self, op, code, _exception_text(exc))
-            return Crash(type(exc).__name__, _exception_text(exc))
+            return self._crash(type(exc).__name__, _exception_text(exc))
         except BaseException as exc:  # noqa: BLE001
             raise _program_failure(self, f"invoke {op}", exc) from None
         try:
             observed = self.observe(sig.result, native)
         except Exception as exc:  # noqa: BLE001
             _reraise_program_failure(self, "observe", exc)
-            return Crash(type(exc).__name__, f"unobservable {sig.result} result: {_exception_text(exc)}")
+            return self._crash(type(exc).__name__, f"unobservable {sig.result} result: {_exception_text(exc)}")
         except BaseException as exc:  # noqa: BLE001
             raise _program_failure(self, "observe", exc) from None
         if not isinstance(observed, Result):
@@ -292,9 +321,11 @@ class ObjectTarget(Target):
             if p.kind == "tensor" and isinstance(native_args.get(p.name), (np.ndarray, list, dict)):
                 attack(native_args[p.name], f"{op}.{p.name}")
                 self.attacks_tried += 1
+                self.attacked.append(f"{op}.{p.name}")
         if self.hostile is True:
             attack(native, f"{op} result")
             self.attacks_tried += 1
+            self.attacked.append(f"{op} result")
 
 
 class _AdapterTarget(ObjectTarget):
@@ -507,6 +538,60 @@ def open_target(selector: str, timeout: float = DEFAULT_TIMEOUT, also: Sequence[
         return _instantiate(factory, selector)
     known = [*also, "spec", "impl", "module:PKG.MOD:FACTORY", "exec:COMMAND", *sorted(eps)]
     raise TargetSelectorError(f"unknown target {selector!r}; expected one of {known}")
+
+
+#: What ``observe(kind, native)`` must return for each result kind (format.RESULT_KINDS): the
+#: value inside ``Result(kind, value)`` and an example.  docs/conformance.md's table "What observe
+#: returns" is rendered from this, RESULT_KINDS and OPS by :func:`observe_contract` (a test keeps
+#: them equal and checks every example is accepted by ``Result``).
+OBSERVE_CONTRACT: dict[str, tuple[str, str]] = {
+    "context": ("`ContextState(var_registry, gradients, next_id)`: both registries as tuples of "
+                "`(name, TensorBits)` pairs, newest first (Lean's list order, shadowed entries kept); "
+                "`next_id` an int",
+                "`ContextState((('w', TensorBits((2,), 'float64', (0, 0))),), (), 1)`"),
+    "variable": ("`VariableState(id, name, value, gradient, requires_grad)`: `value` a `TensorBits`, "
+                 "`gradient` a `TensorBits` or `None`, `requires_grad` a `bool`",
+                 "`VariableState(0, 'w', TensorBits((), 'float64', (0,)), None, True)`"),
+    "tensor": ("`TensorBits(shape, dtype, bits)`: shape a tuple, dtype `float64`/`float32`/`int64`, one bit "
+               "pattern (an `int`) per element, row-major (`TensorBits.from_array(a)` builds one)",
+               "`TensorBits((2,), 'float32', (1065353216, 1073741824))`"),
+    "option_tensor": ("a `TensorBits` for Lean's `some t`, `None` for `none` (a missing name or a shape "
+                      "mismatch)", "`None`"),
+    "scalar": ("`ScalarBits(dtype, bits)`: one scalar as its dtype and bit pattern "
+               "(`ScalarBits.from_value(x)` from a float, a numpy scalar or an int)",
+               "`ScalarBits('float64', 4607182418800017408)`"),
+    "bool": ("a Python `bool` (not a numpy bool, not an int)", "`True`"),
+    "nat": ("a Python `int`, 0 … 2^64−1", "`2`"),
+    "string": ("a `str`, character for character Lean's `toString`", "`'Variable w'`"),
+    "names": ("a `tuple` of `str`, in Lean's list order (newest first); not a list", "`('b', 'a')`"),
+}
+
+
+def observe_contract() -> str:
+    """The Markdown table of docs/conformance.md, "What observe returns"."""
+    from .vectors.format import OPS, RESULT_KINDS
+
+    rows = ["| kind | `observe` returns `Result(kind, value)` with `value` | e.g. | operations |",
+            "| --- | --- | --- | --- |"]
+    for kind in RESULT_KINDS:
+        what, example = OBSERVE_CONTRACT[kind]
+        ops = ", ".join(f"`{op.removeprefix('Runtime.')}`" for op, sig in OPS.items() if sig.result == kind)
+        rows.append(f"| `{kind}` | {what} | {example} | {ops} |")
+    return "\n".join(rows)
+
+
+#: What the project's own selectors run: a report that ran only these tested this package, not yours.
+OWN_SELECTORS = {"both": "this package's spec and impl", "spec": "this package's spec",
+                 "impl": "this package's impl"}
+
+
+def which_target(selector: str) -> str:
+    """The first line of a replay or fuzz report: which implementations were run — with a
+    warning when they are this package's own (``--target`` forgotten gives a pass that says
+    nothing about the caller's implementation)."""
+    if selector in OWN_SELECTORS:
+        return f"target: {selector} ({OWN_SELECTORS[selector]} — pass --target to test your implementation)"
+    return f"target: {selector}"
 
 
 def describe_selectors() -> str:

@@ -100,6 +100,7 @@ class Divergence:
     where: str  # the first differing component (for contexts/variables), else ""
     expected_doc: Any = None  # the v1 JSON form ({"error": code} for an error, None for a crash)
     actual_doc: Any = None
+    after_attacks: str = ""  # what the hostile caller had mutated before this step ("" if nothing)
 
 
 @dataclass
@@ -113,6 +114,7 @@ class FileResult:
     divergence: Optional[Divergence] = None
     status: str = ""
     stderr_tail: str = ""
+    description: str = ""  # the trace file's own description (why its steps expect what they do)
 
     def __post_init__(self) -> None:
         if not self.status:
@@ -126,16 +128,22 @@ class FileResult:
             return f"{head}  ({self.executed}/{self.steps} steps)"
         if self.divergence is None:
             lines = [f"{head}  {self.problem}"]
+            if self.description and self.status == "target_failed":
+                lines.append(f"      about:    {_clip(' '.join(self.description.split()), 600)}")
             if self.stderr_tail:
                 lines.append("      stderr tail:")
                 lines += [f"      | {t}" for t in self.stderr_tail.splitlines()[-20:]]
             return "\n".join(lines)
         d = self.divergence
         lines = [f"{head}  step {d.step} ({d.op}){' — ' + d.note if d.note else ''}"]
+        if self.description:
+            lines.append(f"      about:    {_clip(' '.join(self.description.split()), 600)}")
         if d.where:
             lines.append(f"      first difference: {d.where}")
         lines.append(f"      expected: {_clip(d.expected)}")
         lines.append(f"      actual:   {_clip(d.actual)}")
+        if d.after_attacks and d.after_attacks not in d.actual:
+            lines.append(f"      note:     {d.after_attacks}")
         return "\n".join(lines)
 
 
@@ -153,6 +161,19 @@ def _tensor_difference(e: TensorBits, a: TensorBits) -> str:
     )
 
 
+def _string_difference(e: str, a: str) -> str:
+    """The first differing character of two strings (Lean's ``toString`` output), with context."""
+    i = next((k for k, (x, y) in enumerate(zip(e, a)) if x != y), min(len(e), len(a)))
+    def around(t: str) -> str:
+        return repr(t[max(0, i - 20):i + 20])
+    if i == len(a):
+        return f"character {i}: the string ends, expected {e[i]!r} (U+{ord(e[i]):04X}) …; near {around(e)} in the expected"
+    if i == len(e):
+        return f"character {i}: {a[i]!r} (U+{ord(a[i]):04X}) where the expected string ends; near {around(a)}"
+    return (f"character {i}: {a[i]!r} (U+{ord(a[i]):04X}), expected {e[i]!r} (U+{ord(e[i]):04X}); "
+            f"actual near {around(a)}, expected near {around(e)}")
+
+
 def _first_difference(expected: Any, actual: Any) -> str:
     """Point at the first differing component of two results of the same kind."""
     if not (isinstance(expected, Result) and isinstance(actual, Result) and expected.kind == actual.kind):
@@ -160,6 +181,14 @@ def _first_difference(expected: Any, actual: Any) -> str:
     e, a = expected.value, actual.value
     if isinstance(e, TensorBits) and isinstance(a, TensorBits):
         return _tensor_difference(e, a)
+    if isinstance(e, str) and isinstance(a, str):
+        return _string_difference(e, a)
+    if expected.kind == "names" and isinstance(e, tuple) and isinstance(a, tuple):
+        for i, (en, an) in enumerate(zip(e, a)):
+            if en != an:
+                return f"name {i} is {an!r}, expected {en!r}"
+        if len(e) != len(a):
+            return f"{len(a)} names, expected {len(e)}"
     if isinstance(e, ContextState):
         for name in ("var_registry", "gradients"):
             er, ar = getattr(e, name), getattr(a, name)
@@ -206,10 +235,15 @@ def hostility(selector: str, results: bool = False) -> Any:
     return True if results or selector == "impl" else "inputs"
 
 
-def replay_trace(trace: Trace, target: Any, path: str = "<trace>") -> FileResult:
+def replay_trace(trace: Trace, target: Any, path: str = "<trace>", explain: bool = True) -> FileResult:
     """Execute ``trace`` on ``target`` (a :class:`~..target.Target`, or a selector string: the
     target is then opened and closed here) and compare every step, stopping at the first
-    divergence.  TargetFailedError propagates (the caller reports it)."""
+    divergence.  TargetFailedError propagates (the caller reports it).
+
+    ``explain``: a divergence after the hostile caller mutated something is replayed once more
+    without attacks; if that run does not fail the same way, the report says the attacks caused
+    it (``Divergence.after_attacks``).  A crash after attacks always says so (the target's
+    message carries it)."""
     from ..target import ObjectTarget, coverage, open_target
 
     if isinstance(target, str):
@@ -227,7 +261,8 @@ def replay_trace(trace: Trace, target: Any, path: str = "<trace>") -> FileResult
         return FileResult(path, name, False, 0, 0, "vacuous: the file has no steps", status="vacuous")
     cov = coverage(target, trace.scalar_type, (s.op for s in trace.steps))
     if not cov.covered:
-        return FileResult(path, name, False, n, 0, f"not covered: {cov.reason(trace.scalar_type)}", status="not_covered")
+        return FileResult(path, name, False, n, 0, f"not covered: {cov.reason(trace.scalar_type)}", status="not_covered",
+                          description=trace.description)
     target.reset(trace.scalar_type)
     executed = 0
     for i, step in enumerate(trace.steps):
@@ -241,9 +276,36 @@ def replay_trace(trace: Trace, target: Any, path: str = "<trace>") -> FileResult
         if not matches(step.expect, observed):
             d = Divergence(i, step.op, step.note, step.expect.describe(), observed.describe(),
                            _first_difference(step.expect, observed),
-                           _answer_doc(step.expect), _answer_doc(observed))
-            return FileResult(path, name, False, n, executed, "diverged", d, status="diverged")
-    return FileResult(path, name, True, n, executed, status="passed")
+                           _answer_doc(step.expect), _answer_doc(observed),
+                           _after_attacks(trace, target, path, i, observed, explain))
+            return FileResult(path, name, False, n, executed, "diverged", d, status="diverged",
+                              description=trace.description)
+    return FileResult(path, name, True, n, executed, status="passed", description=trace.description)
+
+
+def _after_attacks(trace: Trace, target: Any, path: str, step: int, observed: Any, explain: bool) -> str:
+    """The hostile caller's part in a divergence at ``step`` ("" when it had none)."""
+    from .execute import Crash
+
+    note_of = getattr(target, "attack_note", None)
+    note = note_of() if callable(note_of) else ""
+    if not note or isinstance(observed, Crash):
+        return note  # a crash's message already carries it
+    if not explain:
+        return ""
+    hostile = target.hostile
+    target.hostile = False
+    try:
+        polite = replay_trace(trace, target, path, explain=False)
+    except TargetFailedError:
+        return ""
+    finally:
+        target.hostile = hostile
+    if polite.status == "passed":
+        return f"{note}; without the attacks this file passes"
+    if polite.divergence is not None and polite.divergence.step != step:
+        return f"{note}; without the attacks it diverges at step {polite.divergence.step} instead"
+    return ""
 
 
 # --- walking the paths --------------------------------------------------------------------
@@ -438,7 +500,8 @@ def run_replay(paths: Sequence[str], selector: str, limits: Optional[ReaderLimit
                     at = f"{shown(f)} step {step}" if step is not None else shown(f)
                     results.append(FileResult(shown(f), target.name, False, len(trace.steps), step or 0,
                                               f"target failed at {at}: [{exc.code}] {exc.message}",
-                                              status="target_failed", stderr_tail=exc.stderr_tail))
+                                              status="target_failed", stderr_tail=exc.stderr_tail,
+                                              description=trace.description))
         finally:
             try:
                 target.close()
@@ -489,7 +552,8 @@ def report_document(run: RunResult) -> dict:
             return None
         return {"step": d.step, "op": d.op, "note": d.note, "first_difference": d.where,
                 "expected": {"decoded": d.expected, "value": d.expected_doc},
-                "actual": {"decoded": d.actual, "value": d.actual_doc}}
+                "actual": {"decoded": d.actual, "value": d.actual_doc},
+                "after_attacks": d.after_attacks}
 
     code = exit_code(run.results)
     return {
@@ -501,7 +565,8 @@ def report_document(run: RunResult) -> dict:
         "manifests": run.manifest,
         "files": [
             {"path": r.path, "target": r.target, "status": r.status, "steps": r.steps, "executed": r.executed,
-             "problem": r.problem, "stderr_tail": r.stderr_tail, "divergence": divergence(r.divergence)}
+             "problem": r.problem, "stderr_tail": r.stderr_tail, "divergence": divergence(r.divergence),
+             "description": r.description}
             for r in run.results
         ],
     }
@@ -572,14 +637,39 @@ def _print(doc: dict, run: RunResult, as_json: bool) -> None:
     if as_json:
         print(json.dumps(doc, indent=2, ensure_ascii=True))
     else:
-        for r in run.results:
-            print(r.line())
+        from ..target import which_target
+
+        print(which_target(run.target))
+        for line in _text_lines(run.results):
+            print(line)
         t = doc["totals"]
         print(
             f"{'PASS' if doc['ok'] else 'FAIL'}: {t['files']} files, {t['runs']} runs ({t['passed']} passed, "
             f"{t['diverged']} diverged, {t['not_covered']} not covered, {t['target_failed']} target failed, "
             f"{t['not_run']} not run, {t['unread'] + t['vacuous']} unread or vacuous), {t['steps_replayed']} steps replayed"
         )
+
+
+#: NOT RUN lines printed per target after a target failure; the rest is one summary line.
+NOT_RUN_SHOWN = 3
+
+
+def _text_lines(results: Sequence[FileResult]) -> Iterable[str]:
+    """One line per result, except that after a target failure only the first few ``not_run``
+    files of that target are listed and the rest counted: the error is not buried under a line
+    per file of a corpus that never ran (``--json`` lists every one)."""
+    shown_not_run: dict[str, int] = {}
+    hidden: dict[str, int] = {}
+    for r in results:
+        if r.status == "not_run":
+            if shown_not_run.get(r.target, 0) >= NOT_RUN_SHOWN:
+                hidden[r.target] = hidden.get(r.target, 0) + 1
+                continue
+            shown_not_run[r.target] = shown_not_run.get(r.target, 0) + 1
+        yield r.line()
+    for target, n in hidden.items():
+        yield (f"NOT RUN {target} … and {n} more file{'s' if n != 1 else ''} (the target failed earlier in this "
+               "run; --json lists each)")
 
 
 def corpus_dir() -> str:
