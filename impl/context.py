@@ -226,7 +226,7 @@ class RuntimeContext:
         """Lean ``Runtime.registerVariable``: prepend ``(name, value)``; ``next_id + 1``."""
         name, arr, dtype = _check_store(self.dtype, name, value, "register_variable")
         arr = freeze(arr)
-        return RuntimeContext._make(self._variables.register(name, arr.shape, arr), self._gradients, self.next_id + 1, dtype)
+        return RuntimeContext._make(self._variables.register(name, arr), self._gradients, self.next_id + 1, dtype)
 
     @C.refines(C.get_variable_refines)
     def get_variable(self, name: str, shape: tuple[int, ...]) -> Optional[np.ndarray]:
@@ -251,7 +251,7 @@ class RuntimeContext:
         if not self._variables.has(name):
             return self if dtype is self.dtype else RuntimeContext._make(self._variables, self._gradients, self.next_id, dtype)
         arr = freeze(arr)
-        return RuntimeContext._make(self._variables.set_all(name, arr.shape, arr), self._gradients, self.next_id, dtype)
+        return RuntimeContext._make(self._variables.set_all(name, arr), self._gradients, self.next_id, dtype)
 
     @C.refines(C.register_gradient_refines)
     @icontract.require(
@@ -263,7 +263,7 @@ class RuntimeContext:
         """Lean ``Runtime.registerGradient``: prepend ``(name, grad)``; ``next_id`` NOT changed."""
         name, arr, dtype = _check_store(self.dtype, name, grad, "register_gradient", "grad")
         arr = freeze(arr)
-        return RuntimeContext._make(self._variables, self._gradients.register(name, arr.shape, arr), self.next_id, dtype)
+        return RuntimeContext._make(self._variables, self._gradients.register(name, arr), self.next_id, dtype)
 
     @C.refines(C.get_gradient_refines)
     def get_gradient(self, name: str, shape: tuple[int, ...]) -> Optional[np.ndarray]:
@@ -285,7 +285,7 @@ class RuntimeContext:
         if not self._gradients.has(name):
             return self if dtype is self.dtype else RuntimeContext._make(self._variables, self._gradients, self.next_id, dtype)
         arr = freeze(arr)
-        return RuntimeContext._make(self._variables, self._gradients.set_all(name, arr.shape, arr), self.next_id, dtype)
+        return RuntimeContext._make(self._variables, self._gradients.set_all(name, arr), self.next_id, dtype)
 
     @C.refines(C.clear_gradients_refines)
     def clear_gradients(self) -> "RuntimeContext":
@@ -384,7 +384,7 @@ def _unpickle(variables: list, gradients: list, next_id: int, dtype: Optional[st
             name, value = entry
             name, arr, fixed = _check_store(fixed, name, value, "unpickle")
             arr = freeze(arr)
-            registry = registry.register(name, arr.shape, arr)
+            registry = registry.register(name, arr)
         registries.append(registry)
     if dtype is None and fixed is not None:
         raise ArgumentTypeError("unpickle: entries are present but no scalar type was pickled")
