@@ -235,8 +235,11 @@ class RuntimeContext:
         over the stored bits: nothing done to it changes the context."""
         if type(name) is not str or not name.isascii():
             name = check_name(name, "get_variable")
-        found = self._variables.lookup(name, check_shape(shape, "get_variable"))
-        return None if found is None else _ND(found.shape, found.dtype, found.base)  # expose(), inlined
+        shape = check_shape(shape, "get_variable")
+        found = self._variables.lookup(name, shape)
+        # expose(), inlined; the header takes the query's shape tuple: lookup found an array of exactly
+        # that shape, and reading found.shape would build one more tuple
+        return None if found is None else _ND(shape, found.dtype, found.base)
 
     @C.refines(C.set_variable_refines)
     @icontract.require(
@@ -270,8 +273,11 @@ class RuntimeContext:
         """Lean ``Runtime.getGradient``: as :meth:`get_variable` on the gradients."""
         if type(name) is not str or not name.isascii():
             name = check_name(name, "get_gradient")
-        found = self._gradients.lookup(name, check_shape(shape, "get_gradient"))
-        return None if found is None else _ND(found.shape, found.dtype, found.base)  # expose(), inlined
+        shape = check_shape(shape, "get_gradient")
+        found = self._gradients.lookup(name, shape)
+        # expose(), inlined; the header takes the query's shape tuple: lookup found an array of exactly
+        # that shape, and reading found.shape would build one more tuple
+        return None if found is None else _ND(shape, found.dtype, found.base)
 
     @C.refines(C.set_gradient_refines)
     @icontract.require(
