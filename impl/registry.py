@@ -21,16 +21,20 @@ Layout (mirrored field by field by the Z3 model, proofs/z3/index_model.py)::
     length   number of entries (shadowed duplicates counted)
 
 Why this shape: the dominant cost of building a large registry with the GC on is the number
-of GC-tracked objects that each ``register`` leaves alive (each one is walked by every later
-collection until it is untracked).  An ndarray is not tracked by the GC, and a name's only
-entry is stored as the bare array: a ``register`` of a new name leaves nothing behind but the
-``order`` cell and the Map's own nodes; shadowing a name adds ONE cell ``(array, older)``.
-No shape tuple is stored: ``freeze`` (arrays.py) builds every stored header at the entry's
-shape, so the array's ``.shape`` is the shape the spec's ``AnyTensor`` keeps — which is why
-``register`` and ``set_all`` take the array only.  A chain is told apart from an array by
-``type(c) is tuple`` (a stored array is always an ``np.ndarray``, never a tuple).  ``order``
-must stay a cons list of names: the spec's list interleaves the names, and only ``order``
-remembers how (a name's chain knows only its own entries).
+of GC-tracked objects that each ``register`` leaves alive (each one counts toward CPython's
+young-generation threshold, so it brings the next collection closer, and is walked by it;
+objects that die at once, like the previous ``Registry``, cancel out).  An ndarray is not
+tracked by the GC, and a name's only entry is stored as the bare array: a ``register`` of a
+new name leaves nothing behind but the ``order`` cell and the Map's own nodes; shadowing a name
+adds ONE cell ``(array, older)``.  No shape tuple is stored: ``freeze`` (arrays.py) builds
+every stored header at the entry's shape, so the array's ``.shape`` is the shape the spec's
+``AnyTensor`` keeps — which is why ``register`` and ``set_all`` take the array only (the one
+price: ``lookup`` reads ``.shape``, which builds a tuple).  A chain is told apart from an
+array by ``type(c) is tuple`` (a stored array is always an ``np.ndarray``, never a tuple).
+``order`` stays: the spec's list interleaves the names, and only ``order`` remembers how (a
+name's chain knows only its own entries).  It is the ``(name, rest)`` cons list because a
+prepend then shares the whole older list in O(1) and the Z3 model states it as a plain list of
+names; its cell is the one tracked object a new name still adds beside the Map's nodes.
 
 ``register`` is one ``Map.get`` + one ``Map.set`` + the ``order`` cell (+ one chain cell when
 the name is present), ``lookup`` one ``Map.get`` and a shape compare on the newest array (Lean's
