@@ -393,7 +393,7 @@ def measure_scale(cfg: dict) -> dict:
     start = time.perf_counter()  # the registry layer alone (impl/registry.py): arrays already frozen
     registry = REGISTRY_EMPTY
     for name, a in zip(names, frozen):
-        registry = registry.register(name, a.shape, a)
+        registry = registry.register(name, a)
     build_layer = time.perf_counter() - start
     del registry
     gc.collect()

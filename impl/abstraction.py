@@ -113,7 +113,7 @@ def _registry_from_spec(entries: Any, dtype: Any) -> Registry:
                 f"from_spec: entry {name!r} is over {any_tensor.t.alpha.name}, the context over "
                 f"{'no type yet' if dtype is None else ALPHA_OF_DTYPE[dtype].name}"
             )
-        registry = registry.register(name, arr.shape, arr)
+        registry = registry.register(name, arr)
     return registry
 
 

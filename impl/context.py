@@ -228,7 +228,7 @@ class RuntimeContext:
         """Lean ``Runtime.registerVariable``: prepend ``(name, value)``; ``next_id + 1``."""
         name, arr, dtype = _check_store(self.dtype, name, value, "register_variable")
         arr = freeze(arr)
-        return RuntimeContext._make(self._variables.register(name, arr.shape, arr), self._gradients, self.next_id + 1, dtype)
+        return RuntimeContext._make(self._variables.register(name, arr), self._gradients, self.next_id + 1, dtype)
 
     @C.refines(C.get_variable_refines)
     def get_variable(self, name: str, shape: tuple[int, ...]) -> Optional[np.ndarray]:
@@ -239,8 +239,11 @@ class RuntimeContext:
         (``TLR_NAME_TYPE``), InvalidShapeError (``TLR_INVALID_SHAPE``)."""
         if type(name) is not str or not name.isascii():
             name = check_name(name, "get_variable")
-        found = self._variables.lookup(name, check_shape(shape, "get_variable"))
-        return None if found is None else (_ND(found.shape, found.dtype, found.base) if found.nbytes <= _SHARE else expose(found))  # expose(), inlined for small arrays
+        shape = check_shape(shape, "get_variable")
+        found = self._variables.lookup(name, shape)
+        # expose(), inlined for small arrays; the header takes the query's shape tuple: lookup found an
+        # array of exactly that shape, and reading found.shape would build one more tuple
+        return None if found is None else (_ND(shape, found.dtype, found.base) if found.nbytes <= _SHARE else expose(found))
 
     @C.refines(C.set_variable_refines)
     @icontract.require(
@@ -255,7 +258,7 @@ class RuntimeContext:
         if not self._variables.has(name):
             return self if dtype is self.dtype else RuntimeContext._make(self._variables, self._gradients, self.next_id, dtype)
         arr = freeze(arr)
-        return RuntimeContext._make(self._variables.set_all(name, arr.shape, arr), self._gradients, self.next_id, dtype)
+        return RuntimeContext._make(self._variables.set_all(name, arr), self._gradients, self.next_id, dtype)
 
     @C.refines(C.register_gradient_refines)
     @icontract.require(
@@ -267,15 +270,18 @@ class RuntimeContext:
         """Lean ``Runtime.registerGradient``: prepend ``(name, grad)``; ``next_id`` NOT changed."""
         name, arr, dtype = _check_store(self.dtype, name, grad, "register_gradient", "grad")
         arr = freeze(arr)
-        return RuntimeContext._make(self._variables, self._gradients.register(name, arr.shape, arr), self.next_id, dtype)
+        return RuntimeContext._make(self._variables, self._gradients.register(name, arr), self.next_id, dtype)
 
     @C.refines(C.get_gradient_refines)
     def get_gradient(self, name: str, shape: tuple[int, ...]) -> Optional[np.ndarray]:
         """Lean ``Runtime.getGradient``: as :meth:`get_variable` on the gradients."""
         if type(name) is not str or not name.isascii():
             name = check_name(name, "get_gradient")
-        found = self._gradients.lookup(name, check_shape(shape, "get_gradient"))
-        return None if found is None else (_ND(found.shape, found.dtype, found.base) if found.nbytes <= _SHARE else expose(found))  # expose(), inlined for small arrays
+        shape = check_shape(shape, "get_gradient")
+        found = self._gradients.lookup(name, shape)
+        # expose(), inlined for small arrays; the header takes the query's shape tuple: lookup found an
+        # array of exactly that shape, and reading found.shape would build one more tuple
+        return None if found is None else (_ND(shape, found.dtype, found.base) if found.nbytes <= _SHARE else expose(found))
 
     @C.refines(C.set_gradient_refines)
     @icontract.require(
@@ -289,7 +295,7 @@ class RuntimeContext:
         if not self._gradients.has(name):
             return self if dtype is self.dtype else RuntimeContext._make(self._variables, self._gradients, self.next_id, dtype)
         arr = freeze(arr)
-        return RuntimeContext._make(self._variables, self._gradients.set_all(name, arr.shape, arr), self.next_id, dtype)
+        return RuntimeContext._make(self._variables, self._gradients.set_all(name, arr), self.next_id, dtype)
 
     @C.refines(C.clear_gradients_refines)
     def clear_gradients(self) -> "RuntimeContext":
@@ -388,7 +394,7 @@ def _unpickle(variables: list, gradients: list, next_id: int, dtype: Optional[st
             name, value = entry
             name, arr, fixed = _check_store(fixed, name, value, "unpickle")
             arr = freeze(arr)
-            registry = registry.register(name, arr.shape, arr)
+            registry = registry.register(name, arr)
         registries.append(registry)
     if dtype is None and fixed is not None:
         raise ArgumentTypeError("unpickle: entries are present but no scalar type was pickled")

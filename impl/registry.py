@@ -11,29 +11,52 @@ Layout (mirrored field by field by the Z3 model, proofs/z3/index_model.py)::
 
     order    cons list of NAMES, newest first, one cell per entry (shadowed duplicates
              included); a cell is the 2-tuple (name, rest), nil is None
-    slots    Map[str, chain]: the chain of a name lists that name's entries, newest first, as
-             flat 3-tuples (shape, array, rest), nil is None
+    slots    Map[str, chain]: the chain of a name lists that name's entries, newest first; an
+             entry IS its frozen array (the entry's shape is the array's ``.shape``), and a
+             chain is a non-empty list of arrays:
+                 chain ::= array            the name's only (or oldest) entry
+                         | (array, chain)   a newer entry in front of the older ones
+             so a name with k entries maps to k - 1 two-tuples ending in its oldest array, and
+             a name with ONE entry maps to the array itself
     length   number of entries (shadowed duplicates counted)
 
-Why this shape: ``register`` is one ``Map.get`` + one ``Map.set`` + two tuples, ``lookup`` one
-``Map.get`` and a shape compare on the head cell (Lean's ``find?`` stops at the newest entry,
-which is exactly the head of the chain), ``set_all`` rebuilds one chain (Lean's ``map`` touches
-exactly the entries of that name).  The cells hold only ``str`` / ``tuple`` / ``ndarray`` /
-``None``, so CPython's GC untracks them after their first collection — building a large
-registry does not make every later collection walk it.
+Why this shape: the dominant cost of building a large registry with the GC on is the number
+of GC-tracked objects that each ``register`` leaves alive (each one counts toward CPython's
+young-generation threshold, so it brings the next collection closer, and is walked by it;
+objects that die at once, like the previous ``Registry``, cancel out).  An ndarray is not
+tracked by the GC, and a name's only entry is stored as the bare array: a ``register`` of a
+new name leaves nothing behind but the ``order`` cell and the Map's own nodes; shadowing a name
+adds ONE cell ``(array, older)``.  No shape tuple is stored: ``freeze`` (arrays.py) builds
+every stored header at the entry's shape, so the array's ``.shape`` is the shape the spec's
+``AnyTensor`` keeps — which is why ``register`` and ``set_all`` take the array only (the one
+price: ``lookup`` reads ``.shape``, which builds a tuple).  A chain is told apart from an
+array by ``type(c) is tuple`` (a stored array is always an ``np.ndarray``, never a tuple).
+``order`` stays: the spec's list interleaves the names, and only ``order`` remembers how (a
+name's chain knows only its own entries).  It is the ``(name, rest)`` cons list because a
+prepend then shares the whole older list in O(1) and the Z3 model states it as a plain list of
+names; its cell is the one tracked object a new name still adds beside the Map's nodes.
+
+``register`` is one ``Map.get`` + one ``Map.set`` + the ``order`` cell (+ one chain cell when
+the name is present), ``lookup`` one ``Map.get`` and a shape compare on the newest array (Lean's
+``find?`` stops at the newest entry, which is exactly the head of the chain), ``set_all``
+rebuilds one chain (Lean's ``map`` touches exactly the entries of that name).  The cells hold
+only ``str`` / ``tuple`` / ``ndarray`` / ``None``, so CPython's GC untracks them after their
+first collection — building a large registry does not make every later collection walk it.
 
 Invariants (checked by :meth:`Registry.invariant_violations`):
 
 * I1 ``order`` has exactly ``length`` cells.
-* I2 for every name ``n``: ``slots[n]``'s chain has exactly as many cells as ``n`` occurs in
-  ``order``, at least one (no key maps to an empty chain); every name in ``order`` is a key.
+* I2 for every name ``n``: ``slots[n]`` is a chain (an ``np.ndarray``, or an ``(ndarray,
+  chain)`` pair) with exactly as many entries as ``n`` occurs in ``order`` (so at least one:
+  no key maps to ``None`` or to anything else); every name in ``order`` is a key.
 
 Abstraction: the spec list is obtained by walking ``order`` and taking, for each occurrence of
-a name, the next cell of that name's chain: ``toSpec(nil, S) = []``,
-``toSpec((n, rest), S) = (n, head(S[n])) :: toSpec(rest, S[n := tail(S[n])])`` — what
-:meth:`Registry.items` computes with a per-name cursor.  (Equivalently, under I2: the occurrence
-of ``n`` followed by ``j`` older occurrences takes the chain cell followed by ``j`` cells; the
-Z3 model states it that way, see index_model.py.)
+a name, the next entry of that name's chain: ``toSpec(nil, S) = []``,
+``toSpec((n, rest), S) = (n, ⟨a.shape, a⟩) :: toSpec(rest, S[n := tail(S[n])])`` where ``a =
+head(S[n])`` (``head(a) = a``, ``head((a, c)) = a``, ``tail((a, c)) = c``) — what
+:meth:`Registry.items` computes with a per-name cursor.  (Equivalently, under I2: the
+occurrence of ``n`` followed by ``j`` older occurrences takes the entry of the chain that has
+``j`` entries after it; the Z3 model states it that way, see index_model.py.)
 """
 
 from __future__ import annotations
@@ -45,25 +68,27 @@ import numpy as np
 
 __all__ = ["Entry", "Registry", "EMPTY"]
 
-# A cons cell is a tuple whose LAST field is the tail; the empty list is None.  Prepending
-# shares the tail (O(1)).  order cells: (name, rest); chain cells: (shape, array, rest).
+# An order cell is the tuple (name, rest); the empty list is None.  Prepending shares the tail
+# (O(1)).  A chain (the value of a key of slots) is an array or an (array, chain) pair.
 ConsList = Optional[tuple]
 
 
 class Entry(NamedTuple):
     """One registry entry as :meth:`Registry.items` reports it: the spec's
-    ``(name, ⟨s, t⟩ : AnyTensor)``; ``shape`` is kept explicitly, as Lean's ``AnyTensor`` keeps ``s``."""
+    ``(name, ⟨s, t⟩ : AnyTensor)``; ``shape`` is the array's shape, reported explicitly as
+    Lean's ``AnyTensor`` keeps ``s``."""
 
     name: str
     shape: tuple[int, ...]
     array: np.ndarray
 
 
-def _chain_length(cell: ConsList) -> int:
-    k = 0
-    while cell is not None:
+def _chain_length(chain) -> int:
+    """How many entries a (well-formed) chain holds."""
+    k = 1
+    while type(chain) is tuple:
         k += 1
-        cell = cell[2]
+        chain = chain[1]
     return k
 
 
@@ -103,35 +128,40 @@ class Registry:
 
     # -- the operations (spec semantics in each docstring) ---------------------------------
 
-    def register(self, name: str, shape: tuple[int, ...], array: np.ndarray) -> "Registry":
-        """Spec: prepend ``(name, array)`` (an older entry of that name is shadowed, kept).
-        O(log32 n): one Map.get, one Map.set, two tuples."""
+    def register(self, name: str, array: np.ndarray) -> "Registry":
+        """Spec: prepend ``(name, ⟨array.shape, array⟩)`` (an older entry of that name is
+        shadowed, kept).  O(log32 n): one Map.get, one Map.set, the order cell, and one chain
+        cell only when the name is already present."""
         slots = self.slots
+        older = slots.get(name)
         r = _new(Registry)  # _make inlined: this is the hottest path of a large build
         _set_order(r, (name, self.order))
-        _set_slots(r, slots.set(name, (shape, array, slots.get(name))))
+        _set_slots(r, slots.set(name, array if older is None else (array, older)))
         _set_length(r, self.length + 1)
         return r
 
     def lookup(self, name: str, shape: tuple[int, ...]) -> Optional[np.ndarray]:
         """Spec: ``find?`` the FIRST (newest) entry named ``name``; its array if its shape is
         ``shape``, else ``None`` (an older entry is never consulted).  O(log32 n): one Map.get."""
-        cell = self.slots.get(name)
-        if cell is None:
+        newest = self.slots.get(name)
+        if newest is None:
             return None
-        return cell[1] if cell[0] == shape else None
+        if type(newest) is tuple:
+            newest = newest[0]
+        return newest if newest.shape == shape else None
 
-    def set_all(self, name: str, shape: tuple[int, ...], array: np.ndarray) -> "Registry":
-        """Spec: ``map`` replacing EVERY entry named ``name`` by ``(name, array)`` at its own
-        ``shape``; order kept; an absent name leaves the registry as it is (``self``).
-        O(k + log32 n) for the k entries with that name: the chain is rebuilt, one Map.set."""
-        cell = self.slots.get(name)
-        if cell is None:
+    def set_all(self, name: str, array: np.ndarray) -> "Registry":
+        """Spec: ``map`` replacing EVERY entry named ``name`` by ``(name, ⟨array.shape, array⟩)``
+        (the shape may change); order kept; an absent name leaves the registry as it is
+        (``self``).  O(k + log32 n) for the k entries with that name: the chain is rebuilt
+        (k - 1 cells), one Map.set."""
+        chain = self.slots.get(name)
+        if chain is None:
             return self
-        chain = None
-        for _ in range(_chain_length(cell)):
-            chain = (shape, array, chain)
-        return Registry._make(self.order, self.slots.set(name, chain), self.length)
+        new = array
+        for _ in range(_chain_length(chain) - 1):
+            new = (array, new)
+        return Registry._make(self.order, self.slots.set(name, new), self.length)
 
     def has(self, name: str) -> bool:
         """Spec: ``any`` entry named ``name``.  O(log32 n)."""
@@ -170,9 +200,12 @@ class Registry:
         cells = self.order
         while cells is not None:
             name, cells = cells
-            cell = cursors[name] if name in cursors else slots[name]
-            out.append(Entry(name, cell[0], cell[1]))
-            cursors[name] = cell[2]
+            chain = cursors[name] if name in cursors else slots[name]
+            if type(chain) is tuple:
+                array, cursors[name] = chain
+            else:
+                array, cursors[name] = chain, None
+            out.append(Entry(name, array.shape, array))
         return out
 
     def names(self) -> list[str]:
@@ -203,16 +236,18 @@ class Registry:
             problems.append(f"I1: order has {cell_count} cells, length is {self.length}")
         for name, chain in self.slots.items():
             k = 0
-            while chain is not None:
-                if not (isinstance(chain, tuple) and len(chain) == 3):
-                    problems.append(f"I2: a cell of {name!r}'s chain is not a (shape, array, rest) triple")
+            while type(chain) is tuple:
+                if len(chain) != 2 or type(chain[0]) is not np.ndarray:
+                    k = -1
                     break
                 k += 1
-                chain = chain[2]
-            if k == 0:
-                problems.append(f"I2: {name!r} is a key of slots with an empty chain")
-            elif k != occurrences.get(name, 0):
-                problems.append(f"I2: {name!r}'s chain has {k} cells, {name!r} occurs {occurrences.get(name, 0)} times in order")
+                chain = chain[1]
+            if k < 0 or type(chain) is not np.ndarray:
+                problems.append(f"I2: {name!r} maps to a value that is not a chain (an array, or an (array, chain) pair)")
+                continue
+            k += 1
+            if k != occurrences.get(name, 0):
+                problems.append(f"I2: {name!r}'s chain has {k} entries, {name!r} occurs {occurrences.get(name, 0)} times in order")
         missing = [name for name in occurrences if name not in self.slots]
         if missing:
             problems.append(f"I2: names in order that are not keys of slots: {sorted(missing)}")
@@ -234,5 +269,8 @@ def _rebuild(items_oldest_first: list) -> Registry:
 
     r = EMPTY
     for name, shape, array in items_oldest_first:
-        r = r.register(name, tuple(shape), freeze(np.asarray(array)))
+        array = freeze(np.asarray(array))  # freeze keeps the array's shape: the entry's shape
+        if array.shape != tuple(shape):
+            raise ValueError(f"unpickle: entry {name!r} records shape {tuple(shape)}, its array has {array.shape}")
+        r = r.register(name, array)
     return r

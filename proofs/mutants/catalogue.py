@@ -121,11 +121,11 @@ def _method(cls: type, name: str) -> Callable:
 
 def _lookup_past_first_match() -> list[Replacement]:
     def lookup(self: Registry, name: str, shape: tuple) -> Optional[np.ndarray]:
-        cell = self.slots.get(name)
-        while cell is not None:  # BUG: keeps walking the chain past the newest entry
-            if cell[0] == shape:
-                return cell[1]
-            cell = cell[2]
+        chain = self.slots.get(name)
+        while chain is not None:  # BUG: keeps walking the chain past the newest entry
+            array, chain = chain if type(chain) is tuple else (chain, None)
+            if array.shape == shape:
+                return array
         return None
 
     return [(Registry, "lookup", lookup)]
@@ -133,10 +133,12 @@ def _lookup_past_first_match() -> list[Replacement]:
 
 def _lookup_compares_element_count() -> list[Replacement]:
     def lookup(self: Registry, name: str, shape: tuple) -> Optional[np.ndarray]:
-        cell = self.slots.get(name)
-        if cell is None:
+        newest = self.slots.get(name)
+        if newest is None:
             return None
-        return cell[1] if math.prod(cell[0]) == math.prod(shape) else None  # BUG: (2,3) "is" (3,2)
+        if type(newest) is tuple:
+            newest = newest[0]
+        return newest if math.prod(newest.shape) == math.prod(shape) else None  # BUG: (2,3) "is" (3,2)
 
     return [(Registry, "lookup", lookup)]
 
@@ -144,37 +146,41 @@ def _lookup_compares_element_count() -> list[Replacement]:
 def _last_write_wins() -> list[Replacement]:
     register, set_all = _method(Registry, "register"), _method(Registry, "set_all")
 
-    def dict_register(self: Registry, name: str, shape: tuple, array: np.ndarray) -> Registry:
+    def dict_register(self: Registry, name: str, array: np.ndarray) -> Registry:
         # BUG: a dict keyed by name — re-registering overwrites instead of shadowing
-        return set_all(self, name, shape, array) if name in self.slots else register(self, name, shape, array)
+        return set_all(self, name, array) if name in self.slots else register(self, name, array)
 
     return [(Registry, "register", dict_register)]
 
 
 def _set_updates_newest_only() -> list[Replacement]:
-    def set_all(self: Registry, name: str, shape: tuple, array: np.ndarray) -> Registry:
-        cell = self.slots.get(name)
-        if cell is None:
+    def set_all(self: Registry, name: str, array: np.ndarray) -> Registry:
+        chain = self.slots.get(name)
+        if chain is None:
             return self
         # BUG: only the head of the chain is replaced; shadowed duplicates keep their old values
-        return Registry._make(self.order, self.slots.set(name, (shape, array, cell[2])), self.length)
+        new = (array, chain[1]) if type(chain) is tuple else array
+        return Registry._make(self.order, self.slots.set(name, new), self.length)
 
     return [(Registry, "set_all", set_all)]
 
 
 def _set_keeps_old_shape() -> list[Replacement]:
-    def set_all(self: Registry, name: str, shape: tuple, array: np.ndarray) -> Registry:
-        cell = self.slots.get(name)
-        if cell is None:
+    def set_all(self: Registry, name: str, array: np.ndarray) -> Registry:
+        chain = self.slots.get(name)
+        if chain is None:
             return self
-        cells = []
-        while cell is not None:
-            cells.append(cell)
-            cell = cell[2]
-        chain = None
-        for old in reversed(cells):
-            chain = (old[0], array, chain)  # BUG: the stored shape is not updated
-        return Registry._make(self.order, self.slots.set(name, chain), self.length)
+        olds = []
+        while type(chain) is tuple:
+            olds.append(chain[0])
+            chain = chain[1]
+        olds.append(chain)
+        new = None
+        for old in reversed(olds):
+            # BUG: an entry keeps its old shape (and so its old array) unless the new array has it
+            kept = array if old.shape == array.shape else old
+            new = kept if new is None else (kept, new)
+        return Registry._make(self.order, self.slots.set(name, new), self.length)
 
     return [(Registry, "set_all", set_all)]
 
@@ -215,7 +221,7 @@ def _set_inserts_absent_name() -> list[Replacement]:
         if self._variables.has(name):
             return result
         arr = freeze(check_array(value, "set_variable"))  # BUG: an absent name is inserted (upsert)
-        return RuntimeContext._make(result._variables.register(name, arr.shape, arr), result._gradients,
+        return RuntimeContext._make(result._variables.register(name, arr), result._gradients,
                                     result.next_id, result.dtype)
 
     def upsert_gradient(self: RuntimeContext, name: str, grad: np.ndarray) -> RuntimeContext:
@@ -223,7 +229,7 @@ def _set_inserts_absent_name() -> list[Replacement]:
         if self._gradients.has(name):
             return result
         arr = freeze(check_array(grad, "set_gradient"))
-        return RuntimeContext._make(result._variables, result._gradients.register(name, arr.shape, arr),
+        return RuntimeContext._make(result._variables, result._gradients.register(name, arr),
                                     result.next_id, result.dtype)
 
     return [(RuntimeContext, "set_variable", upsert_variable), (RuntimeContext, "set_gradient", upsert_gradient)]
@@ -781,7 +787,7 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("set-updates-newest-only", "set_* replaces only the newest entry of the name, not every one",
            "registry", _set_updates_newest_only,
            touches=("set_variable", "set_gradient")),
-    Mutant("set-keeps-old-shape", "set_* stores the new array but keeps each entry's old shape",
+    Mutant("set-keeps-old-shape", "set_* keeps each entry's old shape: only entries of the new array's shape are replaced",
            "registry", _set_keeps_old_shape,
            touches=("set_variable", "set_gradient")),
     Mutant("names-deduplicated", "variable_names / gradient_names drop shadowed duplicates",

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from typing import Any, Callable, Hashable, Optional
 
+import numpy as np
 import z3
 
 from torchlean_runtime.spec.core.shape import Dim, Shape as PyShape, dim as py_dim, ofList, scalar as py_scalar
@@ -234,26 +235,39 @@ def namelist_term(names) -> z3.ExprRef:
     return term
 
 
-def chain_term(cell, value_id: Callable[[Any], int]) -> z3.ExprRef:
-    """An impl chain (``(shape, array, rest)`` cells, ``None`` = nil) as a ``Chain`` term."""
-    cells = []
-    while cell is not None:
-        shape, array, cell = cell
-        cells.append((shape, array))
-    term = Chain.cnil
-    for shape, array in reversed(cells):
-        term = Chain.ccons(shape_term(ofList(shape)), z3.IntVal(value_id(array)), term)
+def chain_term(chain, value_id: Callable[[Any], int]) -> z3.ExprRef:
+    """An impl chain (a bare array, or an ``(array, rest)`` pair) as a ``Chain`` term, the array
+    ``a`` as ``anyTensor(a.shape, value_id(a))``.  A value that is no chain (``None``, a cell of
+    another length, a cell whose rest is ``None``, ...) has no ``Chain`` term: ValueError."""
+    arrays = []
+    while type(chain) is tuple:
+        if len(chain) != 2 or type(chain[0]) is not np.ndarray:
+            raise ValueError(f"not a chain cell (the model's Chain sort has no such value): {chain!r}")
+        arrays.append(chain[0])
+        chain = chain[1]
+    if type(chain) is not np.ndarray:
+        raise ValueError(f"a chain ends in an array, not in {chain!r} (the model's Chain sort has no such value)")
+
+    def array_term(a):
+        return AnyTensor.anyTensor(shape_term(ofList(a.shape)), z3.IntVal(value_id(a)))
+
+    term = Chain.carray(array_term(chain))
+    for a in reversed(arrays):
+        term = Chain.ccell(array_term(a), term)
     return term
 
 
 def chain_value(term: z3.ExprRef) -> list[tuple[PyShape, int]]:
-    """A ``Chain`` value as ``[(shape, value id), ...]``, head first."""
+    """A ``Chain`` value as ``[(shape, value id), ...]``, head first (the oldest array last)."""
     v, out = evaluate(term), []
-    while _ctor(v) == "ccons":
-        out.append((shape_value(v.arg(0)), int_value(v.arg(1))))
-        v = v.arg(2)
-    if _ctor(v) != "cnil":
+    while _ctor(v) == "ccell":
+        at = v.arg(0)
+        out.append((shape_value(at.arg(0)), int_value(at.arg(1))))
+        v = v.arg(1)
+    if _ctor(v) != "carray":
         raise ValueError(f"not a Chain value: {v}")
+    at = v.arg(0)
+    out.append((shape_value(at.arg(0)), int_value(at.arg(1))))
     return out
 
 

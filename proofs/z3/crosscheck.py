@@ -6,7 +6,7 @@ disagreement — the check that keeps the models from drifting from the spec and
   (getVariable / getGradient at probe shapes, hasVariable, variableNames, gradientNames,
   contextSize, gradientCount, isValidContext).
 * :func:`index_mismatches` — index model (index_model.py) vs impl/registry.py: after every
-  step the impl's fields (order, slots with every chain cell, length), lookup / has /
+  step the impl's fields (order, slots with every array of every chain, length), lookup / has /
   names / count / all_names_in (against the previous step's registry), the abstraction
   ``toSpec`` and the model's cursor walk ``items`` against the impl's ``items()``; at the
   end I1 ∧ I2 in the model against the impl's own invariant check.
@@ -173,9 +173,10 @@ def _impl_state(reg, arrays: _Arrays, names) -> dict:
             slots[name] = None
             continue
         slots[name] = []
-        while chain is not None:
-            shape, array, chain = chain
-            slots[name].append((S.ofList(shape), arrays.seed(array)))
+        while type(chain) is tuple:  # (array, rest) cells, then the oldest array
+            array, chain = chain
+            slots[name].append((S.ofList(array.shape), arrays.seed(array)))
+        slots[name].append((S.ofList(chain.shape), arrays.seed(chain)))
     return {"order": order, "slots": slots, "length": reg.length}
 
 
@@ -211,7 +212,7 @@ def index_mismatches(X: IndexModel, ops, probes, check_invariant: bool = True) -
             reg, term = impl_registry.EMPTY, X.clear(term)
         else:
             kind, name, dims, seed = op
-            reg = getattr(reg, kind)(name, tuple(dims), arrays.make(dims, seed))
+            reg = getattr(reg, kind)(name, arrays.make(dims, seed))  # the array's shape is dims
             term = getattr(X, kind)(term, C.name_term(name), C.shape_term(S.ofList(dims)), z3.IntVal(seed))
         term = C.evaluate(term)
         step = repr(op)
@@ -240,7 +241,7 @@ def index_mismatches(X: IndexModel, ops, probes, check_invariant: bool = True) -
         for what, abstraction in (("toSpec", X.toSpec), ("items", X.items)):
             try:
                 abstract = C.registry_value(abstraction(term))
-            except ValueError as exc:  # a state breaking I2 can point the walk at a missing chain cell
+            except ValueError as exc:  # a state breaking I2 can point the walk at an absent key (no chain, no value)
                 abstract = f"no concrete list ({exc})"
             if abstract != items:
                 out.append(f"{step}: {what} model {abstract} impl items {items}")

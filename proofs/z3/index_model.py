@@ -7,30 +7,40 @@ impl                model
 ==================  ======================================================================
 ``order``           ``NameList`` (a cons list of names, newest first, one cell per entry)
 ``slots``           ``Array(String, OptChain)``: ``absentName`` where the Map has no key,
-                    ``presentChain(c)`` where it maps the name to the chain ``c`` (so a key
-                    mapped to an EMPTY chain stays representable; I2 forbids it)
-chain cell          ``Chain``: ``cnil`` | ``ccons(shape, value, rest)`` — the flat 3-tuple
-                    ``(shape, array, rest)``; the shape tuple as a ``Shape`` (a faithful
-                    encoding: ofList/toList are inverses, obligation family 1), the array as
-                    an opaque value id, as in the spec model
+                    ``presentChain(c)`` where it maps the name to the chain ``c``
+stored array        ``AnyTensor``: ``anyTensor(s, t)`` — the frozen array's ``.shape`` as a
+                    ``Shape`` (a faithful encoding: ofList/toList are inverses, obligation
+                    family 1) and the array itself as an opaque value id, as in the spec model;
+                    the entry's shape is the array's own (no shape is stored beside it)
+chain               ``Chain``: ``carray(a)`` — the bare array, a name's only (or oldest) entry
+                    | ``ccell(a, rest)`` — the 2-tuple ``(array, rest)``, a newer entry in
+                    front of the older ones; a chain is never empty
 ``length``          ``Int``
 ==================  ======================================================================
 
 ``register`` / ``lookup`` / ``set_all`` / ``has`` / ``names`` / ``count`` / ``clear`` follow
-the impl's code step by step (``slots.get(name)`` is :func:`chain_of`: ``None`` for an
-absent key); ``set_all`` stores ``fill(chain)``, a chain of the same length whose cells are
-all the new ``(shape, value)``.
+the impl's code step by step: ``register`` stores ``carray(a)`` for an absent name and
+``ccell(a, older)`` for a present one; ``lookup`` compares the shape of :func:`newest` (the
+head array) with the requested one; ``set_all`` stores ``fill(chain, a)``, a chain of the same
+length (and the same constructors) whose arrays are all ``a``.
+
+What the model cannot represent: an impl key mapped to something that is no chain (``None``,
+a cell whose rest is ``None``, a 3-tuple, ...).  The ``Chain`` sort has no such value, so the
+"key with an empty chain" state of the former layout (the ``(shape, array, rest)`` cells ended
+in ``None``) is ruled out by the type; the impl's I2 check rejects those values, and the term
+encoding of an impl state refuses them (``concrete.chain_term`` raises), so the replay can
+never compare them silently.
 
 Invariant: I1 ``order`` has ``length`` cells; I2 for every name, ``slots[name]`` is absent if
-the name does not occur in ``order``, else a chain with exactly as many cells as occurrences.
+the name does not occur in ``order``, else a chain with exactly as many entries as occurrences.
 
 Abstraction (``toSpec``).  The impl's ``items()`` walks ``order`` and, for each occurrence of a
-name, takes the next cell of that name's chain (a per-name cursor).  The model states the same
+name, takes the next entry of that name's chain (a per-name cursor).  The model states the same
 walk without the cursor: the occurrence of ``n`` that has ``j`` older occurrences of ``n``
-after it in ``order`` takes the cell of ``n``'s chain that has ``j`` cells after it
-(``cellFrom(chain, j)``).  Under I2 (chain length = occurrences) the two pick the same cell:
+after it in ``order`` takes the array of ``n``'s chain that has ``j`` entries after it
+(``entryFrom(chain, j)``).  Under I2 (chain length = occurrences) the two pick the same array:
 the newest occurrence has ``k - 1`` older ones and takes the head, the next takes the second
-cell, and so on.  Stated this way the array ``slots`` stays FIXED along the recursion, so every
+entry, and so on.  Stated this way the array ``slots`` stays FIXED along the recursion, so every
 lemma is a plain structural induction on ``order``; the cursor form (``toSpec(rest,
 S[n := tail S[n]])``) changes the array at each step and needs every lemma generalised over it
 and Z3 to commute ``Store`` terms inside the induction hypothesis.  ``itemsWalk`` is the cursor
@@ -53,15 +63,17 @@ __all__ = [
     "IndexModel",
     "INDEX_VARIANTS",
     "build_index_model",
-    "chain_of",
+    "newest",
+    "push",
+    "slot_length",
     "INDEX",
     "INDEX_DEFINITIONS",
 ]
 
 _chain = z3.Datatype("Chain")
-_chain.declare("cnil")
-_chain.declare("ccons", ("cshape", Shape), ("cvalue", Val), ("ctail", _chain))
-#: A chain of a name: ``cnil`` | ``ccons(shape, value, rest)`` (the impl's ``(shape, array, rest)``).
+_chain.declare("carray", ("theArray", AnyTensor))
+_chain.declare("ccell", ("cellArray", AnyTensor), ("ctail", _chain))
+#: A chain of a name: ``carray(a)`` (the impl's bare array) | ``ccell(a, rest)`` (its ``(array, rest)``).
 Chain = _chain.create()
 OptChain = _datatype("OptChain", ("absentName",), ("presentChain", ("theChain", Chain)))
 SlotsSort = z3.ArraySort(Str, OptChain)
@@ -71,9 +83,19 @@ IndexRegistry = _datatype(
 )
 
 
-def chain_of(slot: z3.ExprRef) -> z3.ExprRef:
-    """``slots.get(name)``: the chain, or nil (``None``) for an absent key."""
-    return z3.If(OptChain.is_absentName(slot), Chain.cnil, OptChain.theChain(slot))
+def newest(chain: z3.ExprRef) -> z3.ExprRef:
+    """The head array of a chain: the array itself, or a cell's first field."""
+    return z3.If(Chain.is_carray(chain), Chain.theArray(chain), Chain.cellArray(chain))
+
+
+def push(slot: z3.ExprRef, a: z3.ExprRef) -> z3.ExprRef:
+    """``register``'s new value of a key: ``a`` for an absent key, ``(a, older)`` else."""
+    return z3.If(OptChain.is_absentName(slot), Chain.carray(a), Chain.ccell(a, OptChain.theChain(slot)))
+
+
+def slot_length(slot: z3.ExprRef, chain_length) -> z3.ExprRef:
+    """How many entries a key holds (0 for an absent key)."""
+    return z3.If(OptChain.is_absentName(slot), z3.IntVal(0), chain_length(OptChain.theChain(slot)))
 
 
 #: Variants with one operation deliberately broken (for the tests that show the family-5
@@ -104,34 +126,33 @@ class IndexModel:
         )
         self.chainLength = define_rec(
             "Index.length(chain)" + sfx, [("c", K)], Nat,
-            lambda f, c: z3.If(K.is_cnil(c), z3.IntVal(0), 1 + f(K.ctail(c))),
+            lambda f, c: z3.If(K.is_carray(c), z3.IntVal(1), 1 + f(K.ctail(c))),
         )
         chainLength = self.chainLength
-        # set_all's new chain: as many cells as c, each (s, v)
+        # set_all's new chain: as many entries as c (the same constructors), each the array a
         self.fill = define_rec(
-            "Index.fill" + sfx, [("c", K), ("s", Shape), ("v", Val)], K,
-            lambda f, c, s, v: z3.If(K.is_cnil(c), K.cnil, K.ccons(s, v, f(K.ctail(c), s, v))),
+            "Index.fill" + sfx, [("c", K), ("a", AnyTensor)], K,
+            lambda f, c, a: z3.If(K.is_carray(c), K.carray(a), K.ccell(a, f(K.ctail(c), a))),
         )
-        # the cell of c that has exactly j cells after it (cnil if none)
-        self.cellFrom = define_rec(
-            "Index.cellFrom" + sfx, [("c", K), ("j", Nat)], K,
+        # the array of c that has exactly j entries after it (the oldest array if none has)
+        self.entryFrom = define_rec(
+            "Index.entryFrom" + sfx, [("c", K), ("j", Nat)], AnyTensor,
             lambda f, c, j: z3.If(
-                K.is_cnil(c), K.cnil, z3.If(chainLength(K.ctail(c)) == j, c, f(K.ctail(c), j))
+                K.is_carray(c), K.theArray(c), z3.If(chainLength(K.ctail(c)) == j, K.cellArray(c), f(K.ctail(c), j))
             ),
         )
-        cellFrom, occurrences = self.cellFrom, self.occurrences
-        # last cell of a chain (only the "lookup-oldest" variant uses it)
-        self.lastCell = define_rec(
-            "Index.lastCell" + sfx, [("c", K)], K,
-            lambda f, c: z3.If(K.is_cnil(c), K.cnil, z3.If(K.is_cnil(K.ctail(c)), c, f(K.ctail(c)))),
+        entryFrom, occurrences = self.entryFrom, self.occurrences
+        # the oldest array of a chain (only the "lookup-oldest" variant uses it)
+        self.oldest = define_rec(
+            "Index.oldest" + sfx, [("c", K)], AnyTensor,
+            lambda f, c: z3.If(K.is_carray(c), K.theArray(c), f(K.ctail(c))),
         )
 
         def spec_entry(S, h, rest):
-            cell = cellFrom(chain_of(S[h]), occurrences(rest, h))
-            return Entry.entry(h, AnyTensor.anyTensor(K.cshape(cell), K.cvalue(cell)))
+            return Entry.entry(h, entryFrom(OptChain.theChain(S[h]), occurrences(rest, h)))
 
-        # abstraction: for each cell h of o, h's chain cell with as many cells after it as h
-        # has occurrences after it in o (see the module docstring)
+        # abstraction: for each cell h of o, the array of h's chain with as many entries after
+        # it as h has occurrences after it in o (see the module docstring)
         self.toSpecList = define_rec(
             "Index.toSpec" + sfx, [("o", N), ("S", SlotsSort)], Registry,
             lambda f, o, S: z3.If(
@@ -139,18 +160,19 @@ class IndexModel:
             ),
         )
 
-        # items(): walk o with a per-name cursor — each occurrence takes the head of its name's
-        # chain, and the rest of the walk sees that chain's tail (the registry docstring's form)
-        def items_entry(S, h):
-            c = chain_of(S[h])
-            return Entry.entry(h, AnyTensor.anyTensor(K.cshape(c), K.cvalue(c)))
+        # items(): walk o with a per-name cursor — each occurrence takes the head array of its
+        # name's chain, and the rest of the walk sees that chain's tail (nothing after a bare
+        # array: the key is then absent for the rest of the walk)
+        def rest_slot(slot):
+            c = OptChain.theChain(slot)
+            return z3.If(K.is_ccell(c), OptChain.presentChain(K.ctail(c)), OptChain.absentName)
 
         self.itemsWalk = define_rec(
             "Index.items" + sfx, [("o", N), ("S", SlotsSort)], Registry,
             lambda f, o, S: z3.If(
                 N.is_snil(o), Registry.rnil,
-                Registry.rcons(items_entry(S, N.shead(o)),
-                               f(N.stail(o), z3.Store(S, N.shead(o), OptChain.presentChain(K.ctail(chain_of(S[N.shead(o)])))))),
+                Registry.rcons(Entry.entry(N.shead(o), newest(OptChain.theChain(S[N.shead(o)]))),
+                               f(N.stail(o), z3.Store(S, N.shead(o), rest_slot(S[N.shead(o)])))),
             ),
         )
 
@@ -164,36 +186,41 @@ class IndexModel:
         return self.empty()
 
     def register(self, R, name, s, v) -> z3.ExprRef:
+        """``register(name, array)`` with the array ``⟨s, v⟩`` (its shape ``s``)."""
         S = IndexRegistry.slots(R)
-        older = chain_of(S[name])  # slots.get(name)
+        slot = S[name]  # slots.get(name)
         if self.variant == "register-forgets-older-entries":  # broken on purpose: the chain restarts
-            older = Chain.cnil
+            slot = OptChain.absentName
         return IndexRegistry.mkRegistry(
             NameList.scons(name, IndexRegistry.order(R)),
-            z3.Store(S, name, OptChain.presentChain(Chain.ccons(s, v, older))),
+            z3.Store(S, name, OptChain.presentChain(push(slot, AnyTensor.anyTensor(s, v)))),
             IndexRegistry.length(R) + 1,
         )
 
     def lookup(self, R, name, s) -> z3.ExprRef:
-        cell = chain_of(IndexRegistry.slots(R)[name])
+        slot = IndexRegistry.slots(R)[name]
+        head = newest(OptChain.theChain(slot))
         if self.variant == "lookup-oldest":  # broken on purpose: the oldest entry wins
-            cell = self.lastCell(cell)
+            head = self.oldest(OptChain.theChain(slot))
         return z3.If(
-            Chain.is_cnil(cell),
+            OptChain.is_absentName(slot),
             OptTensor.noTensor,
-            z3.If(Chain.cshape(cell) == s, OptTensor.someTensor(Chain.cvalue(cell)), OptTensor.noTensor),
+            z3.If(AnyTensor.s(head) == s, OptTensor.someTensor(AnyTensor.t(head)), OptTensor.noTensor),
         )
 
     def set_all(self, R, name, s, v) -> z3.ExprRef:
+        """``set_all(name, array)`` with the array ``⟨s, v⟩``."""
         S = IndexRegistry.slots(R)
-        cell = chain_of(S[name])
-        new = self.fill(cell, s, v)
-        if self.variant == "set_all-newest-only":  # broken on purpose: only the head cell changes
-            new = Chain.ccons(s, v, Chain.ctail(cell))
+        slot = S[name]
+        a = AnyTensor.anyTensor(s, v)
+        new = self.fill(OptChain.theChain(slot), a)
+        if self.variant == "set_all-newest-only":  # broken on purpose: only the head array changes
+            c = OptChain.theChain(slot)
+            new = z3.If(Chain.is_carray(c), Chain.carray(a), Chain.ccell(a, Chain.ctail(c)))
         updated = IndexRegistry.mkRegistry(
             IndexRegistry.order(R), z3.Store(S, name, OptChain.presentChain(new)), IndexRegistry.length(R)
         )
-        return z3.If(Chain.is_cnil(cell), R, updated)
+        return z3.If(OptChain.is_absentName(slot), R, updated)
 
     @staticmethod
     def has(R, name) -> z3.BoolRef:
@@ -229,6 +256,10 @@ class IndexModel:
         slot, k = S[name], self.occurrences(o, name)
         return z3.If(k == 0, OptChain.is_absentName(slot),
                      z3.And(OptChain.is_presentChain(slot), self.chainLength(OptChain.theChain(slot)) == k))
+
+    def slotLength(self, slot) -> z3.ExprRef:
+        """How many entries ``slot`` holds (0 when absent)."""
+        return slot_length(slot, self.chainLength)
 
     def I2(self, R) -> z3.BoolRef:
         o, S = IndexRegistry.order(R), IndexRegistry.slots(R)

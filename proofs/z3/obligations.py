@@ -28,7 +28,7 @@ import z3
 from torchlean_runtime.report import Obligation, Outcome
 
 from . import induction as ind
-from .index_model import INDEX, Chain, IndexModel, IndexRegistry, OptChain, SlotsSort, chain_of
+from .index_model import INDEX, Chain, IndexModel, IndexRegistry, OptChain, SlotsSort, newest, push
 from .model import (
     SPEC,
     AnyTensor,
@@ -198,53 +198,47 @@ class Lemmas:
     @cached_property
     def fill_length(self) -> ind.Proof:
         X = self.X
-        return ind.induction("length (fill chain s t) = length chain", on=cc, fixed=[s, t],
-                             goal=X.chainLength(X.fill(cc, s, t)) == X.chainLength(cc), timeout_ms=self.T)
+        return ind.induction("length (fill chain a) = length chain", on=cc, fixed=[at],
+                             goal=X.chainLength(X.fill(cc, at)) == X.chainLength(cc), timeout_ms=self.T)
 
     @cached_property
-    def cell_of_fill(self) -> ind.Proof:
+    def entry_of_fill(self) -> ind.Proof:
         X = self.X
-        cell = X.cellFrom(X.fill(cc, s, t), j)
         return ind.induction(
-            "0 ≤ j < length chain → cellFrom (fill chain s t) j = (s, t) :: _", on=cc, fixed=[s, t, j],
-            hyps=[0 <= j, j < X.chainLength(cc)],
-            goal=z3.And(Chain.is_ccons(cell), Chain.cshape(cell) == s, Chain.cvalue(cell) == t),
-            lemmas=[self.fill_length], vacuous=["cnil"], timeout_ms=self.T)
+            "entryFrom (fill chain a) j = a  (every array of the filled chain is a)", on=cc, fixed=[at, j],
+            goal=X.entryFrom(X.fill(cc, at), j) == at, timeout_ms=self.T)
 
     @cached_property
     def spec_push(self) -> ind.Proof:
         X = self.X
         return ind.induction(
-            "chain_of S[n] = chain ∧ occurrences o n ≤ length chain → "
-            "toSpec o S[n := (s, t) :: chain] = toSpec o S  (a new head is below every older occurrence)",
-            on=o, fixed=[S, n, s, t, cc],
-            hyps=[chain_of(S[n]) == cc, X.occurrences(o, n) <= X.chainLength(cc)],
-            goal=X.toSpecList(o, z3.Store(S, n, OptChain.presentChain(Chain.ccons(s, t, cc)))) == X.toSpecList(o, S),
-            timeout_ms=self.T)
+            "occurrences o n ≤ entries of S[n] → "
+            "toSpec o S[n := push S[n] a] = toSpec o S  (a new head is below every older occurrence)",
+            on=o, fixed=[S, n, at],
+            hyps=[X.occurrences(o, n) <= X.slotLength(S[n])],
+            goal=X.toSpecList(o, z3.Store(S, n, OptChain.presentChain(push(S[n], at)))) == X.toSpecList(o, S),
+            lemmas=[self.occ_nonneg], timeout_ms=self.T)
 
     @cached_property
     def spec_fill(self) -> ind.Proof:
         X, M = self.X, self.M
         return ind.induction(
-            "chain_of S[n] = chain ∧ occurrences o n ≤ length chain → "
-            "toSpec o S[n := fill chain s t] = map set n (toSpec o S)",
-            on=o, fixed=[S, n, s, t, cc],
-            hyps=[chain_of(S[n]) == cc, X.occurrences(o, n) <= X.chainLength(cc)],
-            goal=X.toSpecList(o, z3.Store(S, n, OptChain.presentChain(X.fill(cc, s, t))))
-            == M.mapSet(X.toSpecList(o, S), n, AnyTensor.anyTensor(s, t)),
-            lemmas=[self.cell_of_fill, self.occ_nonneg], timeout_ms=self.T)
+            "toSpec o S[n := fill chain a] = map set n (toSpec o S)",
+            on=o, fixed=[S, n, at, cc],
+            goal=X.toSpecList(o, z3.Store(S, n, OptChain.presentChain(X.fill(cc, at))))
+            == M.mapSet(X.toSpecList(o, S), n, at),
+            lemmas=[self.entry_of_fill], timeout_ms=self.T)
 
     @cached_property
     def find_spec(self) -> ind.Proof:
         X, M = self.X, self.M
-        head = chain_of(S[n])
         return ind.induction(
-            "length (chain_of S[n]) = occurrences o n → find? (· == n) (toSpec o S) = "
-            "none if n ∉ o, else the head cell of n's chain",
-            on=o, fixed=[S, n], hyps=[X.chainLength(head) == X.occurrences(o, n)],
+            "entries of S[n] = occurrences o n → find? (· == n) (toSpec o S) = "
+            "none if n ∉ o, else the head array of n's chain",
+            on=o, fixed=[S, n], hyps=[X.slotLength(S[n]) == X.occurrences(o, n)],
             goal=M.findName(X.toSpecList(o, S), n)
             == z3.If(X.occurrences(o, n) == 0, OptEntry.noEntry,
-                     OptEntry.someEntry(Entry.entry(n, AnyTensor.anyTensor(Chain.cshape(head), Chain.cvalue(head))))),
+                     OptEntry.someEntry(Entry.entry(n, newest(OptChain.theChain(S[n]))))),
             lemmas=[self.occ_nonneg], timeout_ms=self.T)
 
     @cached_property
@@ -663,7 +657,7 @@ def _index_empty_clear(L: Lemmas, M: SpecModel, X: IndexModel, T: int) -> Eviden
             _canary(["I1"], "a registry satisfying the invariant is empty", NameList.is_snil(o_R), T,
                     hyps=[X.invariant(R)]),
             _canary(["I2"], "slots[n]'s chain is as long as another name's occurrences",
-                    X.chainLength(chain_of(S_R[n])) == X.occurrences(o_R, m), T, hyps=[X.invariant(R), n != m]),
+                    X.slotLength(S_R[n]) == X.occurrences(o_R, m), T, hyps=[X.invariant(R), n != m]),
         ],
         [],
     )
@@ -695,7 +689,7 @@ def _index_register_refines(L: Lemmas, M: SpecModel, X: IndexModel, T: int) -> E
                         after == Ctx.var_registry(M.registerVariable(_ctx_with_vars(X.toSpec(R)), n, s, t)),
                         after == Ctx.gradients(M.registerGradient(_ctx_with_grads(X.toSpec(R)), n, s, t)),
                     ),
-                    instances=[(L.spec_push, (o_R, S_R, n, s, t, chain_of(S_R[n])))], timeout_ms=T)],
+                    instances=[(L.spec_push, (o_R, S_R, n, AnyTensor.anyTensor(s, t)))], timeout_ms=T)],
         [_canary(["toSpec"], "toSpec lists the oldest entry first",
                  X.toSpec(X.register(X.register(X.empty(), n, s, t), m, s2, t2))
                  == Registry.rcons(Entry.entry(n, AnyTensor.anyTensor(s, t)),
@@ -729,7 +723,8 @@ def _index_set_all_refines(L: Lemmas, M: SpecModel, X: IndexModel, T: int) -> Ev
                         after == Ctx.gradients(M.setGradient(_ctx_with_grads(X.toSpec(R)), n, s, t)),
                     ),
                     lemmas=[L.set_absent],
-                    instances=[(L.spec_fill, (o_R, S_R, n, s, t, chain_of(S_R[n]))), (L.any_spec, (o_R, S_R, n))],
+                    instances=[(L.spec_fill, (o_R, S_R, n, AnyTensor.anyTensor(s, t), OptChain.theChain(S_R[n]))),
+                               (L.any_spec, (o_R, S_R, n))],
                     timeout_ms=T)],
         [_canary(["Registry.set_all"], "set_all leaves the entries as they were",
                  X.toSpec(X.set_all(R, n, s, t)) == X.toSpec(R), T, hyps=[X.invariant(R)])],

@@ -20,12 +20,12 @@ def _lookup_oldest(mp: pytest.MonkeyPatch) -> None:
     """getVariable/getGradient consult the OLDEST entry with the name (Lean's find? takes the newest)."""
 
     def oldest(self, name, shape):
-        cell = self.slots.get(name)
-        if cell is None:
+        chain = self.slots.get(name)
+        if chain is None:
             return None
-        while cell[2] is not None:
-            cell = cell[2]
-        return cell[1] if cell[0] == shape else None
+        while type(chain) is tuple:  # the chain ends in the oldest array
+            chain = chain[1]
+        return chain if chain.shape == shape else None
 
     mp.setattr(impl_registry.Registry, "lookup", oldest)
 

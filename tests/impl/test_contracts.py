@@ -104,11 +104,11 @@ def test_checked_mode_catches_a_wrong_result() -> None:
         import numpy as np
         from torchlean_runtime.errors import RefinementError
         from torchlean_runtime.impl import RuntimeContext, registry
-        def set_newest_only(self, name, shape, array):
-            cell = self.slots.get(name)
-            if cell is None:
+        def set_newest_only(self, name, array):
+            chain = self.slots.get(name)
+            if chain is None:
                 return self
-            slots = self.slots.set(name, (shape, array, cell[2]))
+            slots = self.slots.set(name, (array, chain[1]) if type(chain) is tuple else array)
             return registry.Registry._make(self.order, slots, self.length)
         registry.Registry.set_all = set_newest_only
         ctx = RuntimeContext.empty().register_variable('w', np.ones(1)).register_variable('w', np.ones(2))

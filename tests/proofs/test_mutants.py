@@ -275,7 +275,7 @@ ARR = np.zeros(())
 def count_names(k: int) -> int:
     r = EMPTY
     for _ in range(k + 1):
-        r = r.register("w", (), ARR)
+        r = r.register("w", ARR)
     return len(r.names())  # Lean variableNames keeps duplicates
 
 

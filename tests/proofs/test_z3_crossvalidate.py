@@ -166,7 +166,7 @@ def test_every_spec_definition_is_exercised_in_this_file_or_the_replay():
 @given(st.lists(index_op_st, max_size=8), st.lists(probe_st, min_size=1, max_size=3))
 def test_index_model_matches_impl_registry(ops, probes):
     """Registry.register / set_all / clear (EMPTY) step by step: the model's order, slots
-    (every chain cell) and length equal the impl's; lookup / has / names / count agree;
+    (every array of every chain) and length equal the impl's; lookup / has / names / count agree;
     toSpec equals the impl's items(); I1 ∧ I2 hold in the model iff the impl's own check
     finds nothing."""
     assert X_.index_mismatches(INDEX, ops, probes) == []
@@ -179,7 +179,9 @@ def _corrupt(reg, **fields):
 
 
 def test_I1_I2_reject_exactly_what_the_impl_check_rejects():
-    """I1 / I2 of the model vs Registry.invariant_violations on hand-broken states."""
+    """I1 / I2 of the model vs Registry.invariant_violations on hand-broken states; the states
+    the model's Chain sort cannot represent are refused by the term encoding (and rejected by
+    the impl check)."""
     arrays = {}
 
     def seed(a):
@@ -189,22 +191,30 @@ def test_I1_I2_reject_exactly_what_the_impl_check_rejects():
     for name, dims, s in [("w", (2,), 1), ("b", (), 2), ("w", (3,), 3)]:
         a = np.full(dims, float(s))
         arrays[id(a)] = s
-        reg = reg.register(name, dims, a)
-    w3, b2 = reg.slots["w"], reg.slots["b"]  # w's chain: (3,) then (2,); b's: ()
+        reg = reg.register(name, a)
+    w, b2 = reg.slots["w"], reg.slots["b"]  # w's chain: the cell ((3,)-array, (2,)-array); b's: its ()-array
     broken = {
         "length off by one": _corrupt(reg, length=reg.length + 1),
         "order cell missing": _corrupt(reg, order=reg.order[1]),
         "a name of order is no key of slots": _corrupt(reg, order=("q", reg.order), length=4),
-        "chain shorter than the occurrences": _corrupt(reg, slots=reg.slots.set("w", (w3[0], w3[1], None))),
-        "chain longer than the occurrences": _corrupt(reg, slots=reg.slots.set("b", (b2[0], b2[1], b2))),
-        "key with an empty chain": _corrupt(reg, slots=reg.slots.set("zz", None)),
+        "chain shorter than the occurrences": _corrupt(reg, slots=reg.slots.set("w", w[0])),
+        "chain longer than the occurrences": _corrupt(reg, slots=reg.slots.set("b", (b2, b2))),
         "key that occurs nowhere in order": _corrupt(reg, slots=reg.slots.set("zz", b2)),
+    }
+    unrepresentable = {
+        "key mapped to None": _corrupt(reg, slots=reg.slots.set("zz", None)),
+        "a cell whose rest is None": _corrupt(reg, slots=reg.slots.set("w", (w[0], None))),
+        "a 3-tuple cell": _corrupt(reg, slots=reg.slots.set("w", ((3,), w[0], None))),
     }
     assert reg.invariant_violations() == []
     assert X_.invariant_holds_in_model(INDEX, C.index_registry_term(reg, seed))
     for what, bad in broken.items():
         assert bad.invariant_violations(), what
         assert not X_.invariant_holds_in_model(INDEX, C.index_registry_term(bad, seed)), what
+    for what, bad in unrepresentable.items():
+        assert bad.invariant_violations(), what
+        with pytest.raises(ValueError):
+            C.index_registry_term(bad, seed)
 
 
 def test_every_index_definition_is_exercised_in_the_replay():
