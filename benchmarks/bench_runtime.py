@@ -521,6 +521,9 @@ def targets(on: dict, opt: dict, spec: dict, peers: dict, scale: dict, campaign:
         add(f"-O {op} at {lo} entries ≤ {fmt(limit)}", opt[op][lo], limit, fmt(opt[op][lo]) + floor)
     acc_n = 1_000 if 1_000 in opt["accumulate"] else min(opt["accumulate"])
     add(f"-O accumulate at {acc_n:,} elements ≤ 2.5 µs", opt["accumulate"][acc_n], 2.5e-6, fmt(opt["accumulate"][acc_n]))
+    kernel_small = peers["kernel_accumulate_O"].get(acc_n) if peers["kernel_accumulate_O"] else None
+    add(f"-O accumulate with the [fast] kernel at {acc_n:,} elements ≤ 2.5 µs", kernel_small, 2.5e-6,
+        fmt(kernel_small) if kernel_small else peers["kernel_status"])
     for op, n in (("register", lo), ("set", lo), ("get", lo), ("accumulate", acc_n)):
         ratio = on[op][n] / opt[op][n]
         add(f"contracts on ≤ 2x -O: {op}", ratio, 2.0, f"{ratio:.2f}x ({fmt(on[op][n])} vs {fmt(opt[op][n])})")

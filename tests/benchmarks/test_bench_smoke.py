@@ -20,7 +20,7 @@ TARGET_PREFIXES = [
     *(f"contracts on ≤ 2x -O: {op}" for op in ("register", "set", "get", "accumulate")),
     "accumulate ≤ 1.3x np.add(a, b)", "norm ≤ 1.1x chunked cumsum",
     "build ", "≤ 300 B per entry", "random-name lookup at",
-    "accumulate with the [fast] kernel ≤ 1.3x np.add(a, b)",
+    "accumulate with the [fast] kernel ≤ 1.3x np.add(a, b)", "-O accumulate with the [fast] kernel at",
     "numba norm kernel ≤ 1.5x the dependent-add bound",
 ]
 
