@@ -18,6 +18,7 @@ import dataclasses
 import hashlib
 import math
 import os
+import stat
 from typing import Any, BinaryIO, Iterable, Iterator, Mapping, Optional, Sequence
 
 import numpy as np
@@ -289,15 +290,38 @@ def summarize(pack: ParamPack) -> list[dict[str, Any]]:
     return rows
 
 
+def _umask() -> int:
+    """The process umask (read by setting it and setting it back: there is no getter)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _output_mode(path: str | os.PathLike) -> int:
+    """The permission bits of a written file: those of the regular file it replaces, else
+    ``0o666`` minus the umask (what ``open(path, "w")`` gives) — the same for every format,
+    whatever library wrote the temporary file."""
+    try:
+        st = os.stat(path)
+        if stat.S_ISREG(st.st_mode):
+            return stat.S_IMODE(st.st_mode)
+    except OSError:
+        pass
+    return 0o666 & ~_umask()
+
+
 @contextlib.contextmanager
 def atomic_output(path: str | os.PathLike, errors: tuple[type[BaseException], ...] = ()) -> Iterator[str]:
     """The one way a parameter file is written: yield a sibling temporary path to write, then
     rename it onto ``path`` (as Lean's ``writeAtomically``), so a failure leaves no partial file.
+    The file gets the mode of the regular file it replaces, else ``0o666`` minus the umask, as
+    every ``open(path, "w")`` does (:func:`_output_mode`).
     An OSError (or one of ``errors``) removes the temporary file and becomes ParamFileError
     (TLR_PARAM_IO) naming ``path``."""
     tmp = f"{os.fspath(path)}.tmp-{os.getpid()}"
     try:
         yield tmp
+        os.chmod(tmp, _output_mode(path))
         os.replace(tmp, path)
     except (OSError, *errors) as exc:
         try:
