@@ -82,12 +82,13 @@ def _verify(args: argparse.Namespace) -> int:
 
 def _verify_merge(args: argparse.Namespace) -> int:
     from . import verify
+    from .errors import printable
 
     if args.json:
         check_writable(args.json, "--json")
     report = verify.merge(args.reports)
-    print(report.table())
-    print(report.summary())
+    print(printable(report.table()))  # names, claims and details read from the reports
+    print(printable(report.summary()))
     if args.json:
         _write(args.json, report.to_json(), "--json")
     return 0 if report.ok else 1
@@ -261,6 +262,14 @@ def check_environment() -> None:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     from .errors import TorchLeanError
+
+    # strings from input are made printable where they are printed (errors.printable); this is
+    # the backstop: a character the stream cannot encode is escaped, never a crash (exit 70)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            pass
 
     try:
         # `verify merge` has its own arguments (a positional list would clash with verify's flags)

@@ -47,7 +47,7 @@ from pathlib import Path
 from typing import Any, Optional, Sequence, TextIO
 
 from torchlean_runtime.report import Obligation, Outcome, pin_hypothesis_constants
-from torchlean_runtime.errors import print_cli_error
+from torchlean_runtime.errors import print_cli_error, printable
 from torchlean_runtime.files import json_depth, read_regular
 
 __all__ = [
@@ -546,7 +546,7 @@ def main(args: Any) -> int:
               f"({doc['duplicate_rounds']} duplicated), {doc['cases']} cases, {doc['operations']} operations, "
               f"{len(doc['divergences'])} divergences, {len(doc['target_failures'])} target failures")
         for d in doc["divergences"]:
-            print(f"fuzz merge: divergence: {d['message'][:300]} (trace: {d['trace']})")
+            print(printable(f"fuzz merge: divergence: {d['message'][:300]} (trace: {d['trace']})"))
         return _exit(doc)
     if args.seconds is not None and not 0 < args.seconds < math.inf:
         return _usage(f"--seconds must be a positive finite number, given {args.seconds}")
