@@ -383,7 +383,7 @@ def run_replay(paths: Sequence[str], selector: str, limits: Optional[ReaderLimit
     for m in manifests:
         from .manifest import verify_manifest
 
-        check = verify_manifest(m, [f for f in files if f.startswith(os.path.dirname(m) + os.sep)])
+        check = verify_manifest(m, [f for f in files if f.startswith(os.path.dirname(m) + os.sep)], limits.max_file_bytes)
         manifest_checks.append(check)
         bad_by_manifest.update(check["problems"])
     traces: list[tuple[str, Optional[Trace], str]] = []
