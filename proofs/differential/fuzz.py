@@ -53,6 +53,8 @@ from typing import Any, Optional, Sequence, TextIO
 from torchlean_runtime.report import Obligation, Outcome, pin_hypothesis_constants
 from torchlean_runtime.errors import print_cli_error, printable
 from torchlean_runtime.files import json_depth, read_regular
+from torchlean_runtime.errors import TraceFormatError
+from torchlean_runtime.schemas import first_error
 
 __all__ = [
     "EXAMPLES_PER_ROUND",
@@ -88,6 +90,8 @@ VERIFY_SEED = 20250605
 #: Rounds of the verify provider's campaign: quick / thorough.
 VERIFY_ROUNDS = (3, 20)
 SUMMARY_FORMAT = "torchlean.runtime.fuzz-summary.v1"
+#: its JSON Schema (package data of torchlean_runtime.conformance), checked by ``fuzz merge``
+SUMMARY_SCHEMA = "fuzz_summary_schema_v1.json"
 #: The engine of ``torchlean-rt fuzz`` without ``--engine`` (see docs/conformance.md, "Fuzz engines").
 DEFAULT_ENGINE = "random"
 ENGINES = ("random", "stateful")
@@ -497,7 +501,8 @@ def _exit(doc: dict) -> int:
 
 
 def merge_summaries(paths: Sequence[str]) -> dict:
-    """Add up ``--json`` summaries (TLR_TRACE_FORMAT-style ValueError if one is not a summary)."""
+    """Add up ``--json`` summaries (TLR_TRACE_FORMAT-style ValueError if one is not a summary;
+    :class:`TraceFormatError` naming the file and the field if one breaks :data:`SUMMARY_SCHEMA`)."""
     docs = []
     limit = 64 * 1024 * 1024
     for p in paths:
@@ -510,6 +515,9 @@ def merge_summaries(paths: Sequence[str]) -> dict:
             raise ValueError(f"{p}: cannot be read as JSON: {exc}") from None
         if not isinstance(doc, dict) or doc.get("format") != SUMMARY_FORMAT:
             raise ValueError(f"{p}: not a {SUMMARY_FORMAT} summary")
+        bad = first_error(doc, "torchlean_runtime.conformance", SUMMARY_SCHEMA)
+        if bad is not None:  # every field checked against the published schema before it is added up
+            raise TraceFormatError(f"{p}: {bad[0]}: {bad[1]} (not a {SUMMARY_FORMAT} summary, {SUMMARY_SCHEMA})")
         docs.append(doc)
     try:
         return _merged(docs)
