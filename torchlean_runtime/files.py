@@ -50,7 +50,10 @@ def checked_path(path: PathLike) -> Union[str, bytes]:
     """``os.fspath(path)``, or :class:`BadPathError` if no file can have that name (a NUL
     byte, or a character not encodable by the file system encoding).  Every function of this
     module passes its path through it first."""
-    p = os.fspath(path)
+    try:
+        p = os.fspath(path)
+    except TypeError:
+        raise BadPathError(repr(path)[:100], f"a path is a str, bytes or os.PathLike, given {type(path).__name__}") from None
     try:
         raw = os.fsencode(p)
     except UnicodeError:
