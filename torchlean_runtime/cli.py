@@ -16,7 +16,7 @@ import os
 import sys
 from typing import Any, NoReturn, Optional, Sequence
 
-__all__ = ["main", "build_parser", "check_writable"]
+__all__ = ["main", "build_parser", "check_writable", "check_output_dir"]
 
 PROG = "torchlean-rt"
 
@@ -34,6 +34,27 @@ def check_writable(path: str, option: str) -> None:
         raise OutputPathError(f"{option} {path}: not writable")
     if not os.access(folder, os.W_OK | os.X_OK):
         raise OutputPathError(f"{option} {path}: the folder {folder} is not writable")
+
+
+def check_output_dir(path: str, option: str) -> None:
+    """Fail now (TLR_OUTPUT_PATH), not after a long run, if the output folder ``path`` cannot be
+    used: an existing path must be a writable directory; a missing one is created later (only
+    when there is something to write), but only as the last component — its parent must be an
+    existing writable directory (a mistyped path never creates a tree of folders)."""
+    from .errors import OutputPathError
+
+    if os.path.lexists(path) and not os.path.isdir(path):
+        raise OutputPathError(f"{option} {path}: exists and is not a directory")
+    if os.path.isdir(path):
+        if not os.access(path, os.W_OK | os.X_OK):
+            raise OutputPathError(f"{option} {path}: the folder is not writable")
+        return
+    parent = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(parent):
+        raise OutputPathError(f"{option} {path}: the folder {parent} does not exist (only {os.path.basename(path)} "
+                              "itself is created)")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise OutputPathError(f"{option} {path}: the folder {parent} is not writable")
 
 
 def _write(path: str, text: str, option: str) -> None:
@@ -82,12 +103,13 @@ def _verify(args: argparse.Namespace) -> int:
 
 def _verify_merge(args: argparse.Namespace) -> int:
     from . import verify
+    from .errors import printable
 
     if args.json:
         check_writable(args.json, "--json")
     report = verify.merge(args.reports)
-    print(report.table())
-    print(report.summary())
+    print(printable(report.table()))  # names, claims and details read from the reports
+    print(printable(report.summary()))
     if args.json:
         _write(args.json, report.to_json(), "--json")
     return 0 if report.ok else 1
@@ -142,19 +164,20 @@ def _add_conformance_parsers(sub: Any) -> None:
     p.add_argument("merge", nargs="*", metavar="merge FILE",
                    help="`merge` followed by the --json summaries of shards/workers to combine")
     p.add_argument("--target", default="impl", metavar="T", help=TARGET_HELP + " (default impl)")
-    p.add_argument("--seconds", type=float, default=None, help="time budget (default 60 unless --rounds is given)")
+    p.add_argument("--seconds", type=float, default=None,
+                   help="time budget, checked before every program (default 60 unless --rounds is given)")
     p.add_argument("--rounds", type=int, default=None,
                    help="a fixed number of rounds (of --programs programs each): deterministic for a seed")
     p.add_argument("--seed", type=int, default=None)
-    p.add_argument("--programs", type=int, default=50, help="programs per round (default 50)")
+    p.add_argument("--programs", type=int, default=50, help="programs per round (default 50, at most 10000)")
     p.add_argument("--engine", choices=["random", "stateful"], default=None,
                    help="random (default): seeded trap-biased random programs, the spec's answers as "
                         "expectations, a divergence shrunk by delta debugging; stateful: hypothesis' stateful "
                         "machine, also checks the abstraction after every step, shrunk by hypothesis, about a "
                         "tenth of the speed (docs/conformance.md, Fuzz engines)")
     p.add_argument("--shrink-replays", type=int, default=None, metavar="N",
-                   help="random engine: replays delta debugging may spend on a divergence (default 400; a count, "
-                        "so a seed shrinks to the same trace everywhere)")
+                   help="random engine: replays delta debugging may spend on a divergence (default 400, at most "
+                        "100000; a count, so a seed shrinks to the same trace everywhere)")
     p.add_argument("--hostile", action="store_true",
                    help="in-process targets: attack every array passed in and every object received after each call")
     p.add_argument("--workers", type=int, default=1,
@@ -165,7 +188,9 @@ def _add_conformance_parsers(sub: Any) -> None:
     p.add_argument("--json", metavar="FILE", help="also write the campaign summary as JSON (for fuzz merge)")
     p.add_argument("--timeout", type=float, default=None, metavar="S",
                    help="seconds an exec: runner may take per message (default 10)")
-    p.add_argument("--out", default="fuzz-failures", help="where shrunk failures are saved as traces (default fuzz-failures)")
+    p.add_argument("--out", default="fuzz-failures",
+                   help="folder where shrunk failures are saved as traces (default fuzz-failures; checked before the "
+                        "campaign; created if missing, but its parent must exist)")
     p.set_defaults(func=lambda a: _dispatch("torchlean_runtime.proofs.differential.fuzz:main", a))
 
     p = sub.add_parser("serve", help="serve a target over torchlean.runtime.protocol.v1 on stdin/stdout",
@@ -288,6 +313,14 @@ def check_environment() -> None:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     from .errors import TorchLeanError
+
+    # strings from input are made printable where they are printed (errors.printable); this is
+    # the backstop: a character the stream cannot encode is escaped, never a crash (exit 70)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            pass
 
     try:
         # `verify merge` has its own arguments (a positional list would clash with verify's flags)

@@ -356,13 +356,34 @@ __all__ += ["TargetSelectorError", "TargetFailedError", "TargetTimeoutError", "P
 CLI_ERROR_PREFIX = "torchlean-rt: error: "
 
 
+def printable(text: str) -> str:
+    """``text`` with every character UTF-8 cannot encode escaped, so printing it never fails:
+    a byte the OS kept as a surrogate escape (U+DC80..U+DCFF: a file name that is not UTF-8)
+    becomes ``\\xNN``, any other lone surrogate (a ``\\ud800`` escape read from JSON)
+    ``\\uXXXX``.  The one helper for every string from input that a command prints (paths,
+    error messages, names and details read from files).  Linear; ``text`` itself when clean."""
+    text = str(text)
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        pass
+    return "".join(
+        c if not 0xD800 <= ord(c) <= 0xDFFF
+        else f"\\x{ord(c) - 0xDC00:02x}" if 0xDC80 <= ord(c) <= 0xDCFF
+        else f"\\u{ord(c):04x}"
+        for c in text
+    )
+
+
 def print_cli_error(code: str, message: str) -> None:
     """Write the one stderr line of a failed command: ``torchlean-rt: error: [CODE] message``
-    (``message`` folded onto one line).  ``code`` is a stable error code (``TLR_…``)."""
+    (``message`` folded onto one line, unencodable characters escaped by :func:`printable`).
+    ``code`` is a stable error code (``TLR_…``)."""
     import sys  # noqa: PLC0415 — only the command line needs it
 
-    line = _bounded(" ".join(str(message).split()))
+    line = _bounded(" ".join(printable(message).split()))
     print(f"{CLI_ERROR_PREFIX}[{code}] {line}" if code else f"{CLI_ERROR_PREFIX}{line}", file=sys.stderr, flush=True)
 
 
-__all__ += ["CLI_ERROR_PREFIX", "print_cli_error"]
+__all__ += ["CLI_ERROR_PREFIX", "print_cli_error", "printable"]

@@ -21,7 +21,7 @@ import re
 import stat
 from typing import BinaryIO, Union
 
-__all__ = ["NotRegularFileError", "NOT_REGULAR", "open_regular", "read_regular", "check_regular_or_absent", "json_depth"]
+__all__ = ["NotRegularFileError", "BadPathError", "NOT_REGULAR", "checked_path", "open_regular", "read_regular", "check_regular_or_absent", "json_depth"]
 
 #: the message of a refused non-regular file (tests match on "not a regular file")
 NOT_REGULAR = "not a regular file (a FIFO, socket, device or directory is never read)"
@@ -36,12 +36,39 @@ class NotRegularFileError(OSError):
         super().__init__(errno.EINVAL, NOT_REGULAR, os.fspath(path) if isinstance(path, (str, os.PathLike)) else path)
 
 
+class BadPathError(OSError):
+    """The path cannot name any file: it holds a NUL byte or a character the file system
+    encoding cannot encode (a lone surrogate such as ``\\ud800`` read from JSON).  An
+    ``OSError`` (``EINVAL``) like every other path failure, so each caller's typed error
+    applies — never the ``ValueError``/``UnicodeEncodeError`` the ``os`` functions raise."""
+
+    def __init__(self, path: object, why: str) -> None:
+        super().__init__(errno.EINVAL, f"not a valid path: {why}", path)
+
+
+def checked_path(path: PathLike) -> Union[str, bytes]:
+    """``os.fspath(path)``, or :class:`BadPathError` if no file can have that name (a NUL
+    byte, or a character not encodable by the file system encoding).  Every function of this
+    module passes its path through it first."""
+    try:
+        p = os.fspath(path)
+    except TypeError:
+        raise BadPathError(repr(path)[:100], f"a path is a str, bytes or os.PathLike, given {type(path).__name__}") from None
+    try:
+        raw = os.fsencode(p)
+    except UnicodeError:
+        raise BadPathError(p, "a character the file system encoding cannot encode") from None
+    if b"\0" in raw:
+        raise BadPathError(p, "a NUL byte") from None
+    return p
+
+
 def open_regular(path: PathLike) -> BinaryIO:
     """``path`` opened for binary reading, or an ``OSError`` (:class:`NotRegularFileError` when
     it is not a regular file).  Never blocks: the open is non-blocking and only a regular file
     (on which ``O_NONBLOCK`` changes nothing) is handed back."""
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
-    fd = os.open(path, flags)
+    fd = os.open(checked_path(path), flags)
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             raise NotRegularFileError(path)
@@ -63,7 +90,7 @@ def check_regular_or_absent(path: PathLike) -> None:
     directory or a symbolic link — a link would be replaced, not written through).  ``OSError``
     (:class:`NotRegularFileError`) otherwise; a missing path is fine."""
     try:
-        st = os.lstat(path)
+        st = os.lstat(checked_path(path))
     except FileNotFoundError:
         return
     if not stat.S_ISREG(st.st_mode):

@@ -24,6 +24,7 @@ from typing import Any, Iterable, Optional, Sequence, TextIO
 
 from .errors import UsageError
 from .files import json_depth, read_regular
+from .schemas import first_error
 from .proofs.providers import PROVIDERS  # the evidence knows its own providers
 from .report import CheckResult, Obligation, Outcome, Report, isolate_hypothesis, run_obligation
 
@@ -215,6 +216,8 @@ def run(
 #: report written by ``verify --json`` is nested 3 deep and well under a megabyte)
 MERGE_MAX_BYTES = 64 * 1024 * 1024
 MERGE_MAX_DEPTH = 16
+#: the JSON Schema of a verify report (package data of torchlean_runtime), checked by merge
+REPORT_SCHEMA = "verify_report_schema_v1.json"
 
 
 def _read_report(path: str) -> Report:
@@ -231,8 +234,15 @@ def _read_report(path: str) -> Report:
     if depth > MERGE_MAX_DEPTH:
         raise UsageError(f"cannot read the verify report {path}: JSON nested {depth} deep (at most {MERGE_MAX_DEPTH})")
     try:
-        report = Report.from_json(data.decode("utf-8"))
+        text = data.decode("utf-8")
+        bad = first_error(json.loads(text), "torchlean_runtime", REPORT_SCHEMA)
+        if bad is not None:  # every field checked against the published schema before it is used
+            raise UsageError(f"cannot read the verify report {path}: {bad[0]}: {bad[1]} "
+                             f"(not a torchlean-rt verify report, {REPORT_SCHEMA})")
+        report = Report.from_json(text)
     except (ValueError, KeyError, TypeError, ArithmeticError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
+        if isinstance(exc, UsageError):
+            raise
         raise UsageError(f"cannot read the verify report {path}: {type(exc).__name__}: {exc}") from None
     fields_ok = all(
         isinstance(c.name, str) and isinstance(c.method, str) and isinstance(c.label, str) and isinstance(c.claim, str)

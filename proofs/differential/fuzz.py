@@ -23,7 +23,11 @@ Splitting a campaign (deterministic for a seed): ``--shard I/N`` (1 <= I <= N, a
 runs only the rounds with ``r % N == I - 1`` (N machines of a CI matrix or batch scheduler each run one shard); ``--workers W``
 splits the shard's rounds over W processes of this machine (round ``r`` of the shard goes to
 worker ``(r // N) % W``).  ``--rounds R`` bounds the campaign to the global rounds ``0 .. R-1``
-(a fixed count: the same programs on every run); ``--seconds`` is a time budget per worker.
+(a fixed count: the same programs on every run); ``--seconds`` is a time budget per worker,
+checked before every program (a program started is finished, and a divergence found is shrunk
+within its count of replays).  ``--programs`` is at most :data:`MAX_PROGRAMS`, ``--shrink-replays``
+at most :data:`MAX_SHRINK_REPLAYS`.  ``--out`` is checked before the campaign (an existing
+directory, or a missing one whose parent exists: it is created when a divergence is saved).
 ``--json FILE`` writes the summary; ``fuzz merge A.json B.json …`` adds summaries up.
 
 Exit status: 0 clean; 1 a divergence or nothing covered (no operation ran on the target); 2 usage error, unreadable summary or the harness itself
@@ -49,11 +53,15 @@ from pathlib import Path
 from typing import Any, Optional, Sequence, TextIO
 
 from torchlean_runtime.report import Obligation, Outcome, pin_hypothesis_constants
-from torchlean_runtime.errors import print_cli_error
+from torchlean_runtime.errors import print_cli_error, printable
 from torchlean_runtime.files import json_depth, read_regular
+from torchlean_runtime.errors import TraceFormatError
+from torchlean_runtime.schemas import first_error
 
 __all__ = [
     "EXAMPLES_PER_ROUND",
+    "MAX_PROGRAMS",
+    "MAX_SHRINK_REPLAYS",
     "STEPS_PER_PROGRAM",
     "SUMMARY_FORMAT",
     "CampaignResult",
@@ -73,6 +81,10 @@ __all__ = [
 
 #: Programs per hypothesis run (a round): small, so a time budget is overrun by a few seconds at most.
 EXAMPLES_PER_ROUND = 50
+#: ``--programs`` (programs per round) is at most this (a larger value is TLR_USAGE, exit 2)
+MAX_PROGRAMS = 10_000
+#: ``--shrink-replays`` is at most this (a larger value is TLR_USAGE, exit 2)
+MAX_SHRINK_REPLAYS = 100_000
 #: ``--workers`` is at most this: 64, or 4 processes per CPU on a machine with more than 16
 MAX_WORKERS = max(64, 4 * (os.cpu_count() or 1))
 #: The most operations in one program (hypothesis' ``stateful_step_count``).
@@ -82,6 +94,8 @@ VERIFY_SEED = 20250605
 #: Rounds of the verify provider's campaign: quick / thorough.
 VERIFY_ROUNDS = (3, 20)
 SUMMARY_FORMAT = "torchlean.runtime.fuzz-summary.v1"
+#: its JSON Schema (package data of torchlean_runtime.conformance), checked by ``fuzz merge``
+SUMMARY_SCHEMA = "fuzz_summary_schema_v1.json"
 #: The engine of ``torchlean-rt fuzz`` without ``--engine`` (see docs/conformance.md, "Fuzz engines").
 DEFAULT_ENGINE = "random"
 ENGINES = ("random", "stateful")
@@ -157,6 +171,11 @@ def _divergence_in(exc: BaseException) -> Optional[Any]:
     return None
 
 
+class _OutOfTime(BaseException):
+    """Raised between two programs of a stateful round when ``--seconds`` are up (a
+    BaseException: hypothesis does not run more programs after it)."""
+
+
 def round_indices(shard: tuple[int, int] = (0, 1), worker: tuple[int, int] = (0, 1), rounds: Optional[int] = None) -> Any:
     """The global round numbers of one worker of one shard, in order (infinite if ``rounds`` is None)."""
     i, n = shard
@@ -221,6 +240,7 @@ def run_campaign(
     except TargetFailedError as exc:
         result.target_failure = f"[{exc.code}] {exc.message}" + (f"\nstderr tail:\n{exc.stderr_tail}" if exc.stderr_tail else "")
         return result
+    out_of_time: list = []
     try:
         for r in round_indices(shard, worker, rounds):
             if seconds is not None and time.monotonic() - start >= seconds:
@@ -228,11 +248,16 @@ def run_campaign(
             round_seed = seed * 1_000_003 + r
 
             def factory(round_seed: int = round_seed) -> DifferentialMachine:
+                if seconds is not None and stats.first_divergence_at is None and time.monotonic() - start >= seconds:
+                    out_of_time.append(r)
+                    raise _OutOfTime()  # the time budget is checked between programs too
                 return DifferentialMachine(stats, seed=round_seed, target=tgt, hostile=fuzz_hostility(target, hostile))
 
             result.round_list.append(r)
             try:
                 run_state_machine_as_test(hypothesis_seed(round_seed)(factory), settings=config)
+            except _OutOfTime:  # (a BaseException: hypothesis lets it through at once)
+                break
             except TargetFailure as exc:
                 err = exc.error
                 result.target_failure = f"[{err.code}] {err.message}" + (
@@ -244,7 +269,7 @@ def run_campaign(
                 found = _divergence_in(exc)
                 if found is not None:
                     result.divergence, result.trace = found.message, found.trace
-                else:
+                elif not out_of_time:  # (else: stopped between programs; hypothesis may report that as it likes)
                     result.harness_error = f"{type(exc).__name__}: {exc}"
                 break
             now = time.monotonic()
@@ -330,6 +355,8 @@ def run_random_campaign(
                 break
             result.round_list.append(r)
             for k in range(examples_per_round):
+                if k and seconds is not None and time.monotonic() - start >= seconds:
+                    break  # the time budget is checked between programs, not only between rounds
                 pseed = programs.program_seed(seed, r, k)
                 dtype = programs.ALL_DTYPES[k % len(programs.ALL_DTYPES)]
                 t0 = perf()
@@ -455,11 +482,13 @@ def honest_tags(trace: Any) -> Any:
 
 
 def save_failure(trace: Any, out_dir: os.PathLike | str) -> Path:
-    """Write ``trace`` into ``out_dir`` (created if needed) under a name that does not exist yet."""
+    """Write ``trace`` into ``out_dir`` under a name that does not exist yet.  ``out_dir`` is
+    created if missing, as one folder: its parent must exist (``fuzz`` checks ``--out`` so
+    before the campaign, :func:`torchlean_runtime.cli.check_output_dir`)."""
     from torchlean_runtime.conformance.vectors.format import write_trace
 
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out.mkdir(exist_ok=True)
     base = f"divergence-{trace.scalar_type}-seed{trace.generator.seed}"
     path = out / f"{base}.json"
     n = 1
@@ -468,6 +497,19 @@ def save_failure(trace: Any, out_dir: os.PathLike | str) -> Path:
         path = out / f"{base}-{n}.json"
     write_trace(trace, path)
     return path
+
+
+def _save(trace: Any, out_dir: str) -> str:
+    """``save_failure`` into ``--out`` (checked before the campaign); should writing fail even so
+    (the folder removed meanwhile, a full disk), into a fresh temporary folder instead, saying so
+    on stderr — a shrunk divergence is never lost."""
+    try:
+        return str(save_failure(trace, out_dir))
+    except OSError as exc:
+        fallback = tempfile.mkdtemp(prefix="torchlean-rt-fuzz-failures-")
+        print_cli_error("TLR_OUTPUT_PATH", f"fuzz: cannot save into --out {out_dir}: {exc.strerror or exc}; "
+                                           f"saved into {fallback} instead")
+        return str(save_failure(trace, fallback))
 
 
 def regressions_dir() -> str:
@@ -521,7 +563,8 @@ def _nothing_covered(doc: dict) -> Optional[str]:
 
 
 def merge_summaries(paths: Sequence[str]) -> dict:
-    """Add up ``--json`` summaries (TLR_TRACE_FORMAT-style ValueError if one is not a summary)."""
+    """Add up ``--json`` summaries (TLR_TRACE_FORMAT-style ValueError if one is not a summary;
+    :class:`TraceFormatError` naming the file and the field if one breaks :data:`SUMMARY_SCHEMA`)."""
     docs = []
     limit = 64 * 1024 * 1024
     for p in paths:
@@ -534,6 +577,9 @@ def merge_summaries(paths: Sequence[str]) -> dict:
             raise ValueError(f"{p}: cannot be read as JSON: {exc}") from None
         if not isinstance(doc, dict) or doc.get("format") != SUMMARY_FORMAT:
             raise ValueError(f"{p}: not a {SUMMARY_FORMAT} summary")
+        bad = first_error(doc, "torchlean_runtime.conformance", SUMMARY_SCHEMA)
+        if bad is not None:  # every field checked against the published schema before it is added up
+            raise TraceFormatError(f"{p}: {bad[0]}: {bad[1]} (not a {SUMMARY_FORMAT} summary, {SUMMARY_SCHEMA})")
         docs.append(doc)
     try:
         return _merged(docs)
@@ -591,6 +637,10 @@ def main(args: Any) -> int:
     if args.merge:
         if args.merge[0] != "merge" or len(args.merge) < 2:
             return _usage("positional arguments are only `merge FILE...`")
+        if args.json:
+            from torchlean_runtime.cli import check_writable
+
+            check_writable(args.json, "--json")
         try:
             doc = merge_summaries(args.merge[1:])
         except ValueError as exc:
@@ -603,7 +653,7 @@ def main(args: Any) -> int:
               f"({doc['duplicate_rounds']} duplicated), {doc['cases']} cases, {doc['operations']} operations, "
               f"{len(doc['divergences'])} divergences, {len(doc['target_failures'])} target failures")
         for d in doc["divergences"]:
-            print(f"fuzz merge: divergence: {d['message'][:300]} (trace: {d['trace']})")
+            print(printable(f"fuzz merge: divergence: {d['message'][:300]} (trace: {d['trace']})"))
         if _nothing_covered(doc):
             print(_nothing_covered(doc).replace("fuzz:", "fuzz merge:", 1))
         return _exit(doc)
@@ -613,11 +663,11 @@ def main(args: Any) -> int:
         return _usage("--rounds must be positive")
     if not 1 <= args.workers <= MAX_WORKERS:
         return _usage(f"--workers must be between 1 and {MAX_WORKERS}, given {args.workers}")
-    if args.programs < 1:
-        return _usage(f"--programs must be at least 1, given {args.programs}")
+    if not 1 <= args.programs <= MAX_PROGRAMS:
+        return _usage(f"--programs must be between 1 and {MAX_PROGRAMS}, given {args.programs}")
     shrink_budget = getattr(args, "shrink_replays", None)
-    if shrink_budget is not None and shrink_budget < 1:
-        return _usage(f"--shrink-replays must be at least 1, given {shrink_budget}")
+    if shrink_budget is not None and not 1 <= shrink_budget <= MAX_SHRINK_REPLAYS:
+        return _usage(f"--shrink-replays must be between 1 and {MAX_SHRINK_REPLAYS}, given {shrink_budget}")
     engine = getattr(args, "engine", None) or DEFAULT_ENGINE
     if engine == "stateful":
         try:
@@ -639,10 +689,11 @@ def main(args: Any) -> int:
     seed = args.seed if args.seed is not None else int.from_bytes(os.urandom(4), "big")
     if seed < 0:
         return _usage("--seed must be a non-negative integer")
+    from torchlean_runtime.cli import check_output_dir, check_writable
+
     if args.json:
-        folder = Path(args.json).resolve().parent
-        if not folder.is_dir():
-            return _usage(f"--json: the folder {folder} does not exist")
+        check_writable(args.json, "--json")  # output paths before any work (TLR_OUTPUT_PATH, exit 2)
+    check_output_dir(args.out, "--out")
     from torchlean_runtime.conformance.target import open_target
     from torchlean_runtime.errors import TargetFailedError, TargetSelectorError
 
@@ -674,7 +725,7 @@ def main(args: Any) -> int:
         print(f"fuzz: {r.summary()}")
         if r.divergence is not None:
             r.trace = honest_tags(r.trace)
-        saved.append(str(save_failure(r.trace, args.out)) if r.divergence is not None else None)
+        saved.append(_save(r.trace, args.out) if r.divergence is not None else None)
     doc = _summary_doc(results, args, seed, saved)
     if args.json:
         Path(args.json).write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")

@@ -15,6 +15,7 @@ response before the next request.  Requests carry an ``id`` the response echoes.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -27,10 +28,12 @@ import tempfile
 import time
 from typing import Any, BinaryIO, Mapping, Optional, Sequence
 
-from torchlean_runtime.errors import ProtocolError, TargetFailedError, TargetTimeoutError, TorchLeanError, print_cli_error
+from torchlean_runtime.errors import (ProtocolError, TargetFailedError, TargetTimeoutError, TensorTooLargeError,
+                                     TorchLeanError, TraceLimitError, print_cli_error)
 
 from .target import DEFAULT_TIMEOUT, Answer, ObjectTarget, ObservedError, Target, one_line, printable_tail
 from .vectors.execute import Crash
+from .vectors.reader import check_tensor_limits, limits_from_env
 from .vectors.format import (ERROR_CODES, HANDLE_PATTERN, OPS, SCALAR_TYPES, Result, args_from_doc, args_to_doc,
                              result_from_doc, result_to_doc)
 
@@ -121,6 +124,9 @@ class ProcessTarget(Target):
         self._poll_in = select.poll()
         self._poll_in.register(self._in, select.POLLOUT | select.POLLERR)
         self.runner: dict[str, Any] = {}
+        # the reader's per-tensor limits on every answer, checked before it is decoded (an answer
+        # may repeat a context's tensors, so the per-file total is only bounded by the line length)
+        self.limits = dataclasses.replace(limits_from_env(), max_total_elements=MAX_LINE_BYTES)
         self._handshake()
 
     # -- the transport -------------------------------------------------------------------------
@@ -344,6 +350,7 @@ class ProcessTarget(Target):
         kind = r.get("type")
         if kind == "result":
             try:
+                check_tensor_limits(r.get("result"), f"the answer to {op}", self.limits)  # before decoding
                 return result_from_doc(OPS[op].result, r.get("result"), f"the answer to {op}")
             except TorchLeanError as exc:
                 raise self._fail(ProtocolError, f"malformed result: {one_line(exc.message, 300)}") from None
@@ -425,6 +432,10 @@ def _answer(target: Target, request: Any, session: Optional[dict] = None) -> dic
             return {**out, "type": "protocol_error", "message": "call before reset: send a reset first"}
         if bind is not None and not (isinstance(bind, str) and _HANDLE_RE.match(bind)):
             return {**out, "type": "protocol_error", "message": f"bind must be a handle matching {HANDLE_PATTERN}"}
+        try:  # the trace reader's tensor limits, before anything is decoded or allocated
+            check_tensor_limits(request.get("args"), "args", session.get("limits"))
+        except TraceLimitError as exc:
+            return {**out, "type": "error", "code": TensorTooLargeError.code, "message": one_line(exc.message)}
         try:
             args = args_from_doc(op, request.get("args"), "args")
         except TorchLeanError as exc:
@@ -472,7 +483,7 @@ def _serve(target: Target, rd: BinaryIO, wr: BinaryIO) -> int:
     # ASCII-only, no NaN/Infinity: every line written is valid JSON whatever a request held
     # (a lone surrogate in a string is escaped, never an encoding error)
     dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=True, allow_nan=False).encode
-    session: dict = {"reset": False}
+    session: dict = {"reset": False, "limits": limits_from_env()}
     while True:
         line = rd.readline(MAX_LINE_BYTES + 1)
         if not line:

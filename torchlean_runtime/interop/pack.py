@@ -18,6 +18,7 @@ import dataclasses
 import hashlib
 import math
 import os
+import stat
 from typing import Any, BinaryIO, Iterable, Iterator, Mapping, Optional, Sequence
 
 import numpy as np
@@ -29,7 +30,7 @@ from torchlean_runtime.errors import (
     ParamFormatError,
     ParamLimitError,
 )
-from torchlean_runtime.files import NOT_REGULAR, NotRegularFileError, open_regular
+from torchlean_runtime.files import NOT_REGULAR, NotRegularFileError, checked_path, open_regular
 from torchlean_runtime.spec.core.shape import MAX_RANK
 
 __all__ = [
@@ -40,6 +41,10 @@ __all__ = [
     "read_names_file",
     "apply_names",
     "check_dims",
+    "check_names",
+    "check_shapes",
+    "check_limits",
+    "check_pack",
     "file_size",
     "open_input",
     "atomic_output",
@@ -91,6 +96,22 @@ class ParamPack:
     metadata: Optional[Mapping[str, str]] = None
 
     def __post_init__(self) -> None:
+        # the public boundary: every reader, writer and summary relies on what is checked here
+        object.__setattr__(self, "names", check_names(self.names, "names"))
+        if not isinstance(self.arrays, (tuple, list)):
+            raise ParamFormatError(f"arrays must be a tuple of numpy arrays, given {type(self.arrays).__name__}")
+        object.__setattr__(self, "arrays", tuple(self.arrays))
+        for i, arr in enumerate(self.arrays):
+            if not isinstance(arr, np.ndarray):
+                raise ParamFormatError(f"arrays[{i}] is a {type(arr).__name__}, not a numpy ndarray "
+                                       "(np.asarray makes one; a numpy scalar is a 0-d array)", param=i)
+            if arr.dtype.newbyteorder("<") not in SUPPORTED_DTYPES:
+                raise ParamDtypeError(f"arrays[{i}] has dtype {arr.dtype}, not float64, float32 or int64", param=i)
+        # as documented: read-only, C-contiguous, little-endian (the readers' arrays already are:
+        # kept as they are; another array becomes a read-only view, or a copy only if needed)
+        object.__setattr__(self, "arrays", tuple(readonly(a) for a in self.arrays))
+        if self.metadata is not None and not isinstance(self.metadata, Mapping):
+            raise ParamFormatError(f"metadata must be a mapping of strings or None, given {type(self.metadata).__name__}")
         if len(self.names) != len(self.arrays):
             raise ParamCountError(f"{len(self.names)} names for {len(self.arrays)} parameters")
         if len(set(self.names)) != len(self.names):
@@ -120,6 +141,55 @@ class ParamPack:
     __hash__ = None  # type: ignore[assignment]
 
 
+def check_names(names: Any, what: str = "names", path: object = None) -> tuple[str, ...]:
+    """``names`` as a tuple, each a ``str`` UTF-8 can encode (no lone surrogate), or
+    TLR_PARAM_FORMAT naming the first bad one (a ``str`` itself is not a list of names)."""
+    if isinstance(names, (str, bytes)) or not isinstance(names, (tuple, list)):
+        raise ParamFormatError(f"{what} must be a list of strings, given {type(names).__name__}", path)
+    for i, name in enumerate(names):
+        if not isinstance(name, str):
+            raise ParamFormatError(f"{what}[{i}] must be a str, given {type(name).__name__}", path)
+        try:
+            name.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ParamFormatError(f"{what}[{i}] = {name!r} is not valid Unicode (a lone surrogate)", path) from None
+    return tuple(names)
+
+
+def check_shapes(shapes: Any, path: object = None) -> Optional[tuple[tuple[int, ...], ...]]:
+    """``shapes`` (Lean's expected shape list) as a tuple of tuples of non-negative ints, or
+    ``None``; TLR_PARAM_FORMAT naming the first bad entry (the rank and size limits apply per
+    record, as for the file's own shapes)."""
+    if shapes is None:
+        return None
+    if isinstance(shapes, (str, bytes)) or not isinstance(shapes, (tuple, list)):
+        raise ParamFormatError(f"shapes must be a list of shapes, given {type(shapes).__name__}", path)
+    out = []
+    for i, dims in enumerate(shapes):
+        if isinstance(dims, (str, bytes)) or not isinstance(dims, (tuple, list)):
+            raise ParamFormatError(f"shapes[{i}] must be a list of dimensions, given {type(dims).__name__}", path)
+        for d in dims:
+            if isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d < 0:
+                raise ParamFormatError(f"shapes[{i}] must hold non-negative ints, given {d!r}", path)
+        out.append(tuple(int(d) for d in dims))
+    return tuple(out)
+
+
+def check_limits(limits: Any) -> "Limits":
+    """``limits`` if it is a :class:`Limits`, else TLR_PARAM_FORMAT."""
+    if not isinstance(limits, Limits):
+        raise ParamFormatError(f"limits must be a torchlean_runtime.interop.Limits, given {type(limits).__name__}")
+    return limits
+
+
+def check_pack(pack: Any) -> "ParamPack":
+    """``pack`` if it is a :class:`ParamPack` (whose construction checked its contents), else
+    TLR_PARAM_FORMAT."""
+    if not isinstance(pack, ParamPack):
+        raise ParamFormatError(f"expected a ParamPack, given {type(pack).__name__}")
+    return pack
+
+
 def readonly(arr: np.ndarray) -> np.ndarray:
     """A C-contiguous little-endian read-only array with the same bits (copy only if needed)."""
     if not arr.flags.c_contiguous:  # (np.ascontiguousarray would make a 0-d array 1-d)
@@ -140,7 +210,7 @@ def default_names(count: int) -> tuple[str, ...]:
 def read_names_file(path: str | os.PathLike, limits: Limits = DEFAULT_LIMITS) -> tuple[str, ...]:
     """A names file: UTF-8 text, one name per line (``\\n`` or ``\\r\\n``), no empty names.
     Errors: TLR_PARAM_IO, TLR_PARAM_LIMIT, TLR_PARAM_FORMAT."""
-    fh, _ = open_input(path, limits, "names file: ")
+    fh, _ = open_input(path, check_limits(limits), "names file: ")
     try:
         with fh:
             data = fh.read(limits.max_bytes + 1)
@@ -168,7 +238,7 @@ def apply_names(pack: ParamPack, names: Optional[Sequence[str]], path: object = 
     TLR_PARAM_COUNT (missing or trailing records against the names)."""
     if names is None:
         return pack
-    names = tuple(names)
+    names = check_names(names, "names", path)
     if len(names) != len(pack):
         what = "missing" if len(pack) < len(names) else "trailing"
         raise ParamCountError(f"{len(names)} names but {len(pack)} parameter records ({what} records)", path)
@@ -204,6 +274,7 @@ def open_input(path: str | os.PathLike, limits: Limits = DEFAULT_LIMITS, what: s
     """``path`` opened for reading, and its size: a regular file only (opened non-blocking and
     fstat-ed: a FIFO, socket, device or directory is TLR_PARAM_IO and never blocks), at most
     ``limits.max_bytes`` (TLR_PARAM_LIMIT)."""
+    check_limits(limits)
     try:
         fh = open_regular(path)
     except NotRegularFileError:
@@ -230,6 +301,7 @@ def pack_to_context(pack: ParamPack) -> Any:
     context: mixed dtypes are TLR_PARAM_DTYPE, naming the first parameter that differs."""
     from torchlean_runtime.impl import RuntimeContext
 
+    check_pack(pack)
     dtypes = {a.dtype for a in pack.arrays}
     if len(dtypes) > 1:
         first = pack.arrays[0].dtype
@@ -248,6 +320,10 @@ def pack_from_context(ctx: Any, metadata: Optional[Mapping[str, str]] = None) ->
     """The visible variables of ``ctx`` (newest entry per name — what Lean ``getVariable``
     sees), oldest first, so ``pack_from_context(pack_to_context(p))`` is ``p``.  Shadowed
     entries are not part of a pack."""
+    from torchlean_runtime.impl import RuntimeContext
+
+    if not isinstance(ctx, RuntimeContext):
+        raise ParamFormatError(f"expected a RuntimeContext, given {type(ctx).__name__}")
     seen: set[str] = set()
     newest_first = []
     for name, arr in ctx.variable_entries():
@@ -269,6 +345,7 @@ def summarize(pack: ParamPack) -> list[dict[str, Any]]:
     ``Context`` instance), NaN and ±inf counts, sha256 of the little-endian payload bytes."""
     from torchlean_runtime.impl import Variable
 
+    check_pack(pack)
     rows = []
     for i, (name, arr) in enumerate(pack.items()):
         floating = arr.dtype.kind == "f"
@@ -289,15 +366,42 @@ def summarize(pack: ParamPack) -> list[dict[str, Any]]:
     return rows
 
 
+def _umask() -> int:
+    """The process umask (read by setting it and setting it back: there is no getter)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _output_mode(path: str | os.PathLike) -> int:
+    """The permission bits of a written file: those of the regular file it replaces, else
+    ``0o666`` minus the umask (what ``open(path, "w")`` gives) — the same for every format,
+    whatever library wrote the temporary file."""
+    try:
+        st = os.stat(path)
+        if stat.S_ISREG(st.st_mode):
+            return stat.S_IMODE(st.st_mode)
+    except OSError:
+        pass
+    return 0o666 & ~_umask()
+
+
 @contextlib.contextmanager
 def atomic_output(path: str | os.PathLike, errors: tuple[type[BaseException], ...] = ()) -> Iterator[str]:
     """The one way a parameter file is written: yield a sibling temporary path to write, then
     rename it onto ``path`` (as Lean's ``writeAtomically``), so a failure leaves no partial file.
+    The file gets the mode of the regular file it replaces, else ``0o666`` minus the umask, as
+    every ``open(path, "w")`` does (:func:`_output_mode`).
     An OSError (or one of ``errors``) removes the temporary file and becomes ParamFileError
     (TLR_PARAM_IO) naming ``path``."""
-    tmp = f"{os.fspath(path)}.tmp-{os.getpid()}"
+    try:
+        target = checked_path(path)  # a NUL byte, a lone surrogate, not a path at all: TLR_PARAM_IO
+    except OSError as exc:
+        raise ParamFileError(f"cannot write: {exc.strerror}", path if isinstance(path, (str, bytes)) else repr(path)[:200]) from None
+    tmp = target + (b".tmp-%d" % os.getpid() if isinstance(target, bytes) else f".tmp-{os.getpid()}")
     try:
         yield tmp
+        os.chmod(tmp, _output_mode(path))
         os.replace(tmp, path)
     except (OSError, *errors) as exc:
         try:

@@ -37,7 +37,8 @@ from torchlean_runtime.errors import (
 from torchlean_runtime.files import json_depth
 
 from . import leanjson as LJ
-from .pack import DEFAULT_LIMITS, FLOAT64, Limits, ParamPack, apply_names, atomic_output, check_dims, default_names, open_input, readonly
+from .pack import (DEFAULT_LIMITS, FLOAT64, Limits, ParamPack, apply_names, atomic_output, check_dims, check_limits, check_names,
+                   check_pack, check_shapes, default_names, open_input, readonly)
 
 __all__ = ["FORMAT_TAG", "write_paramlist_bits", "dumps_paramlist_bits", "read_paramlist_bits", "loads_paramlist_bits"]
 
@@ -65,13 +66,14 @@ def write_paramlist_bits(path: str | os.PathLike, pack: ParamPack, pretty: bool 
     ``writeParamBits path ps pretty`` does.  Errors: TLR_PARAM_DTYPE (not float64),
     TLR_PARAM_IO.  Written to a sibling temporary file and renamed (as Lean's
     ``writeAtomically``), so a failure leaves no partial file."""
-    bits = _bits(pack, path)
+    bits = _bits(check_pack(pack), path)
     with atomic_output(path) as tmp, open(tmp, "w", encoding="utf-8", newline="") as fh:
         _write(fh.write, pack, bits, pretty)
 
 
 def dumps_paramlist_bits(pack: ParamPack, pretty: bool = True) -> str:
     """The text :func:`write_paramlist_bits` writes."""
+    check_pack(pack)
     parts: list[str] = []
     _write(parts.append, pack, _bits(pack, None), pretty)
     return "".join(parts)
@@ -112,7 +114,8 @@ def read_paramlist_bits(
     ``ss``), or ``None`` to take shapes from the file; ``names``: names for the records (default
     ``p0, p1, …``).  Returns float64 arrays with the file's exact bit patterns.  Nothing is
     returned unless the whole file is valid."""
-    fh, _ = open_input(path, limits)  # a regular file only, never blocks
+    shapes, names = check_shapes(shapes, path), None if names is None else check_names(names, "names", path)
+    fh, _ = open_input(path, check_limits(limits))  # a regular file only, never blocks
     try:
         with fh:
             data = fh.read(limits.max_bytes + 1)
@@ -131,6 +134,10 @@ def loads_paramlist_bits(
     path: object = None,
 ) -> ParamPack:
     """:func:`read_paramlist_bits` on the file's contents."""
+    check_limits(limits)
+    shapes, names = check_shapes(shapes, path), None if names is None else check_names(names, "names", path)
+    if not isinstance(data, (bytes, str)):
+        raise ParamFormatError(f"data must be bytes or str, given {type(data).__name__}", path)
     if isinstance(data, bytes):
         if len(data) > limits.max_bytes:
             raise ParamLimitError(f"{len(data)} bytes exceed max_bytes={limits.max_bytes}", path)

@@ -32,7 +32,8 @@ import numpy as np
 from torchlean_runtime.errors import ParamDtypeError, ParamFileError, ParamFormatError, ParamLimitError
 from torchlean_runtime.files import json_depth, open_regular
 
-from .pack import DEFAULT_LIMITS, FLOAT32, FLOAT64, INT64, Limits, ParamPack, apply_names, atomic_output, check_dims, file_size, readonly
+from .pack import (DEFAULT_LIMITS, FLOAT32, FLOAT64, INT64, Limits, ParamPack, apply_names, atomic_output, check_dims, check_limits,
+                   check_names, check_pack, file_size, readonly)
 
 __all__ = ["ORDER_KEY", "DTYPES", "encode_order", "read_safetensors", "write_safetensors"]
 
@@ -50,6 +51,8 @@ def read_safetensors(
     metadata).  ``names`` renames the tensors positionally (count must match)."""
     from safetensors import SafetensorError, safe_open
 
+    check_limits(limits)
+    names = None if names is None else check_names(names, "names", path)
     size = file_size(path)
     if size > limits.max_bytes:
         raise ParamLimitError(f"{size} bytes exceed max_bytes={limits.max_bytes}", path)
@@ -143,7 +146,7 @@ def write_safetensors(path: str | os.PathLike, pack: ParamPack) -> None:
     from safetensors import SafetensorError
     from safetensors.numpy import save_file
 
-    for i, (name, arr) in enumerate(pack.items()):
+    for i, (name, arr) in enumerate(check_pack(pack).items()):
         if arr.dtype not in (FLOAT64, FLOAT32, INT64):
             raise ParamDtypeError(f"dtype {arr.dtype} is not float64, float32 or int64", path, f"{i} ({name!r})")
     metadata = dict(pack.metadata or {})

@@ -37,7 +37,8 @@ from torchlean_runtime.errors import (
 )
 from torchlean_runtime.files import open_regular
 
-from .pack import DEFAULT_LIMITS, FLOAT32, FLOAT64, Limits, ParamPack, apply_names, atomic_output, check_dims, default_names, open_input, readonly
+from .pack import (DEFAULT_LIMITS, FLOAT32, FLOAT64, Limits, ParamPack, apply_names, atomic_output, check_dims, check_limits,
+                   check_names, check_pack, check_shapes, default_names, open_input, readonly)
 
 __all__ = ["MAGIC", "VERSION", "write_tlpf32b", "read_tlpf32b", "is_tlpf32b", "to_float32"]
 
@@ -59,7 +60,7 @@ def write_tlpf32b(path: str | os.PathLike, pack: ParamPack, allow_float64: bool 
     are written bit for bit; float64 arrays only with ``allow_float64=True`` (rounded by
     :func:`to_float32`), else TLR_PARAM_DTYPE; other dtypes are TLR_PARAM_DTYPE.  Written to a
     sibling temporary file and renamed (Lean's ``writeAtomically``)."""
-    for i, (name, arr) in enumerate(pack.items()):
+    for i, (name, arr) in enumerate(check_pack(pack).items()):
         if arr.dtype == FLOAT64 and not allow_float64:
             raise ParamDtypeError("float64 → float32 rounds; pass the explicit float32 conversion flag", path, f"{i} ({name!r})")
         if arr.dtype not in (FLOAT32, FLOAT64):
@@ -133,8 +134,8 @@ def read_tlpf32b(
     """Read a ``TLPF32B`` v2 checkpoint into float32 arrays (exact bits).  ``shapes``: the
     expected shape list (Lean's ``shapes``), ``None`` to take the file's; ``names``: the record
     names (default ``p0, p1, …``)."""
-    fh, size = open_input(path, limits)  # a regular file only, never blocks
-    names = None if names is None else tuple(names)
+    shapes, names = check_shapes(shapes, path), None if names is None else check_names(names, "names", path)
+    fh, size = open_input(path, check_limits(limits))  # a regular file only, never blocks
     try:
         with fh:
             # 1. validate everything (metadata read, payloads skipped by seeking)

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from torchlean_runtime.errors import ParamDtypeError, TorchUnavailableError
+from torchlean_runtime.errors import ParamDtypeError, ParamFormatError, TorchUnavailableError
 
 from .pack import SUPPORTED_DTYPES, ParamPack, pack_from_context
 
@@ -39,6 +39,11 @@ def _numpy(t: Any, what: str) -> np.ndarray:
     return arr
 
 
+def _module(torch: Any, module: Any) -> None:
+    if not isinstance(module, torch.nn.Module):
+        raise ParamFormatError(f"expected a torch.nn.Module, given {type(module).__name__}")
+
+
 def _numpy_dtypes() -> tuple:
     torch = _torch()
     return (torch.float64, torch.float32, torch.int64)
@@ -52,7 +57,7 @@ def module_to_context(module: Any) -> tuple[Any, list[Any]]:
     (parameters of two dtypes: a context has one ``α``)."""
     from torchlean_runtime.impl import RuntimeContext, Variable
 
-    _torch()
+    _module(_torch(), module)
     ctx = RuntimeContext.empty()
     variables = []
     for i, (name, p) in enumerate(module.named_parameters()):
@@ -66,7 +71,7 @@ def module_to_context(module: Any) -> tuple[Any, list[Any]]:
 
 def module_to_pack(module: Any) -> ParamPack:
     """The module's parameter values as a pack, in ``named_parameters()`` order."""
-    _torch()
+    _module(_torch(), module)
     named = list(module.named_parameters())
     return ParamPack(tuple(n for n, _ in named), tuple(_numpy(p, f"{i} ({n!r})") for i, (n, p) in enumerate(named)))
 

@@ -1348,6 +1348,9 @@ def main(args: Any = None) -> int:
         parser.add_argument("out_dir")
         args = parser.parse_args(args)
     try:
+        from torchlean_runtime.cli import check_output_dir
+
+        check_output_dir(args.out_dir, "OUT_DIR")  # its parent must exist: no tree of folders is created
         cov = generate(args.out_dir)
     except GenerationError as exc:
         print_cli_error("TLR_INTERNAL", f"vectors generate: {exc}")

@@ -22,17 +22,31 @@ import hashlib
 import json
 import os
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Optional, Sequence
+
+from torchlean_runtime.files import NotRegularFileError, open_regular, read_regular
 
 __all__ = ["MANIFEST_FORMAT", "manifest_document", "write_manifest", "verify_manifest", "sha256_file"]
 
 MANIFEST_FORMAT = "torchlean.runtime.manifest.v1"
 
 
-def sha256_file(path: str | os.PathLike) -> str:
+#: the largest manifest.json read (bytes)
+MAX_MANIFEST_BYTES = 16 * 1024 * 1024
+
+
+def sha256_file(path: str | os.PathLike, limit: Optional[int] = None) -> str:
+    """The sha256 of the regular file ``path`` (opened by :func:`~torchlean_runtime.files.open_regular`:
+    a FIFO, socket, device or directory is an ``OSError`` and never blocks; so is a path that
+    cannot name a file).  With ``limit``, a file longer than ``limit`` bytes is a
+    :class:`ValueError` (nothing beyond ``limit + 1`` bytes is read)."""
     h = hashlib.sha256()
-    with open(path, "rb") as fh:
+    read = 0
+    with open_regular(path) as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
+            read += len(chunk)
+            if limit is not None and read > limit:
+                raise ValueError(f"longer than {limit} bytes")
             h.update(chunk)
     return h.hexdigest()
 
@@ -77,18 +91,22 @@ def write_manifest(root: str | os.PathLike, entries: Sequence[tuple[str, Any]]) 
     return doc
 
 
-def verify_manifest(path: str, found: Sequence[str]) -> dict:
+def verify_manifest(path: str, found: Sequence[str], max_file_bytes: Optional[int] = None) -> dict:
     """Check the manifest at ``path`` against the trace files ``found`` under its directory.
 
     Returns ``{"path", "ok", "files", "problems": {file path: why}}``: a listed file that is
-    missing or has another sha256, an unlisted trace file, or an unreadable manifest (then the
-    manifest's own path is the problem)."""
+    missing, not a regular file (a FIFO, socket or device is never opened), longer than
+    ``max_file_bytes`` or with another sha256, an unlisted trace file, or an unreadable
+    manifest (then the manifest's own path is the problem).  The manifest and every listed
+    file are opened only if they are regular files (:func:`~torchlean_runtime.files.open_regular`),
+    so nothing blocks; a listed path no file can have (a NUL byte, a lone surrogate) is a problem."""
     root = os.path.dirname(path)
     problems: dict[str, str] = {}
     listed: list[dict] = []
     try:
-        with open(path, "rb") as fh:
-            data = fh.read(16 * 1024 * 1024 + 1)
+        data = read_regular(path, MAX_MANIFEST_BYTES)
+        if len(data) > MAX_MANIFEST_BYTES:
+            raise ValueError(f"longer than {MAX_MANIFEST_BYTES} bytes")
         doc = json.loads(data)
         if not isinstance(doc, dict) or doc.get("format") != MANIFEST_FORMAT or not isinstance(doc.get("files"), list):
             raise ValueError(f"not a {MANIFEST_FORMAT} document")
@@ -99,14 +117,24 @@ def verify_manifest(path: str, found: Sequence[str]) -> dict:
                 raise ValueError(f"a files entry leaves the corpus: {e['path'][:100]!r}")
             listed.append(e)
     except (OSError, ValueError, RecursionError) as exc:
-        problems[path] = f"the manifest cannot be read: {str(exc)[:200]}"
+        why = (exc.strerror or str(exc)) if isinstance(exc, OSError) else str(exc)
+        problems[path] = f"the manifest cannot be read: {why[:200]}"
         return {"path": path, "ok": False, "files": 0, "problems": problems}
     expected = {os.path.join(root, *e["path"].split("/")): e["sha256"] for e in listed}
     for f, digest in expected.items():
         try:
-            actual = sha256_file(f)
-        except OSError:
+            actual = sha256_file(f, max_file_bytes)
+        except FileNotFoundError:
             problems[f] = "listed in manifest.json but missing"
+            continue
+        except NotRegularFileError:
+            problems[f] = "listed in manifest.json but not a regular file (a FIFO, socket or device is never opened)"
+            continue
+        except OSError as exc:
+            problems[f] = f"listed in manifest.json but cannot be read: {exc.strerror or exc}"
+            continue
+        except ValueError as exc:
+            problems[f] = f"listed in manifest.json but {exc} (max_file_bytes)"
             continue
         if actual != digest:
             problems[f] = f"sha256 {actual[:16]}… differs from manifest.json's {digest[:16]}…"

@@ -35,7 +35,7 @@ from torchlean_runtime.spec.env import env_nat
 
 from .format import Trace, from_document
 
-__all__ = ["trace_work", "tensor_nodes", "ReaderLimits", "DEFAULT_LIMITS", "limits_from_env", "read_trace", "read_trace_bytes", "schema", "validator"]
+__all__ = ["trace_work", "tensor_nodes", "ReaderLimits", "DEFAULT_LIMITS", "limits_from_env", "check_tensor_limits", "read_trace", "read_trace_bytes", "schema", "validator"]
 
 
 @dataclass(frozen=True)
@@ -194,6 +194,15 @@ def _check_sizes(doc: Any, source: str, limits: ReaderLimits) -> None:
                     raise TraceLimitError(f"{where}: more than max_total_elements={limits.max_total_elements} tensor elements in the file")
             if isinstance(shape, list) and all(type(d) is int and d >= 0 for d in shape):
                 _check_shape_extent(shape, where, limits)
+
+
+def check_tensor_limits(doc: Any, source: str, limits: Optional[ReaderLimits] = None) -> None:
+    """The reader's tensor limits (``max_tensor_elements``, ``max_total_elements``,
+    ``max_dims_product``, and the nested rows before a zero dimension) on any raw JSON value
+    holding tensors — a protocol request's ``args``, a runner's ``result`` — before anything is
+    decoded or allocated.  TraceLimitError (TLR_TRACE_LIMIT) naming ``source``.  Linear in the
+    value; :data:`DEFAULT_LIMITS` overridden by the environment when ``limits`` is None."""
+    _check_sizes(doc, source, limits_from_env() if limits is None else limits)
 
 
 def _check_shape_extent(shape: list, where: str, limits: ReaderLimits) -> None:

@@ -53,7 +53,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Optional, Sequence
 
-from torchlean_runtime.errors import TargetFailedError, TorchLeanError, TraceFormatError, TraceLimitError, print_cli_error
+from torchlean_runtime.errors import (TargetFailedError, TorchLeanError, TraceFormatError, TraceLimitError, print_cli_error,
+                                     printable)
 
 from .bits import TensorBits, describe_element
 from .execute import matches
@@ -83,9 +84,10 @@ MANIFEST_NAME = "manifest.json"
 
 
 def shown(path: str) -> str:
-    """A path as printable text: bytes that are not UTF-8 (kept by the OS as surrogate escapes)
-    become ``\\xNN``, so printing never fails on a strict UTF-8 stdout."""
-    return os.fsencode(path).decode("utf-8", "backslashreplace")
+    """A path or message as printable text (:func:`~torchlean_runtime.errors.printable`): bytes
+    that are not UTF-8 (kept by the OS as surrogate escapes) become ``\\xNN``, any other lone
+    surrogate ``\\uXXXX``, so printing never fails on a strict UTF-8 stdout."""
+    return printable(path)
 
 
 @dataclass
@@ -443,7 +445,7 @@ def run_replay(paths: Sequence[str], selector: str, limits: Optional[ReaderLimit
     for m in manifests:
         from .manifest import verify_manifest
 
-        check = verify_manifest(m, [f for f in files if f.startswith(os.path.dirname(m) + os.sep)])
+        check = verify_manifest(m, [f for f in files if f.startswith(os.path.dirname(m) + os.sep)], limits.max_file_bytes)
         manifest_checks.append(check)
         bad_by_manifest.update(check["problems"])
     traces: list[tuple[str, Optional[Trace], str]] = []
@@ -604,7 +606,7 @@ def main(args: Any = None) -> int:
     except TargetFailedError as exc:  # the runner failed its handshake
         print_cli_error(exc.code, f"replay: target failed before the first file: {exc.message}")
         for t in exc.stderr_tail.splitlines()[-20:]:
-            print(f"  | {t}", file=sys.stderr)
+            print(f"  | {printable(t)}", file=sys.stderr)
         return 3
     doc = report_document(run)
     try:
@@ -639,9 +641,9 @@ def _print(doc: dict, run: RunResult, as_json: bool) -> None:
     else:
         from ..target import which_target
 
-        print(which_target(run.target))
+        print(printable(which_target(run.target)))
         for line in _text_lines(run.results):
-            print(line)
+            print(printable(line))  # names, notes and messages read from the files
         t = doc["totals"]
         print(
             f"{'PASS' if doc['ok'] else 'FAIL'}: {t['files']} files, {t['runs']} runs ({t['passed']} passed, "
