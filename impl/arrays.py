@@ -37,6 +37,7 @@ from torchlean_runtime.errors import (
     ScalarTypeMismatchError,
     ShapeMismatchError,
     TensorTooLargeError,
+    safe_repr,
 )
 from torchlean_runtime.spec.core.scalars import Float, IEEE32Exec, Int, ScalarType, checkFloatEnvironment, floatToString
 from torchlean_runtime.spec.core.shape import MAX_RANK, ofList
@@ -156,16 +157,6 @@ def _shape_dims(shape: Any) -> Optional[tuple[int, ...]]:
     return tuple(dims)
 
 
-def _safe_repr(value: Any, limit: int = 120) -> str:
-    """``repr(value)`` for an error message, at most ``limit`` characters; a ``__repr__`` that
-    raises gives the type name instead (a message must never fail or grow without bound)."""
-    try:
-        text = repr(value)
-    except Exception:
-        return f"<{type(value).__name__} object>"
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def is_shape(shape: Any) -> bool:
     """A shape is a sequence (Lean ``Shape.ofList`` of a list) of at most MAX_RANK
     non-negative ints (``bool`` is not an int here)."""
@@ -257,7 +248,7 @@ def check_shape(shape: Any, op: str) -> tuple[int, ...]:
     if dims is None:
         raise InvalidShapeError(
             f"{op}: a shape must be a sequence (tuple or list) of non-negative ints (at most {MAX_RANK} of them), "
-            f"given {type(shape).__name__} {_safe_repr(shape)}"
+            f"given {type(shape).__name__} {safe_repr(shape)}"
         )
     return dims
 

@@ -230,6 +230,7 @@ class RuntimeContext:
         arr = freeze(arr)
         return RuntimeContext._make(self._variables.register(name, arr), self._gradients, self.next_id + 1, dtype)
 
+    @C.shape_read_once
     @C.refines(C.get_variable_refines)
     def get_variable(self, name: str, shape: tuple[int, ...]) -> Optional[np.ndarray]:
         """Lean ``Runtime.getVariable`` at ``shape`` (any sequence of ints): the newest entry named
@@ -272,6 +273,7 @@ class RuntimeContext:
         arr = freeze(arr)
         return RuntimeContext._make(self._variables, self._gradients.register(name, arr), self.next_id, dtype)
 
+    @C.shape_read_once
     @C.refines(C.get_gradient_refines)
     def get_gradient(self, name: str, shape: tuple[int, ...]) -> Optional[np.ndarray]:
         """Lean ``Runtime.getGradient``: as :meth:`get_variable` on the gradients."""

@@ -58,6 +58,32 @@ def refines(condition: Callable[..., bool]) -> Callable:
     )
 
 
+def shape_read_once(method: Callable) -> Callable:
+    """For a query ``method(self, name_or_nothing..., shape)`` whose LAST argument is a shape: in
+    checked mode, read the caller's shape once (``arrays._shape_dims``: each ``__index__`` called
+    once) and pass the plain tuple on, so the operation and its refinement postcondition see the
+    same dimensions (a hostile ``__index__`` may answer differently on a second call).  An
+    invalid shape is passed on unchanged, for the operation's own check to refuse.  Outside
+    checked mode the method itself (it reads the shape once)."""
+    if not REFINE:
+        return method
+    from .arrays import _shape_dims  # late: arrays imports nothing from here, but keep the layers plain
+
+    @functools.wraps(method)
+    def read_once(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if "shape" in kwargs:
+            dims = _shape_dims(kwargs["shape"])
+            if dims is not None:
+                kwargs["shape"] = dims
+        elif args:
+            dims = _shape_dims(args[-1])
+            if dims is not None:
+                args = (*args[:-1], dims)
+        return method(self, *args, **kwargs)
+
+    return read_once
+
+
 def violation(plain_check: Callable[[], object]) -> BaseException:
     """icontract error factory: the typed error that the operation's plain check raises for the
     same arguments — so a precondition violation has the same class, code and message with

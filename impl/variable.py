@@ -47,7 +47,6 @@ from .arrays import (
     has_supported_dtype,
     is_array,
     is_name,
-    is_shape,
     fp_quiet,
     fp_restore,
     new_buffer,
@@ -461,14 +460,13 @@ class Variable:
         _check_other(self, other)
         return self.id == other.id and self.name == other.name
 
+    @C.shape_read_once
     @C.refines(C.has_shape_refines)
-    @icontract.require(
-        lambda shape: is_shape(shape),
-        "shape is a tuple of non-negative ints",
-        error=lambda shape: C.violation(lambda: check_shape(shape, "has_shape")),
-    )
     def has_shape(self, shape: tuple[int, ...]) -> bool:
-        """Lean ``Runtime.Variable.hasShape``: ``Shape.areEqual`` of the two shapes."""
+        """Lean ``Runtime.Variable.hasShape``: ``Shape.areEqual`` of the two shapes.  A pure
+        query: no precondition wrapper (its one fact, a valid shape, is its plain check, and a
+        second reading of the caller's shape could disagree with the first).
+        InvalidShapeError (``TLR_INVALID_SHAPE``)."""
         return self.shape == check_shape(shape, "has_shape")
 
     @C.refines(C.variable_norm_refines)

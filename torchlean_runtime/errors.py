@@ -356,6 +356,17 @@ __all__ += ["TargetSelectorError", "TargetFailedError", "TargetTimeoutError", "P
 CLI_ERROR_PREFIX = "torchlean-rt: error: "
 
 
+def safe_repr(value: object, limit: int = 120) -> str:
+    """``repr(value)`` for an error message: at most ``limit`` characters, printable, and the type
+    name instead when the object's ``__repr__`` raises — building a message never fails and never
+    grows with hostile input."""
+    try:
+        text = repr(value)
+    except Exception:  # noqa: BLE001 - a hostile __repr__
+        return f"<{type(value).__name__} object>"
+    return printable(text if len(text) <= limit else text[: limit - 1] + "…")
+
+
 def printable(text: str) -> str:
     """``text`` with every character UTF-8 cannot encode escaped, so printing it never fails:
     a byte the OS kept as a surrogate escape (U+DC80..U+DCFF: a file name that is not UTF-8)

@@ -17,7 +17,7 @@ import operator
 from dataclasses import dataclass
 from typing import Iterable
 
-from torchlean_runtime.errors import CastEvidenceError, InvalidShapeError
+from torchlean_runtime.errors import CastEvidenceError, InvalidShapeError, safe_repr
 
 __all__ = [
     "Shape",
@@ -65,7 +65,7 @@ class Dim(Shape):
     def __post_init__(self) -> None:
         object.__setattr__(self, "n", checkDim(self.n))
         if not isinstance(self.rest, Shape):
-            raise InvalidShapeError(f"Shape.dim expects a Shape as its tail, given {self.rest!r}")
+            raise InvalidShapeError(f"Shape.dim expects a Shape as its tail, given {safe_repr(self.rest)}")
 
 
 #: The value ``Shape.scalar``.
@@ -78,10 +78,15 @@ def dim(n: int, rest: Shape) -> Shape:
 
 
 def checkDim(n: object) -> int:
-    """A dimension must be a Lean ``Nat``: a non-negative integer (``bool`` and floats are not)."""
+    """A dimension must be a Lean ``Nat``: a non-negative integer (``bool`` and floats are not).
+    ``__index__`` is called once; one that raises or returns a non-int is no dimension."""
     if isinstance(n, bool) or not hasattr(type(n), "__index__"):
-        raise InvalidShapeError(f"a dimension must be a non-negative int, given {n!r} ({type(n).__name__})")
-    value = operator.index(n)
+        raise InvalidShapeError(f"a dimension must be a non-negative int, given {safe_repr(n)} ({type(n).__name__})")
+    try:
+        value = int(operator.index(n))
+    except Exception:  # noqa: BLE001 - a hostile __index__
+        raise InvalidShapeError(f"a dimension must be a non-negative int, given a {type(n).__name__} whose __index__ "
+                                "fails") from None
     if value < 0:
         raise InvalidShapeError(f"a dimension must be a non-negative int, given {value}")
     return value
@@ -93,8 +98,13 @@ def ofList(dims: Iterable[int]) -> Shape:
     Loop from the innermost dimension outwards instead of structural recursion.
     """
     if isinstance(dims, (str, bytes)) or not hasattr(dims, "__iter__"):
-        raise InvalidShapeError(f"ofList expects a list of dimensions, given {dims!r}")
-    items = [checkDim(n) for n in itertools.islice(dims, MAX_RANK + 1)]  # bounded: never walks an endless iterable
+        raise InvalidShapeError(f"ofList expects a list of dimensions, given {safe_repr(dims)}")
+    try:
+        items = [checkDim(n) for n in itertools.islice(dims, MAX_RANK + 1)]  # bounded: never walks an endless iterable
+    except InvalidShapeError:
+        raise
+    except Exception:  # noqa: BLE001 - a hostile iterable
+        raise InvalidShapeError(f"ofList could not iterate the dimensions of a {type(dims).__name__}") from None
     if len(items) > MAX_RANK:
         raise InvalidShapeError(f"rank {len(items)} exceeds the cap MAX_RANK={MAX_RANK}")
     s: Shape = scalar
@@ -169,7 +179,7 @@ class ShapeEq:
     def check(s1: Shape, s2: Shape) -> "ShapeEq":
         """Decide ``s1 = s2``; return evidence, or raise CastEvidenceError when they differ."""
         if not isinstance(s1, Shape) or not isinstance(s2, Shape):
-            raise CastEvidenceError(f"ShapeEq.check expects two Shapes, given {s1!r} and {s2!r}")
+            raise CastEvidenceError(f"ShapeEq.check expects two Shapes, given {safe_repr(s1)} and {safe_repr(s2)}")
         if not areEqual(s1, s2):
             raise CastEvidenceError(f"no evidence that {pretty(s1)} = {pretty(s2)}: the shapes differ")
         return ShapeEq(s1, s2, _EVIDENCE_TOKEN)
@@ -178,7 +188,7 @@ class ShapeEq:
     def refl(s: Shape) -> "ShapeEq":
         """``rfl : s = s``."""
         if not isinstance(s, Shape):
-            raise CastEvidenceError(f"ShapeEq.refl expects a Shape, given {s!r}")
+            raise CastEvidenceError(f"ShapeEq.refl expects a Shape, given {safe_repr(s)}")
         return ShapeEq(s, s, _EVIDENCE_TOKEN)
 
     def symm(self) -> "ShapeEq":
@@ -188,7 +198,7 @@ class ShapeEq:
     def trans(self, other: "ShapeEq") -> "ShapeEq":
         """``h₁.trans h₂ : s₁ = s₃``; the middle shapes must agree."""
         if not isinstance(other, ShapeEq):
-            raise CastEvidenceError(f"ShapeEq.trans expects ShapeEq evidence, given {other!r}")
+            raise CastEvidenceError(f"ShapeEq.trans expects ShapeEq evidence, given {safe_repr(other)}")
         if not areEqual(self.rhs, other.lhs):
             raise CastEvidenceError(
                 f"cannot chain {pretty(self.lhs)} = {pretty(self.rhs)} with {pretty(other.lhs)} = {pretty(other.rhs)}"

@@ -4,6 +4,8 @@ preconditions on (default) and stripped (``python -O``), where the plain checks 
 from __future__ import annotations
 
 import json
+import os
+import textwrap
 import subprocess
 import sys
 
@@ -197,4 +199,70 @@ def test_shape_evidence_copies_and_pickles_without_forgery() -> None:
     fn, args = h.__reduce__()  # what a pickle stores: the reconstructor and its arguments
     with pytest.raises(CastEvidenceError) as caught:
         fn(args[0], ofList([3]))  # a pickle whose second shape was edited
+    assert caught.value.code == "TLR_CAST_EVIDENCE"
+
+
+class _Changing:
+    """A dimension whose ``__index__`` answers ``first`` once, then ``later`` forever."""
+
+    def __init__(self, first, later):
+        self.first, self.later, self.calls = first, later, 0
+
+    def __index__(self):
+        self.calls += 1
+        return self.first if self.calls == 1 else self.later
+
+
+_MODES = {"default": [], "-O": ["-O"], "refine": []}
+
+
+@pytest.mark.parametrize("mode", sorted(_MODES))
+def test_every_shape_query_reads_the_callers_shape_once_in_every_mode(mode) -> None:
+    """Lean's ``hasShape``/``getVariable``/``getGradient`` take a Shape value: the impl reads
+    the caller's shape once, so a dimension answering 1 and then -5 is the shape (1,) in every
+    checking mode (contracts on, -O, refine) — True / the array, never TLR_INVALID_SHAPE,
+    TLR_CONTRACT or TLR_REFINEMENT from a second reading."""
+    code = textwrap.dedent("""
+        import numpy as np
+        from torchlean_runtime.impl import RuntimeContext, Variable
+        class D:
+            def __init__(self): self.calls = 0
+            def __index__(self):
+                self.calls += 1
+                return 1 if self.calls == 1 else -5
+        v = Variable.create(0, "v", np.ones(1))
+        ctx = RuntimeContext.empty().register_variable("w", np.ones(1)).register_gradient("w", np.ones(1))
+        d1, d2, d3, d4 = D(), D(), D(), D()
+        print(v.has_shape((d1,)), ctx.get_variable("w", (d2,)).shape, ctx.get_gradient("w", [d3]).shape,
+              v.has_shape(shape=(d4,)), d1.calls, d2.calls, d3.calls, d4.calls)
+    """)
+    env = {k: val for k, val in os.environ.items() if k != "TORCHLEAN_RT_CHECK"}
+    if mode == "refine":
+        env["TORCHLEAN_RT_CHECK"] = "refine"
+    done = subprocess.run([sys.executable, *_MODES[mode], "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["True", "(1,)", "(1,)", "True", "1", "1", "1", "1"]
+
+
+@pytest.mark.parametrize("bad", [_Index([RuntimeError("boom")]), _Index(["3"])])
+def test_the_spec_refuses_a_hostile_dimension_with_a_typed_error(bad) -> None:
+    """Lean ``Shape.ofList`` takes Nats: the spec's ofList / Shape.dim / ShapeEq refuse a
+    dimension whose ``__index__`` raises or returns a non-int, and objects whose ``__iter__`` or
+    ``__repr__`` raise, with TLR_INVALID_SHAPE / TLR_CAST_EVIDENCE (never a raw exception)."""
+    from torchlean_runtime.errors import CastEvidenceError
+    from torchlean_runtime.spec.core.shape import ShapeEq
+
+    class NoIter:
+        def __iter__(self):
+            raise RuntimeError("iter")
+
+        def __repr__(self):
+            raise RuntimeError("repr")
+
+    for call in (lambda: ofList([bad]), lambda: ofList(NoIter()), lambda: ofList([NoIter()])):
+        with pytest.raises(InvalidShapeError) as caught:
+            call()
+        assert caught.value.code == "TLR_INVALID_SHAPE"
+    with pytest.raises(CastEvidenceError) as caught:
+        ShapeEq.check(NoIter(), 1)
     assert caught.value.code == "TLR_CAST_EVIDENCE"

@@ -15,7 +15,7 @@ from torchlean_runtime.impl import RuntimeContext, Variable, contracts
 
 PUBLIC = [getattr(RuntimeContext, n) for n in ("register_variable", "set_variable", "register_gradient", "set_gradient")]
 # Pure queries: their plain checks are their whole precondition (see impl/context.py).
-QUERIES = [getattr(RuntimeContext, n) for n in ("get_variable", "get_gradient", "has_variable")]
+QUERIES = [getattr(RuntimeContext, n) for n in ("get_variable", "get_gradient", "has_variable")] + [Variable.has_shape]
 PUBLIC += [getattr(Variable, n) for n in ("set_value", "set_gradient", "accumulate_gradient", "cast_shape", "variable_norm")]
 
 
