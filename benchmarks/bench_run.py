@@ -46,11 +46,20 @@ def default_out(out: Optional[Path], partial: bool) -> Path:
     return out or (Path(tempfile.gettempdir()) / "torchlean-bench" if partial else DEFAULT_OUT)
 
 
+#: What ``make bench`` itself writes: the records and the documents rendered from them.  Changes
+#: there do not make a run "dirty" (each bench script rewrites them before the next one starts).
+BENCH_OUTPUTS = ("docs", "README.md")
+
+
 def git_commit() -> str:
-    """``git describe --always --dirty`` of the checkout ('' outside one): ``-dirty`` marks a tree
-    with uncommitted changes, which a committed record must not come from."""
-    return subprocess.run(["git", "-C", str(ROOT), "describe", "--always", "--dirty"], capture_output=True,
-                          text=True).stdout.strip()
+    """The checkout's short commit ('' outside one), with ``-dirty`` when anything other than
+    :data:`BENCH_OUTPUTS` differs from it (a committed record must name the code it measured)."""
+    head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    if head.returncode != 0:
+        return ""
+    changed = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no", "--", ".",
+                              *(f":(exclude){p}" for p in BENCH_OUTPUTS)], capture_output=True, text=True).stdout
+    return head.stdout.strip() + ("-dirty" if changed.strip() else "")
 
 
 class Run:

@@ -45,6 +45,7 @@ import os
 import random
 import re
 import subprocess
+import tempfile
 import sys
 import time
 import tracemalloc
@@ -480,8 +481,9 @@ def measure_campaign(seconds: float) -> dict:
     exe = Path(sys.executable).with_name("torchlean-rt")
     cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "torchlean_runtime.cli"]
     try:
-        done = subprocess.run([*cmd, "fuzz", "--seconds", str(seconds), "--seed", "0", "--out", os.devnull],
-                              capture_output=True, text=True, timeout=120 + 10 * seconds)
+        with tempfile.TemporaryDirectory() as out:  # --out is a folder (a divergence would be saved there)
+            done = subprocess.run([*cmd, "fuzz", "--seconds", str(seconds), "--seed", "0", "--out", out],
+                                  capture_output=True, text=True, timeout=120 + 10 * seconds)
     except subprocess.TimeoutExpired:
         return {"ops_per_s": None, "line": "timed out"}
     line = next((ln for ln in done.stdout.splitlines()[::-1] if "operations/s" in ln), done.stdout[-300:] + done.stderr[-300:])

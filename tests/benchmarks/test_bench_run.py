@@ -75,3 +75,27 @@ def test_only_a_full_run_with_the_default_out_rewrites_the_docs(bench_run, tmp_p
     assert called == [("bench_x.json", written)] and written["smoke"] is False
     partial = bench_run.Run("bench_x.json", partial=True, out=tmp_path)  # the default out named, but partial
     assert not partial.rewrites_docs
+
+
+def test_a_run_is_dirty_only_when_code_differs_from_the_commit(bench_run, monkeypatch, tmp_path) -> None:
+    """``make bench`` runs its scripts one after another and each rewrites records and docs: those
+    outputs (docs/, README.md) do not make the next record "-dirty"; any other change does."""
+    import subprocess
+
+    def git(*args):
+        subprocess.run(["git", "-C", str(tmp_path), *args], check=True, capture_output=True)
+
+    git("init", "-q")
+    (tmp_path / "docs").mkdir()
+    for name in ("docs/figures.json", "README.md", "code.py"):
+        (tmp_path / name).write_text("1\n")
+    git("add", ".")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "c")
+    monkeypatch.setattr(bench_run, "ROOT", tmp_path)
+    clean = bench_run.git_commit()
+    assert clean and not clean.endswith("-dirty")
+    (tmp_path / "docs" / "figures.json").write_text("2\n")
+    (tmp_path / "README.md").write_text("2\n")
+    assert bench_run.git_commit() == clean
+    (tmp_path / "code.py").write_text("2\n")
+    assert bench_run.git_commit() == clean + "-dirty"

@@ -84,3 +84,19 @@ def test_the_O_figures_come_from_an_optimized_worker() -> None:
     assert done.returncode == 0, done.stderr[-2000:]
     names, elapsed = (json.loads(line) for line in done.stdout.splitlines())
     assert names == ["register", "set", "get", "has"] and isinstance(elapsed, float) and elapsed > 0
+
+
+def test_the_campaign_measurement_runs_fuzz_as_a_user_would() -> None:
+    """The campaign target's figure comes from ``torchlean-rt fuzz --seconds``: the command the
+    bench builds must be accepted (an --out fuzz refuses made it N/A once) and report ops/s."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench_runtime_campaign", BENCH)
+    module = importlib.util.module_from_spec(spec)
+    sys.path.insert(0, str(BENCH.parent))
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(BENCH.parent))
+    result = module.measure_campaign(0.5)
+    assert result["ops_per_s"] is not None and result["ops_per_s"] > 0, result["line"]
