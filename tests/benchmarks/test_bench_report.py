@@ -61,9 +61,10 @@ def _block_text(doc: str, name: str) -> str:
 
 
 def _rate(x: float) -> str:
-    """A rate as the docs print it: three significant figures, thousands separated (x ≥ 10)."""
+    """A rate as the docs print it (x ≥ 10): a whole number, rounded ONCE to the coarser of three
+    significant figures and units (73.45 → 73, not 73.5 → 74), thousands separated."""
     assert x >= 10
-    return f"{float(f'{x:.3g}'):,.0f}"
+    return f"{round(x, min(0, 3 - len(str(int(x))))):,.0f}"
 
 
 # -- each block equals the rendering of its committed record ------------------------------------
