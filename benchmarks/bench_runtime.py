@@ -709,7 +709,8 @@ def main() -> int:
     if args.plot_only:
         out = bench_run.default_out(args.out, args.smoke)
         if not (out / RECORD).is_file():
-            print(f"--plot-only: no {RECORD} in {out} (a run writes it)", file=sys.stderr)
+            print(f"--plot-only: no {RECORD} in {out} (a run writes it; the committed record is docs/figures/{RECORD}: "
+                  "omit --out to redraw docs/figures/, or copy the record into the folder first)", file=sys.stderr)
             return 2
         why_not = plot(out / FIGURE, out / RECORD)
         print(f"figure: {out / FIGURE} (from {out / RECORD})" if why_not is None else f"figure not drawn: {why_not}")

@@ -168,7 +168,8 @@ def _add_conformance_parsers(sub: Any) -> None:
                    help="time budget, checked before every program (default 60 unless --rounds is given)")
     p.add_argument("--rounds", type=int, default=None,
                    help="a fixed number of rounds (of --programs programs each): deterministic for a seed")
-    p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--seed", type=int, default=None,
+                   help="the campaign's seed (default: a fresh random one, printed; pass it again to repeat the campaign)")
     p.add_argument("--programs", type=int, default=50, help="programs per round (default 50, at most 10000)")
     p.add_argument("--engine", choices=["random", "stateful"], default=None,
                    help="random (default): seeded trap-biased random programs, the spec's answers as "

@@ -31,7 +31,8 @@ directory, or a missing one whose parent exists: it is created when a divergence
 ``--json FILE`` writes the summary; ``fuzz merge A.json B.json …`` adds summaries up.
 
 Exit status: 0 clean; 1 a divergence or nothing covered (no operation ran on the target); 2 usage error, unreadable summary or the harness itself
-failed; 3 the target failed (crash, timeout, protocol error).
+failed; 3 the target failed (its process died or could not start, a timeout, a protocol error;
+an exception from one call of an in-process target is that step's answer, a divergence).
 
 After fixing a bug, an outside implementer keeps the saved trace in their own test suite and
 replays it against their implementation; this project's own impl/spec bugs go into
