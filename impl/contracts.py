@@ -67,7 +67,7 @@ def shape_read_once(method: Callable) -> Callable:
     checked mode the method itself (it reads the shape once)."""
     if not REFINE:
         return method
-    from .arrays import _shape_dims  # late: arrays imports nothing from here, but keep the layers plain
+    from .arrays import _shape_dims  # late, as this module's other imports of arrays
 
     @functools.wraps(method)
     def read_once(self: Any, *args: Any, **kwargs: Any) -> Any:

@@ -60,11 +60,12 @@ ENV_VAR = "TORCHLEAN_RT_KERNELS"
 #: is no crossover to wait for: numba's dispatch of the three arrays (about 0.2 µs, plus the
 #: reshapes of a non-1-D array) costs less than what the kernel saves at ANY size — the numpy
 #: path's floating-point-mode switch (``fp_quiet``/``fp_restore``, ~0.15 µs) and its second pass
-#: (a BLAS dot, ~0.3 µs even for one element).  Measured with ``benchmarks/bench_accumulate.py``
-#: and a shape sweep under ``python -O``, BLAS pinned, one run each on the shared 2-core machine
-#: (load 4–6): the kernel path took 0.65–0.86x the numpy path's time at 1, 4, 16 and 64 elements,
-#: 0-d, 4x4, 8x8, 10x100 and 1,000, and 0.63–0.76x from 10,000 up.  So every non-empty array
-#: goes to the kernel (an empty one has nothing to add).
+#: (a BLAS dot, ~0.3 µs even for one element).  Measured under ``python -O``, BLAS pinned, on
+#: the shared 2-core machine: in a sweep (load 4–6) the kernel path took 0.65–0.86x the numpy
+#: path's time at 1, 4, 16 and 64 elements, 0-d, 4x4, 8x8, 10x100 and 1,000, and 0.63–0.76x from
+#: 10,000 up; ``make bench`` keeps measuring it (docs/figures/bench.json: the impl's accumulate
+#: rows are the numpy path, the "impl -O + numba kernel [fast]" rows the kernel path, from 10
+#: elements up).  So every non-empty array goes to the kernel (an empty one has nothing to add).
 ACCUMULATE_MIN_ELEMENTS = 1
 
 _QUIET = {np.dtype(np.float32): (np.uint32, np.uint32(F32_QUIET_BIT)),
