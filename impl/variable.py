@@ -64,6 +64,7 @@ _HAS_CONTEXT_DTYPES = (FLOAT64, FLOAT32)
 
 _set = object.__setattr__
 _ND = np.ndarray
+_EMPTY = np.empty
 _SHARE = SHARE_MAX_BYTES  # larger stored arrays are handed out as copies (arrays.expose)
 
 #: Elements per chunk of the norm's cumulative sum (bounds its scratch memory; any value gives
@@ -414,24 +415,31 @@ class Variable:
         if existing is None:
             return self._with(self._value, freeze(arr))
         dtype = self.dtype
-        data, out = result_buffer(self.shape, dtype)  # a fresh result: older Variables keep theirs
+        data, out = result_buffer(existing)  # a fresh result: older Variables keep theirs
         # The [fast] kernel: one pass (add, and learn whether a NaN occurred), for C-contiguous
         # aligned operands (the stored gradient always is; a Fortran-ordered, strided or
         # misaligned grad takes the numpy path) of at least kernels.ACCUMULATE_MIN_ELEMENTS
         # elements (1: it is faster at every size measured).  ``None``: the kernels were
         # rejected on this, their first use.
+        seen = None
         if (kernels.ACCUMULATE is not None and existing.size >= kernels.ACCUMULATE_MIN_ELEMENTS
-                and (flags := arr.flags).c_contiguous and flags.aligned
-                and (seen := kernels.ACCUMULATE(out, existing, arr)) is not None):
-            if seen:
-                _fix_nan_positions(out, existing, arr, dtype)
-        else:
+                and (flags := arr.flags).c_contiguous and flags.aligned):
+            if out is None:
+                out = _EMPTY(self.shape, dtype)
+            seen = kernels.ACCUMULATE(out, existing, arr)
+        if seen is None:  # the numpy path
             quiet = fp_quiet()  # IEEE results (inf, NaN) are the answer, not an error or a warning
             try:
-                np.add(existing, arr, out=out)
+                if out is None:  # a small result: numpy allocates it (cheaper than empty, then out=) ...
+                    out = np.add(existing, arr) if existing.ndim else np.add(existing, arr, out=_EMPTY((), dtype))
+                    # ... except at rank 0, where numpy's own result would be a scalar, not an array
+                else:
+                    np.add(existing, arr, out=out)
                 _fix_sum_nans(out, existing, arr, dtype)
             finally:
                 fp_restore(quiet)
+        elif seen:
+            _fix_nan_positions(out, existing, arr, dtype)
         stored = publish(data, out)
         del out  # the only writeable alias of the published memory
         return self._with(self._value, stored)

@@ -531,10 +531,10 @@ def _is_valid_fast_path() -> list[Replacement]:
 def _accumulate_in_place() -> list[Replacement]:
     scratch: dict[tuple, np.ndarray] = {}
 
-    def reused(shape: tuple, dtype: np.dtype) -> tuple[None, np.ndarray]:
-        key = (shape, np.dtype(dtype).str)
+    def reused(like: np.ndarray) -> tuple[None, np.ndarray]:
+        key = (like.shape, like.dtype.str)
         if key not in scratch:
-            scratch[key] = np.empty(shape, dtype)
+            scratch[key] = np.empty(like.shape, like.dtype)
         return None, scratch[key]  # BUG: one scratch buffer per shape, reused by every accumulate …
 
     def no_copy(data: object, buffer: np.ndarray) -> np.ndarray:

@@ -79,6 +79,8 @@ def floatEnvironmentProblem() -> "str | None":
 def checkFloatEnvironment(op: str = "floating-point check") -> None:
     """FloatEnvironmentError (``TLR_FLOAT_ENVIRONMENT``) when subnormals are not IEEE's (see
     :func:`floatEnvironmentProblem`): every subnormal result would be silently wrong."""
+    if _MIN_NORMAL * _HALF != _ZERO and _SUBNORMAL + _ZERO != _ZERO:
+        return  # floatEnvironmentProblem's two operations, inline: this runs on every numeric call
     problem = floatEnvironmentProblem()
     if problem is not None:
         from torchlean_runtime.errors import FloatEnvironmentError

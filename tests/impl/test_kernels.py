@@ -219,7 +219,9 @@ def accumulate_pairs(count: int, seed: int) -> list[tuple[np.ndarray, np.ndarray
                 moved[:] = b
                 b = moved
             out.append((a, b))
-        out += [(np.array(dtype(1.5)), np.array(dtype(2.25))), (np.array([specials[0]]), np.array([specials[4]]))]
+        out += [(np.array(dtype(1.5)), np.array(dtype(2.25))), (np.array([specials[0]]), np.array([specials[4]])),
+                # 0-d sums that need the NaN fix-up (numpy's own 0-d result would be a scalar)
+                (np.array(specials[0]), np.array(dtype(1.0))), (np.array(dtype(np.inf)), np.array(dtype(-np.inf)))]
     return out
 
 
