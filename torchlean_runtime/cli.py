@@ -167,7 +167,8 @@ def _add_conformance_parsers(sub: Any) -> None:
     p.add_argument("--seconds", type=float, default=None,
                    help="time budget, checked before every program (default 60 unless --rounds is given)")
     p.add_argument("--rounds", type=int, default=None,
-                   help="a fixed number of rounds (of --programs programs each): deterministic for a seed")
+                   help="a fixed number of rounds (of --programs programs each): deterministic for a seed; "
+                        "with --seconds too, the campaign stops at whichever budget ends first")
     p.add_argument("--seed", type=int, default=None,
                    help="the campaign's seed (default: a fresh random one, printed; pass it again to repeat the campaign)")
     p.add_argument("--programs", type=int, default=50, help="programs per round (default 50, at most 10000)")

@@ -102,6 +102,11 @@ DEFAULT_ENGINE = "random"
 ENGINES = ("random", "stateful")
 
 
+def _count(n: int, noun: str) -> str:
+    """``1 round``, ``3 rounds``."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 @dataclass
 class CampaignResult:
     seed: int
@@ -136,8 +141,9 @@ class CampaignResult:
             hostile += f", {sum(self.not_covered.values())} steps not covered (the target does not declare: " + \
                 ", ".join(self.unsupported) + ")"
         return (
-            f"{self.cases} cases, {self.operations} operations ({self.must_fail} must-fail){hostile}, {found} divergences "
-            f"in {self.seconds:.0f}s (seed {self.seed}, {self.rounds} rounds, {self.engine} engine, target {self.target}); "
+            f"{self.cases} cases, {self.operations} operations ({self.must_fail} must-fail){hostile}, "
+            f"{_count(found, 'divergence')} in {self.seconds:.0f}s (seed {self.seed}, {_count(self.rounds, 'round')}, "
+            f"{self.engine} engine, target {self.target}); "
             f"{self.operations / max(self.seconds, 1e-9):.0f} operations/s overall; execution alone: "
             f"spec {spec_rate:.0f} ops/s, target {impl_rate:.0f} ops/s"
         )
@@ -706,9 +712,11 @@ def main(args: Any) -> int:
     except TargetFailedError as exc:
         print_cli_error(exc.code, f"fuzz: target failed at its handshake: {exc.message}")
         return 3
-    budget = f"{seconds:.0f}s" if seconds is not None else f"{args.rounds} rounds"
+    # both given: whichever ends first
+    budget = " or ".join(([f"{seconds:g}s"] if seconds is not None else []) +
+                         ([_count(args.rounds, "round")] if args.rounds is not None else []))
     print(f"[fuzz] spec vs {args.target}, {engine} engine, {budget}, seed {seed}, shard {args.shard}, "
-          f"{args.workers} workers", file=sys.stderr, flush=True)
+          f"{_count(args.workers, 'worker')}", file=sys.stderr, flush=True)
     common = dict(seconds=seconds, seed=seed, target=args.target, rounds=args.rounds, shard=shard,
                   timeout=args.timeout, examples_per_round=args.programs, hostile=args.hostile)
     common["engine"] = engine

@@ -66,6 +66,18 @@ def test_a_rounds_campaign_is_not_cut_by_the_clock(clock):
     assert result.cases == 12
 
 
+def test_rounds_and_seconds_together_stop_at_whichever_ends_first(clock, capsys):
+    """Both budgets given: the banner names both, and the campaign ends at the first one reached —
+    here 2 rounds of 3 programs, long before 1000 fake seconds; counts of one are singular."""
+    assert cli.main(["fuzz", "--target", "spec", "--rounds", "2", "--seconds", "1000", "--programs", "3", "--seed", "5"]) == 0
+    err = "".join(capsys.readouterr())
+    assert "1000s or 2 rounds, seed 5, shard 1/1, 1 worker\n" in err, err
+    assert "6 cases, " in err and "0 divergences in " in err and "(seed 5, 2 rounds, random engine, target spec)" in err, err
+    assert cli.main(["fuzz", "--target", "spec", "--rounds", "1", "--programs", "2", "--seed", "5"]) == 0
+    err = "".join(capsys.readouterr())
+    assert ", 1 round, seed 5," in err and "(seed 5, 1 round, random engine" in err, err
+
+
 @pytest.mark.parametrize("args", [["--programs", str(fuzz.MAX_PROGRAMS + 1)], ["--programs", "100000000"],
                                   ["--programs", "0"], ["--shrink-replays", str(fuzz.MAX_SHRINK_REPLAYS + 1)]])
 def test_counts_above_their_documented_maximum_are_usage_errors(args, capsys):
