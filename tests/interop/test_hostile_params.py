@@ -203,3 +203,34 @@ def test_every_writer_fails_typed_and_leaves_no_partial_file(writer, tmp_path):
     assert list(tmp_path.iterdir()) == []
     write(tmp_path / "ok", pack)  # and the same writer succeeds where it can
     assert [p.name for p in tmp_path.iterdir()] == ["ok"]
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="the one-open guarantee needs /proc/self/fd (Linux)")
+def test_a_fifo_swapped_in_after_the_check_is_never_opened(tmp_path, monkeypatch):
+    """read_safetensors opens its input once: the file that passed the regular-file check is the
+    file the safetensors reader parses and the payloads are read from.  Replacing the path by a
+    FIFO right after the check (the race window of the attacker finding) changes nothing: the
+    original tensors come back, and nothing blocks (a blocked open would fail the join)."""
+    import threading
+
+    from torchlean_runtime.interop import safetensors_io
+
+    path = tmp_path / "p.safetensors"
+    write_safetensors(path, ParamPack(("w", "b"), (np.array([1.5, -2.0]), np.array([3.0])), {}))
+    real_open = safetensors_io.open_input
+
+    def open_then_swap(p, limits):
+        opened = real_open(p, limits)
+        os.unlink(p)
+        os.mkfifo(p)  # what an attacker swaps in once the check has passed
+        return opened
+
+    monkeypatch.setattr(safetensors_io, "open_input", open_then_swap)
+    result = {}
+    reader = threading.Thread(target=lambda: result.update(pack=read_safetensors(path)), daemon=True)
+    reader.start()
+    reader.join(30)
+    assert not reader.is_alive(), "read_safetensors blocked on the FIFO swapped in after its check"
+    pack = result["pack"]
+    assert pack.names == ("w", "b") and [a.tolist() for a in pack.arrays] == [[1.5, -2.0], [3.0]]
+    assert path.is_fifo()

@@ -45,7 +45,6 @@ __all__ = [
     "check_shapes",
     "check_limits",
     "check_pack",
-    "file_size",
     "open_input",
     "atomic_output",
     "pack_to_context",
@@ -286,13 +285,6 @@ def open_input(path: str | os.PathLike, limits: Limits = DEFAULT_LIMITS, what: s
         fh.close()
         raise ParamLimitError(f"{what}{size} bytes exceed max_bytes={limits.max_bytes}", path)
     return fh, size
-
-
-def file_size(path: str | os.PathLike) -> int:
-    """The size of the regular file ``path`` (TLR_PARAM_IO if it is not one: see :func:`open_input`)."""
-    fh, size = open_input(path, Limits(max_bytes=1 << 62))
-    fh.close()
-    return size
 
 
 def pack_to_context(pack: ParamPack) -> Any:

@@ -30,10 +30,10 @@ from typing import Optional, Sequence
 import numpy as np
 
 from torchlean_runtime.errors import ParamDtypeError, ParamFileError, ParamFormatError, ParamLimitError
-from torchlean_runtime.files import json_depth, open_regular
+from torchlean_runtime.files import json_depth
 
 from .pack import (DEFAULT_LIMITS, FLOAT32, FLOAT64, INT64, Limits, ParamPack, apply_names, atomic_output, check_dims, check_limits,
-                   check_names, check_pack, file_size, readonly)
+                   check_names, check_pack, open_input, readonly)
 
 __all__ = ["ORDER_KEY", "DTYPES", "encode_order", "read_safetensors", "write_safetensors"]
 
@@ -53,11 +53,9 @@ def read_safetensors(
 
     check_limits(limits)
     names = None if names is None else check_names(names, "names", path)
-    size = file_size(path)
-    if size > limits.max_bytes:
-        raise ParamLimitError(f"{size} bytes exceed max_bytes={limits.max_bytes}", path)
+    fh, _size = open_input(path, limits)  # a regular file, within max_bytes
     try:
-        with safe_open(os.fspath(path), framework="numpy") as f:
+        with fh, safe_open(_same_file(fh, path), framework="numpy") as f:
             keys = list(f.offset_keys())
             if len(keys) > limits.max_params:
                 raise ParamLimitError(f"{len(keys)} tensors exceed max_params={limits.max_params}", path)
@@ -73,12 +71,25 @@ def read_safetensors(
                         f"dtype {dtype} is not one of F64, F32, I64 (Lean Float, IEEE32Exec, Int)", path, f"{i} ({key!r})"
                     )
                 check_dims(tuple(sl.get_shape()), limits, path, f"{i} ({key!r})", itemsize=DTYPES[dtype].itemsize)
-        arrays = _read_payloads(path, keys)
+            arrays = _read_payloads(fh, keys, path)
     except SafetensorError as exc:
         raise ParamFormatError(f"not a valid safetensors file: {exc}", path) from None
     except OSError as exc:
         raise ParamFileError(f"cannot read: {exc.strerror or exc}", path) from None
     return apply_names(ParamPack(tuple(keys), tuple(arrays), metadata), names, path)
+
+
+def _same_file(fh, path: str | os.PathLike) -> str:
+    """A name the ``safetensors`` reader (which opens by name) can open to reach the file ``fh``
+    already has open: ``/proc/self/fd/N`` where the system has it and it leads to the same file
+    (Linux), so nothing swapped in at ``path`` since ``fh`` was checked (a FIFO would block the
+    reader) is ever opened; elsewhere ``path`` itself (a small window remains there)."""
+    proc = f"/proc/self/fd/{fh.fileno()}"
+    try:
+        mine, there = os.fstat(fh.fileno()), os.stat(proc)
+    except OSError:
+        return os.fspath(path)
+    return proc if (mine.st_dev, mine.st_ino) == (there.st_dev, there.st_ino) else os.fspath(path)
 
 
 def encode_order(names: Sequence[str]) -> str:
@@ -115,27 +126,27 @@ def _no_duplicates(pairs: list) -> dict:
     return dict(pairs)
 
 
-def _read_payloads(path: str | os.PathLike, keys: list[str]) -> list[np.ndarray]:
-    """Each tensor read straight into a fresh array (``readinto`` at its ``data_offsets``):
-    one copy of the payload, no memory-mapped pages kept resident.  Runs only after
-    ``safe_open`` has validated the header (offsets contiguous, in bounds, matching shape and
-    dtype), so the header JSON parsed here is known-good."""
-    with open_regular(path) as fh:  # a FIFO swapped in since the check is refused, never blocks
-        (n,) = struct.unpack("<Q", fh.read(8))
-        header = json.loads(fh.read(n), object_pairs_hook=_no_duplicates)
-        base = 8 + n
-        size = os.fstat(fh.fileno()).st_size
-        arrays = []
-        for key in keys:
-            info = header[key]
-            begin, end = info["data_offsets"]
-            arr = np.empty(tuple(info["shape"]), dtype=DTYPES[info["dtype"]])
-            if end - begin != arr.nbytes or base + end > size:  # (re-checked: cheap, and local)
-                raise ParamFormatError(f"data_offsets {begin}..{end} do not hold shape {info['shape']}", path, repr(key))
-            fh.seek(base + begin)
-            if fh.readinto(memoryview(arr.reshape(-1)).cast("B")) != end - begin:
-                raise ParamFormatError("file changed while reading (truncated payload)", path, repr(key))
-            arrays.append(readonly(arr))
+def _read_payloads(fh, keys: list[str], path: str | os.PathLike) -> list[np.ndarray]:
+    """Each tensor read from the open file ``fh`` straight into a fresh array (``readinto`` at
+    its ``data_offsets``): one copy of the payload, no memory-mapped pages kept resident.  Runs
+    only after ``safe_open`` has validated the header of this same file (offsets contiguous, in
+    bounds, matching shape and dtype), so the header JSON parsed here is known-good."""
+    fh.seek(0)
+    (n,) = struct.unpack("<Q", fh.read(8))
+    header = json.loads(fh.read(n), object_pairs_hook=_no_duplicates)
+    base = 8 + n
+    size = os.fstat(fh.fileno()).st_size
+    arrays = []
+    for key in keys:
+        info = header[key]
+        begin, end = info["data_offsets"]
+        arr = np.empty(tuple(info["shape"]), dtype=DTYPES[info["dtype"]])
+        if end - begin != arr.nbytes or base + end > size:  # (re-checked: cheap, and local)
+            raise ParamFormatError(f"data_offsets {begin}..{end} do not hold shape {info['shape']}", path, repr(key))
+        fh.seek(base + begin)
+        if fh.readinto(memoryview(arr.reshape(-1)).cast("B")) != end - begin:
+            raise ParamFormatError("file changed while reading (truncated payload)", path, repr(key))
+        arrays.append(readonly(arr))
     return arrays
 
 
