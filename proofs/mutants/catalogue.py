@@ -160,7 +160,7 @@ def _set_updates_newest_only() -> list[Replacement]:
             return self
         # BUG: only the head of the chain is replaced; shadowed duplicates keep their old values
         new = (array, chain[1]) if type(chain) is tuple else array
-        return Registry._make(self.order, self.slots.set(name, new), self.length)
+        return Registry._make(self.spine, self.tail, self.slots.set(name, new), self.length)
 
     return [(Registry, "set_all", set_all)]
 
@@ -180,7 +180,7 @@ def _set_keeps_old_shape() -> list[Replacement]:
             # BUG: an entry keeps its old shape (and so its old array) unless the new array has it
             kept = array if old.shape == array.shape else old
             new = kept if new is None else (kept, new)
-        return Registry._make(self.order, self.slots.set(name, new), self.length)
+        return Registry._make(self.spine, self.tail, self.slots.set(name, new), self.length)
 
     return [(Registry, "set_all", set_all)]
 
