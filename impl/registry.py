@@ -36,11 +36,12 @@ only (the one price: ``lookup`` reads ``.shape``, which builds a tuple).  A chai
 from an array by ``type(c) is tuple`` (a stored array is always an ``np.ndarray``, never a
 tuple).  The names need their own list: the spec's list interleaves the names, and only it
 remembers how (a name's chain knows only its own entries).  It is chunked because a cons list
-with one ``(name, rest)`` cell per entry stays GC-tracked in practice (a tuple is untracked
-only once everything it holds is, and a collection untracks a long chain of fresh cells only
-a few at a time), so a 1e6 build kept 1e6 tracked cells that every full collection walked.  A
-tuple of ``str`` only is untracked at its first collection, so the chunks and the tail cost
-the GC nothing lasting; only the spine cells, one per CHUNK entries, stay tracked.  The list
+with one ``(name, rest)`` cell per entry stays GC-tracked in practice: a tuple is untracked
+only once everything it holds is, and a collection meets a chain of fresh cells newest first
+(measured: after a 1e5 build and a full collection, 99,996 of the 1e5 cells were still
+tracked), so a 1e6 build kept 1e6 tracked cells that every full collection walked.  A tuple of
+``str`` only is untracked at its first collection, so the chunks and the tail cost the GC
+nothing lasting; only the spine cells, one per CHUNK entries, stay tracked.  The list
 stays persistent: a ``register`` builds a new ``tail`` tuple (never changes the old one) and
 a flush pushes a new spine cell that shares the older spine.
 
@@ -61,8 +62,8 @@ Invariants (checked by :meth:`Registry.invariant_violations`):
 
 Abstraction: the spec list is obtained by walking ``order`` (the flattening above) and taking,
 for each occurrence of a name, the next entry of that name's chain: ``toSpec([], S) = []``,
-``toSpec(n :: rest, S) = (n, ⟨a.shape, a⟩) :: toSpec(rest, S[n := tail(S[n])])`` where ``a =
-head(S[n])`` (``head(a) = a``, ``head((a, c)) = a``, ``tail((a, c)) = c``) — what
+``toSpec(n :: ns, S) = (n, ⟨a.shape, a⟩) :: toSpec(ns, S[n := rest(S[n])])`` where ``a =
+head(S[n])`` (``head(a) = a``, ``head((a, c)) = a``, ``rest((a, c)) = c``) — what
 :meth:`Registry.items` computes with a per-name cursor.  (Equivalently, under I2: the
 occurrence of ``n`` followed by ``j`` older occurrences takes the entry of the chain that has
 ``j`` entries after it; the Z3 model states it that way, see index_model.py.)  The Z3 model
