@@ -37,9 +37,9 @@ from an array by ``type(c) is tuple`` (a stored array is always an ``np.ndarray`
 tuple).  The names need their own list: the spec's list interleaves the names, and only it
 remembers how (a name's chain knows only its own entries).  It is chunked because a cons list
 with one ``(name, rest)`` cell per entry stays GC-tracked in practice: a tuple is untracked
-only once everything it holds is, and a collection meets a chain of fresh cells newest first
-(measured: after a 1e5 build and a full collection, 99,996 of the 1e5 cells were still
-tracked), so a 1e6 build kept 1e6 tracked cells that every full collection walked.  A tuple of
+only once everything it holds is, and collections untracked almost none of a long chain of
+such cells (measured: after a 1e5 build and a full collection, 99,996 of the 1e5 cells were
+still tracked), so a 1e6 build kept 1e6 tracked cells that every full collection walked.  A tuple of
 ``str`` only is untracked at its first collection, so the chunks and the tail cost the GC
 nothing lasting; only the spine cells, one per CHUNK entries, stay tracked.  The list
 stays persistent: a ``register`` builds a new ``tail`` tuple (never changes the old one) and
