@@ -28,7 +28,7 @@ from torchlean_runtime.impl import context as impl_context
 from torchlean_runtime.impl import variable as impl_variable
 from torchlean_runtime.impl.arrays import FLOAT32, FLOAT64, check_array, check_context_instance, freeze
 from torchlean_runtime.impl.context import RuntimeContext
-from torchlean_runtime.impl.registry import EMPTY, Registry
+from torchlean_runtime.impl.registry import CHUNK, EMPTY, Registry
 from torchlean_runtime.impl.variable import Variable
 
 __all__ = ["ENV_VAR", "Mutant", "MUTANTS", "BY_NAME", "SITECUSTOMIZE", "apply", "apply_from_env", "active",
@@ -57,8 +57,9 @@ class Mutant:
     #: the public impl operations through which the bug shows (for choosing the checks about them)
     touches: tuple[str, ...] = ()
     #: Non-empty when no ``torchlean.runtime.v1`` trace can show the bug, and why: it needs a
-    #: misuse of the Python API that Lean's types rule out, so no outside implementation can have
-    #: it either (the other methods of the kill matrix must kill it).
+    #: misuse of the Python API that Lean's types rule out, or it changes no result at all (only
+    #: the impl's private layout), so no outside implementation can be caught having it either
+    #: (the other methods of the kill matrix must kill it).
     beyond_traces: str = ""
 
     @property
@@ -160,7 +161,7 @@ def _set_updates_newest_only() -> list[Replacement]:
             return self
         # BUG: only the head of the chain is replaced; shadowed duplicates keep their old values
         new = (array, chain[1]) if type(chain) is tuple else array
-        return Registry._make(self.order, self.slots.set(name, new), self.length)
+        return Registry._make(self.spine, self.tail, self.slots.set(name, new), self.length)
 
     return [(Registry, "set_all", set_all)]
 
@@ -180,9 +181,36 @@ def _set_keeps_old_shape() -> list[Replacement]:
             # BUG: an entry keeps its old shape (and so its old array) unless the new array has it
             kept = array if old.shape == array.shape else old
             new = kept if new is None else (kept, new)
-        return Registry._make(self.order, self.slots.set(name, new), self.length)
+        return Registry._make(self.spine, self.tail, self.slots.set(name, new), self.length)
 
     return [(Registry, "set_all", set_all)]
+
+
+def _chunked_register(flush_at: int, append: bool) -> Callable:
+    """Registry.register with its chunk handling distorted (the rest as in impl/registry.py)."""
+
+    def register(self: Registry, name: str, array: np.ndarray) -> Registry:
+        slots = self.slots
+        older = slots.get(name)
+        tail = self.tail + (name,) if append else (name,) + self.tail
+        spine = self.spine
+        if len(tail) == flush_at:
+            spine, tail = (tail, spine), ()
+        return Registry._make(spine, tail, slots.set(name, array if older is None else (array, older)), self.length + 1)
+
+    return register
+
+
+def _tail_built_newest_first() -> list[Replacement]:
+    # BUG: the tail (hence every chunk) is built by prepending, newest first, while the walks
+    # read it oldest first: the names of each chunk come out reversed
+    return [(Registry, "register", _chunked_register(CHUNK, append=False))]
+
+
+def _chunk_flushed_one_early() -> list[Replacement]:
+    # BUG: off by one — the tail moves onto the spine at CHUNK - 1 names; the chunks still
+    # flatten to the right order, so only the layout invariant I1 sees it
+    return [(Registry, "register", _chunked_register(CHUNK - 1, append=True))]
 
 
 def _names_deduplicated() -> list[Replacement]:
@@ -790,6 +818,17 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("set-keeps-old-shape", "set_* keeps each entry's old shape: only entries of the new array's shape are replaced",
            "registry", _set_keeps_old_shape,
            touches=("set_variable", "set_gradient")),
+    Mutant("tail-built-newest-first", "register prepends to the tail of the chunked name list, which the walks read "
+           "oldest first: the names of each chunk come out reversed",
+           "registry", _tail_built_newest_first,
+           touches=("register_variable", "register_gradient", "register_in_context", "register_gradient_in_context",
+                    "variable_names", "gradient_names")),
+    Mutant("chunk-flushed-one-early", "register moves the tail onto the spine at CHUNK - 1 names, not CHUNK "
+           "(chunks one name short: the layout invariant I1 breaks, the order read back does not)",
+           "registry", _chunk_flushed_one_early,
+           beyond_traces="changes no result of any operation (the chunks still flatten to Lean's order), only the "
+                         "impl's private layout, which no trace can see; the layout check of the z3-index replay "
+                         "(Registry.invariant_violations) must kill it"),
     Mutant("names-deduplicated", "variable_names / gradient_names drop shadowed duplicates",
            "registry", _names_deduplicated,
            touches=("variable_names", "gradient_names")),

@@ -272,11 +272,13 @@ def chain_value(term: z3.ExprRef) -> list[tuple[PyShape, int]]:
 
 
 def index_registry_term(reg, value_id: Callable[[Any], int]) -> z3.ExprRef:
-    """An impl ``Registry`` (impl/registry.py) as an ``IndexRegistry`` term, field by field."""
-    names, cells = [], reg.order
-    while cells is not None:
-        name, cells = cells
-        names.append(name)
+    """An impl ``Registry`` (impl/registry.py) as an ``IndexRegistry`` term, field by field;
+    ``order`` is the flattening of the impl's chunks (``Registry.order_names``).  A state whose
+    chunks are malformed (``Registry.layout_violations``) has no term: ValueError."""
+    malformed = reg.layout_violations()
+    if malformed:
+        raise ValueError(f"no IndexRegistry term for a malformed order layout: {malformed[0]}")
+    names = reg.order_names()
     slots = z3.K(z3.StringSort(), OptChain.absentName)
     for name, chain in reg.slots.items():
         slots = z3.Store(slots, name_term(name), OptChain.presentChain(chain_term(chain, value_id)))

@@ -6,7 +6,8 @@ disagreement — the check that keeps the models from drifting from the spec and
   (getVariable / getGradient at probe shapes, hasVariable, variableNames, gradientNames,
   contextSize, gradientCount, isValidContext).
 * :func:`index_mismatches` — index model (index_model.py) vs impl/registry.py: after every
-  step the impl's fields (order, slots with every array of every chain, length), lookup / has /
+  step the impl's fields (order — the flattening of its chunks —, slots with every array of
+  every chain, length; a malformed chunk layout is reported as such), lookup / has /
   names / count / all_names_in (against the previous step's registry), the abstraction
   ``toSpec`` and the model's cursor walk ``items`` against the impl's ``items()``; at the
   end I1 ∧ I2 in the model against the impl's own invariant check.
@@ -40,6 +41,7 @@ __all__ = [
     "INDEX_OPS",
     "TRAP_CONTEXT_OPS",
     "TRAP_INDEX_OPS",
+    "TRAP_CHUNK_OPS",
     "TRAP_PROBES",
     "filled_tensor",
     "context_mismatches",
@@ -68,6 +70,15 @@ TRAP_INDEX_OPS = [
     ("register", "θ", (1, 1), 2),
 ]
 TRAP_PROBES = [("w", (2,)), ("w", (3,)), ("w", (1,)), ("zz", (1,)), ("b", (0, 2)), ("b", (0, 3))]
+#: The chunk trap: 2 * CHUNK + 2 registers over NAMES (duplicates throughout), so the impl's
+#: order crosses two chunk boundaries (impl/registry.py flushes its tail onto the spine), with a
+#: set_all over duplicates every 9 steps and one just after each flush.
+TRAP_CHUNK_OPS = [
+    op
+    for k in range(2 * impl_registry.CHUNK + 2)
+    for op in [("register", NAMES[k % len(NAMES)], (k % 3,), k % 6)]
+    + ([("set_all", NAMES[k % 2], (1,), 5)] if k % 9 == 8 or (k + 1) % impl_registry.CHUNK == 0 else [])
+]
 
 
 def filled_tensor(dims: Sequence[int], seed: int) -> Tensor:
@@ -162,10 +173,7 @@ class _Arrays:
 
 
 def _impl_state(reg, arrays: _Arrays, names) -> dict:
-    order, cells = [], reg.order
-    while cells is not None:
-        name, cells = cells
-        order.append(name)
+    order = reg.order_names()  # the flattening of the chunks: the model's order field
     slots = {}
     for name in names:
         chain = reg.slots.get(name, _ABSENT)
@@ -216,6 +224,10 @@ def index_mismatches(X: IndexModel, ops, probes, check_invariant: bool = True) -
             term = getattr(X, kind)(term, C.name_term(name), C.shape_term(S.ofList(dims)), z3.IntVal(seed))
         term = C.evaluate(term)
         step = repr(op)
+        malformed = reg.layout_violations()
+        if malformed:  # no order to compare (the model has no chunks): report and stop
+            out.append(f"{step}: the impl's order layout is malformed: {malformed[0]}")
+            return out
         names = sorted(set(NAMES) | {p[0] for p in probes} | set(reg.slots.keys()))
         model_state, impl_state = C.index_state(term, names), _impl_state(reg, arrays, names)
         if model_state != impl_state:

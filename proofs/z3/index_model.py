@@ -1,22 +1,25 @@
 """The impl's hashed registry (``impl/registry.py``, layout in its module docstring) as a Z3 model.
 
-The model keeps the impl's actual data structure, field by field:
+The model keeps the impl's actual data structure, field by field — except the names, which it
+keeps as the flat list the impl's chunks stand for:
 
-==================  ======================================================================
-impl                model
-==================  ======================================================================
-``order``           ``NameList`` (a cons list of names, newest first, one cell per entry)
-``slots``           ``Array(String, OptChain)``: ``absentName`` where the Map has no key,
-                    ``presentChain(c)`` where it maps the name to the chain ``c``
-stored array        ``AnyTensor``: ``anyTensor(s, t)`` — the frozen array's ``.shape`` as a
-                    ``Shape`` (a faithful encoding: ofList/toList are inverses, obligation
-                    family 1) and the array itself as an opaque value id, as in the spec model;
-                    the entry's shape is the array's own (no shape is stored beside it)
-chain               ``Chain``: ``carray(a)`` — the bare array, a name's only (or oldest) entry
-                    | ``ccell(a, rest)`` — the 2-tuple ``(array, rest)``, a newer entry in
-                    front of the older ones; a chain is never empty
-``length``          ``Int``
-==================  ======================================================================
+======================  ======================================================================
+impl                    model
+======================  ======================================================================
+``spine``, ``tail``     ``order``: a ``NameList`` (names newest first, one cell per entry) — the
+                        flattening of the impl's chunked list (``Registry.order_names``), not
+                        the chunks themselves
+``slots``               ``Array(String, OptChain)``: ``absentName`` where the Map has no key,
+                        ``presentChain(c)`` where it maps the name to the chain ``c``
+stored array            ``AnyTensor``: ``anyTensor(s, t)`` — the frozen array's ``.shape`` as a
+                        ``Shape`` (a faithful encoding: ofList/toList are inverses, obligation
+                        family 1) and the array itself as an opaque value id, as in the spec model;
+                        the entry's shape is the array's own (no shape is stored beside it)
+chain                   ``Chain``: ``carray(a)`` — the bare array, a name's only (or oldest) entry
+                        | ``ccell(a, rest)`` — the 2-tuple ``(array, rest)``, a newer entry in
+                        front of the older ones; a chain is never empty
+``length``              ``Int``
+======================  ======================================================================
 
 ``register`` / ``lookup`` / ``set_all`` / ``has`` / ``names`` / ``count`` / ``clear`` follow
 the impl's code step by step: ``register`` stores ``carray(a)`` for an absent name and
@@ -31,8 +34,20 @@ in ``None``) is ruled out by the type; the impl's I2 check rejects those values,
 encoding of an impl state refuses them (``concrete.chain_term`` raises), so the replay can
 never compare them silently.
 
-Invariant: I1 ``order`` has ``length`` cells; I2 for every name, ``slots[name]`` is absent if
-the name does not occur in ``order``, else a chain with exactly as many entries as occurrences.
+The chunks are not modelled: the impl stores ``order`` as a tuple ``tail`` of its newest names
+and a cons list ``spine`` of CHUNK-name tuples (impl/registry.py says why), and the model reasons
+about their flattening only.  That the chunks flatten to the ``order`` the model assumes — across
+flushes, shadowed duplicates and ``set_all`` — is checked by the sampled replay (crosscheck.py
+compares ``Registry.order_names()`` with the model's ``order`` after every step, on random
+sequences and on a trap sequence crossing two chunk boundaries) and by bounded exhaustive tests
+(tests/impl/test_registry.py: every length up to 3 * CHUNK + 1), not by a Z3 proof.  The
+chunks' own shape (I1's layout part, ``Registry.layout_violations``) has no model counterpart:
+the term encoding of an impl state refuses a malformed layout, as it refuses a malformed chain.
+
+Invariant: I1 ``order`` has ``length`` cells (the impl's I1 says more: well-formed chunks,
+``length % CHUNK`` names in ``tail``, ``length // CHUNK`` chunks on ``spine``); I2 for every
+name, ``slots[name]`` is absent if the name does not occur in ``order``, else a chain with
+exactly as many entries as occurrences.
 
 Abstraction (``toSpec``).  The impl's ``items()`` walks ``order`` and, for each occurrence of a
 name, takes the next entry of that name's chain (a per-name cursor).  The model states the same

@@ -954,7 +954,7 @@ def run_index_matches_impl(quick: bool, seed: int = 0) -> Outcome:
     from . import crosscheck
 
     rng = random.Random(seed)
-    runs = [(crosscheck.TRAP_INDEX_OPS, crosscheck.TRAP_PROBES)]
+    runs = [(crosscheck.TRAP_INDEX_OPS, crosscheck.TRAP_PROBES), (crosscheck.TRAP_CHUNK_OPS, crosscheck.TRAP_PROBES)]
     runs += [(crosscheck.random_ops(rng, crosscheck.INDEX_OPS, rng.randint(0, 8)), crosscheck.random_probes(rng, 3))
              for _ in range(REPLAYS[quick])]
     steps = 0
@@ -980,6 +980,7 @@ def obligations(quick: bool) -> list[Obligation]:
                           run_model_matches_spec, (quick,)))
     out.append(Obligation("z3.index-model.matches-impl", "z3 eval vs impl", "sampled",
                           f"the index model equals impl/registry.py (fields, queries, toSpec, I1 ∧ I2) after every "
-                          f"step of {n} operation sequences (random, seeded, + the traps)",
+                          f"step of {n + 1} operation sequences (random, seeded, + the traps, one crossing two chunk "
+                          f"boundaries of the impl's order)",
                           run_index_matches_impl, (quick,)))
     return out

@@ -7,8 +7,9 @@ Replay runs in both checking modes, as users do: in process with icontract's pre
 and — for a mutant that survives that — `python -O -m torchlean_runtime replay --target impl` in
 a subprocess, where the preconditions are stripped and the impl's plain checks are all that stand
 (an early return placed before a check shows only there).  Mutants whose bug no v1 trace can
-express (``Mutant.beyond_traces``: a Python-API misuse Lean's types rule out) are listed, not
-replayed; the last test pins that list so it cannot grow silently."""
+express (``Mutant.beyond_traces``: a Python-API misuse Lean's types rule out, or a layout break
+that changes no result) are listed, not replayed; the last test pins that list so it cannot grow
+silently."""
 
 from __future__ import annotations
 
@@ -61,6 +62,8 @@ def test_the_corpus_alone_kills(mutant, traces, tmp_path):
 
 
 def test_the_mutants_no_trace_can_express_are_exactly_these():
-    # Each is a misuse of the Python API that Lean's types rule out (see Mutant.beyond_traces);
-    # adding one here needs the same argument, and the kill matrix must still kill it by another method.
-    assert sorted(m.name for m in MUTANTS if m.beyond_traces) == ["cast-shape-unchecked"]
+    # Each is a misuse of the Python API that Lean's types rule out (cast-shape-unchecked) or a
+    # break of the impl's private layout that changes no result (chunk-flushed-one-early: only the
+    # invariant check sees it; see Mutant.beyond_traces); adding one here needs one of these
+    # arguments, and the kill matrix must still kill it by another method.
+    assert sorted(m.name for m in MUTANTS if m.beyond_traces) == ["cast-shape-unchecked", "chunk-flushed-one-early"]

@@ -109,7 +109,7 @@ def test_checked_mode_catches_a_wrong_result() -> None:
             if chain is None:
                 return self
             slots = self.slots.set(name, (array, chain[1]) if type(chain) is tuple else array)
-            return registry.Registry._make(self.order, slots, self.length)
+            return registry.Registry._make(self.spine, self.tail, slots, self.length)
         registry.Registry.set_all = set_newest_only
         ctx = RuntimeContext.empty().register_variable('w', np.ones(1)).register_variable('w', np.ones(2))
         try:

@@ -163,25 +163,27 @@ def test_every_spec_definition_is_exercised_in_this_file_or_the_replay():
 
 @settings(max_examples=35, deadline=None)
 @example(X_.TRAP_INDEX_OPS, X_.TRAP_PROBES)
+@example(X_.TRAP_CHUNK_OPS, X_.TRAP_PROBES)
 @given(st.lists(index_op_st, max_size=8), st.lists(probe_st, min_size=1, max_size=3))
 def test_index_model_matches_impl_registry(ops, probes):
     """Registry.register / set_all / clear (EMPTY) step by step: the model's order, slots
-    (every array of every chain) and length equal the impl's; lookup / has / names / count agree;
+    (every array of every chain) and length equal the impl's (its order: the flattening of its
+    chunks; TRAP_CHUNK_OPS crosses two chunk boundaries); lookup / has / names / count agree;
     toSpec equals the impl's items(); I1 ∧ I2 hold in the model iff the impl's own check
     finds nothing."""
     assert X_.index_mismatches(INDEX, ops, probes) == []
 
 
 def _corrupt(reg, **fields):
-    values = {f: getattr(reg, f) for f in ("order", "slots", "length")}
+    values = {f: getattr(reg, f) for f in ("spine", "tail", "slots", "length")}
     values.update(fields)
     return impl_registry.Registry._make(**values)
 
 
 def test_I1_I2_reject_exactly_what_the_impl_check_rejects():
     """I1 / I2 of the model vs Registry.invariant_violations on hand-broken states; the states
-    the model's Chain sort cannot represent are refused by the term encoding (and rejected by
-    the impl check)."""
+    the model cannot represent (no Chain value, or a malformed chunk layout: the model's order
+    is a flat list) are refused by the term encoding (and rejected by the impl check)."""
     arrays = {}
 
     def seed(a):
@@ -195,8 +197,8 @@ def test_I1_I2_reject_exactly_what_the_impl_check_rejects():
     w, b2 = reg.slots["w"], reg.slots["b"]  # w's chain: the cell ((3,)-array, (2,)-array); b's: its ()-array
     broken = {
         "length off by one": _corrupt(reg, length=reg.length + 1),
-        "order cell missing": _corrupt(reg, order=reg.order[1]),
-        "a name of order is no key of slots": _corrupt(reg, order=("q", reg.order), length=4),
+        "a name missing from order": _corrupt(reg, tail=reg.tail[:-1]),
+        "a name of order is no key of slots": _corrupt(reg, tail=reg.tail + ("q",), length=4),
         "chain shorter than the occurrences": _corrupt(reg, slots=reg.slots.set("w", w[0])),
         "chain longer than the occurrences": _corrupt(reg, slots=reg.slots.set("b", (b2, b2))),
         "key that occurs nowhere in order": _corrupt(reg, slots=reg.slots.set("zz", b2)),
@@ -205,6 +207,9 @@ def test_I1_I2_reject_exactly_what_the_impl_check_rejects():
         "key mapped to None": _corrupt(reg, slots=reg.slots.set("zz", None)),
         "a cell whose rest is None": _corrupt(reg, slots=reg.slots.set("w", (w[0], None))),
         "a 3-tuple cell": _corrupt(reg, slots=reg.slots.set("w", ((3,), w[0], None))),
+        # the model's order has no chunks: a malformed chunk layout has no term either
+        "a spine chunk of 3 names": _corrupt(reg, spine=(reg.tail, None), tail=()),
+        "a non-str name in the tail": _corrupt(reg, tail=reg.tail[:-1] + (None,)),
     }
     assert reg.invariant_violations() == []
     assert X_.invariant_holds_in_model(INDEX, C.index_registry_term(reg, seed))
