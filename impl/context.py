@@ -59,7 +59,6 @@ _SHARE = SHARE_MAX_BYTES  # larger stored arrays are handed out as copies (array
 
 __all__ = ["RuntimeContext"]
 
-_set = object.__setattr__
 
 # Each public method that builds or changes state has ONE icontract precondition: a total
 # predicate stating the facts Lean's types guarantee, whose error factory (contracts.violation)

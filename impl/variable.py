@@ -62,7 +62,6 @@ __all__ = ["Variable", "shape_eq", "NORM_CHUNK"]
 
 _HAS_CONTEXT_DTYPES = (FLOAT64, FLOAT32)
 
-_set = object.__setattr__
 _ND = np.ndarray
 _EMPTY = np.empty
 _SHARE = SHARE_MAX_BYTES  # larger stored arrays are handed out as copies (arrays.expose)
