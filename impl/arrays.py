@@ -126,9 +126,10 @@ def _shape_items(shape: Any) -> Optional[tuple]:
         return None
     else:
         try:
-            if len(shape) > MAX_RANK:
+            n = len(shape)  # read ONCE: a hostile __len__ may answer 1, then 10**12
+            if n > MAX_RANK:
                 return None
-            items = tuple(shape[i] for i in range(len(shape)))
+            items = tuple(shape[i] for i in range(n))
         except Exception:  # a hostile Sequence: not a shape
             return None
     return items if len(items) <= MAX_RANK else None

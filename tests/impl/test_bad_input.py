@@ -183,6 +183,37 @@ def test_hostile_index_in_a_shape_is_invalid_shape_or_read_once(answers) -> None
         assert caught.value.code == "TLR_INVALID_SHAPE"
 
 
+class _LyingLen(list):
+    """A shape whose ``__len__`` answers 1 once, then 10**12 (it would build a tuple until memory
+    runs out if the length were read twice)."""
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.len_calls = 0
+
+    def __len__(self):
+        self.len_calls += 1
+        return 1 if self.len_calls == 1 else 10**12
+
+    def __getitem__(self, i):
+        return 2
+
+
+def test_a_shape_whose_len_changes_is_read_once() -> None:
+    """A shape is a sequence of at most MAX_RANK dims: its length is read once, so a ``__len__``
+    answering 1 then 10**12 gives the 1-dim shape (2,) on every path (check_shape, get_variable,
+    has_shape) in bounded time — never a 10**12-item walk."""
+    from torchlean_runtime.impl.arrays import check_shape
+
+    ctx = RuntimeContext.empty().register_variable("w", np.zeros(2))
+    lying = _LyingLen([2])
+    assert check_shape(lying, "t") == (2,) and lying.len_calls == 1
+    lying = _LyingLen([2])
+    assert ctx.get_variable("w", lying).tolist() == [0.0, 0.0] and lying.len_calls == 1
+    lying = _LyingLen([2])
+    assert Variable.create(0, "v", np.zeros(2)).has_shape(lying) is True and lying.len_calls == 1
+
+
 def test_shape_evidence_copies_and_pickles_without_forgery() -> None:
     """``ShapeEq`` (Lean's proof ``s₁ = s₂``) is immutable: copy/deepcopy give it back, a pickle
     round trip gives equal evidence, and unpickling decides the equality again, so a pickle
