@@ -150,7 +150,7 @@ def _shape_dims(shape: Any) -> Optional[tuple[int, ...]]:
             return None
         else:
             try:
-                i = int(operator.index(d))
+                i = int.__index__(operator.index(d))  # as spec checkDim: the returned int's own value
             except Exception:  # a hostile __index__: not a dimension
                 return None
         if i < 0:
@@ -312,7 +312,7 @@ def as_supported_dtype(dtype: Any) -> Optional[np.dtype]:
         return None
     try:
         return _CANONICAL.get(np.dtype(dtype))
-    except (TypeError, ValueError):
+    except Exception:  # not a dtype; numpy may also call a hostile __repr__ or attribute of it
         return None
 
 
@@ -322,7 +322,7 @@ def check_dtype(dtype: Any, op: str) -> Optional[np.dtype]:
         return None
     canonical = as_supported_dtype(dtype)
     if canonical is None:
-        raise ScalarTypeError(f"{op}: dtype must be float64, float32 or int64 (or None), given {dtype!r}")
+        raise ScalarTypeError(f"{op}: dtype must be float64, float32 or int64 (or None), given {safe_repr(dtype)}")
     return canonical
 
 

@@ -29,7 +29,8 @@ from typing import Any, Iterator, Optional
 import icontract
 import numpy as np
 
-from torchlean_runtime.errors import ArgumentTypeError
+from torchlean_runtime.errors import ArgumentTypeError, safe_repr
+from torchlean_runtime.spec.core.scalars import Nat
 from torchlean_runtime.spec.core.tensor import printCap, printTooLarge
 
 from . import contracts as C
@@ -381,8 +382,9 @@ def _unpickle(variables: list, gradients: list, next_id: int, dtype: Optional[st
     """Rebuild a pickled context; a pickle may come from anyone, so every entry passes the plain
     checks of ``register_*`` (names, arrays, one scalar type) and ``next_id`` must be a Nat."""
     fixed = check_dtype(dtype, "unpickle")
-    if isinstance(next_id, bool) or not isinstance(next_id, int) or next_id < 0:
-        raise ArgumentTypeError(f"unpickle: next_id must be a Nat, given {next_id!r}")
+    nat = Nat.canonical(next_id)  # the exact int value (an int subclass's overrides never count)
+    if nat is None:
+        raise ArgumentTypeError(f"unpickle: next_id must be a Nat, given {safe_repr(next_id)}")
     registries = []
     for entries in (variables, gradients):
         if type(entries) not in (list, tuple):
@@ -399,4 +401,4 @@ def _unpickle(variables: list, gradients: list, next_id: int, dtype: Optional[st
         registries.append(registry)
     if dtype is None and fixed is not None:
         raise ArgumentTypeError("unpickle: entries are present but no scalar type was pickled")
-    return RuntimeContext._make(registries[0], registries[1], int(next_id), fixed)
+    return RuntimeContext._make(registries[0], registries[1], nat, fixed)

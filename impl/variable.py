@@ -20,8 +20,8 @@ from typing import Any, Optional
 import icontract
 import numpy as np
 
-from torchlean_runtime.errors import ArgumentTypeError, CastEvidenceError, ScalarTypeMismatchError
-from torchlean_runtime.spec.core.scalars import F32_CANONICAL_NAN, F32_QUIET_BIT, F64_QUIET_BIT, checkFloatEnvironment
+from torchlean_runtime.errors import ArgumentTypeError, CastEvidenceError, ScalarTypeMismatchError, safe_repr
+from torchlean_runtime.spec.core.scalars import F32_CANONICAL_NAN, F32_QUIET_BIT, F64_QUIET_BIT, Nat, checkFloatEnvironment
 from torchlean_runtime.spec.core.shape import ShapeEq, ofList, toList
 from torchlean_runtime.spec.core.tensor import printCap, printTooLarge
 
@@ -135,18 +135,21 @@ def _fix_nan_positions(out: np.ndarray, a: np.ndarray, b: np.ndarray, dtype: np.
 
 
 def _is_nat(x: Any) -> bool:
-    return isinstance(x, int) and not isinstance(x, bool) and x >= 0
+    return Nat.canonical(x) is not None
 
 
 def _check_nat(x: Any, op: str, what: str) -> int:
-    if not _is_nat(x):
-        raise ArgumentTypeError(f"{op}: {what} must be a Nat (int >= 0), given {type(x).__name__} {x!r}")
-    return int(x)
+    """The exact int value of a Lean ``Nat`` (``spec.core.scalars.Nat.canonical``: an int subclass's
+    ``__int__``/``__index__``/comparisons are never consulted); ArgumentTypeError otherwise."""
+    nat = Nat.canonical(x)
+    if nat is None:
+        raise ArgumentTypeError(f"{op}: {what} must be a Nat (int >= 0), given {type(x).__name__} {safe_repr(x)}")
+    return nat
 
 
 def _check_bool(x: Any, op: str) -> bool:
     if type(x) is not bool:
-        raise ArgumentTypeError(f"{op}: requires_grad must be a bool, given {type(x).__name__} {x!r}")
+        raise ArgumentTypeError(f"{op}: requires_grad must be a bool, given {type(x).__name__} {safe_repr(x)}")
     return x
 
 

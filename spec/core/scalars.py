@@ -29,7 +29,7 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
-from torchlean_runtime.errors import ScalarTypeError
+from torchlean_runtime.errors import ScalarTypeError, safe_repr
 
 __all__ = [
     "Context",
@@ -157,12 +157,16 @@ class ScalarType:
     def __delattr__(self, name: str) -> None:
         raise AttributeError(f"{type(self).__name__} is immutable")
 
+    def canonical(self, x: Any) -> Any:
+        """``x`` as a canonical element of this type, or ``None`` when it is none (never raises)."""
+        return self._check(x)
+
     def check(self, x: Any) -> Any:
         """Return ``x`` as a canonical element of this type, or raise ScalarTypeError."""
         value = self._check(x)
         if value is None:
             raise ScalarTypeError(
-                f"expected a {self.name} scalar ({self.python_type}), given {x!r} ({type(x).__name__})"
+                f"expected a {self.name} scalar ({self.python_type}), given {safe_repr(x)} ({type(x).__name__})"
             )
         return value
 
@@ -355,7 +359,12 @@ Rat.context = Context(Fraction(0), Rat.add, Rat.mul, lambda q: Fraction(0))
 
 
 def _check_int(x: Any) -> Optional[int]:
-    return int(x) if isinstance(x, int) and not isinstance(x, bool) else None
+    # int's own __index__ reads the value at C level: an int subclass's __int__/__index__/__ge__
+    # overrides are never consulted (EvilNat(3) with __int__ returning -5 is 3)
+    return _INT_VALUE(x) if isinstance(x, int) and not isinstance(x, bool) else None
+
+
+_INT_VALUE = int.__index__
 
 
 def _check_nat(x: Any) -> Optional[int]:
@@ -395,4 +404,4 @@ def scalarTypeNamed(name: str) -> ScalarType:
     for t in SCALAR_TYPES:
         if t.name == name:
             return t
-    raise ScalarTypeError(f"unknown scalar type {name!r}; expected one of {[t.name for t in SCALAR_TYPES]}")
+    raise ScalarTypeError(f"unknown scalar type {safe_repr(name)}; expected one of {[t.name for t in SCALAR_TYPES]}")

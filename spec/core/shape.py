@@ -83,7 +83,7 @@ def checkDim(n: object) -> int:
     if isinstance(n, bool) or not hasattr(type(n), "__index__"):
         raise InvalidShapeError(f"a dimension must be a non-negative int, given {safe_repr(n)} ({type(n).__name__})")
     try:
-        value = int(operator.index(n))
+        value = int.__index__(operator.index(n))  # the value itself: __index__ may return an int subclass whose __int__ lies
     except Exception:  # noqa: BLE001 - a hostile __index__
         raise InvalidShapeError(f"a dimension must be a non-negative int, given a {type(n).__name__} whose __index__ "
                                 "fails") from None

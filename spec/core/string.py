@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any, Optional
 
-from torchlean_runtime.errors import NameTypeError
+from torchlean_runtime.errors import NameTypeError, safe_repr
 
 __all__ = ["isLeanString", "asLeanString", "checkLeanString"]
 
@@ -43,7 +43,7 @@ def checkLeanString(x: Any, op: str, what: str = "a name") -> str:
     if s is not None:
         return s
     if not isinstance(x, str):
-        raise NameTypeError(f"{op}: {what} must be a str (Lean String), given {type(x).__name__} {x!r}")
+        raise NameTypeError(f"{op}: {what} must be a str (Lean String), given {type(x).__name__} {safe_repr(x)}")
     at = _SURROGATE.search(str.__str__(x)).start()  # type: ignore[union-attr]
     raise NameTypeError(
         f"{op}: {what} must be a Lean String (Unicode scalar values only), given a str with the lone "

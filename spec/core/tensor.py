@@ -31,6 +31,7 @@ from torchlean_runtime.errors import (
     TensorDataError,
     OutputTooLargeError,
     TensorTooLargeError,
+    safe_repr,
 )
 
 from ..env import env_nat
@@ -87,7 +88,7 @@ def setElementCap(cap: int) -> int:
     """Set the element cap; returns the previous one."""
     global _element_cap
     if isinstance(cap, bool) or not isinstance(cap, int) or cap < 0:
-        raise ArgumentTypeError(f"the element cap must be a non-negative int, given {cap!r}")
+        raise ArgumentTypeError(f"the element cap must be a non-negative int, given {safe_repr(cap)}")
     previous, _element_cap = elementCap(), cap
     return previous
 
@@ -99,7 +100,7 @@ def asShape(s: Any) -> Shape:
         return s
     if isinstance(s, Sequence) and not isinstance(s, (str, bytes, bytearray, memoryview)):
         return ofList(s)
-    raise InvalidShapeError(f"expected a Shape or a tuple of dimensions, given {s!r} ({type(s).__name__})")
+    raise InvalidShapeError(f"expected a Shape or a tuple of dimensions, given {safe_repr(s)} ({type(s).__name__})")
 
 
 def nodeCount(dims: Sequence[int], limit: int) -> int:
@@ -144,7 +145,7 @@ def _build(alpha: ScalarType, dims: tuple[int, ...], nested: Any, where: str) ->
         return alpha.check(nested)
     n = dims[0]
     if not isinstance(nested, (list, tuple)):
-        raise TensorDataError(f"expected a sequence of length {n} at {where}, given {type(nested).__name__} {nested!r}")
+        raise TensorDataError(f"expected a sequence of length {n} at {where}, given {type(nested).__name__} {safe_repr(nested)}")
     if len(nested) != n:
         raise TensorDataError(f"expected a sequence of length {n} at {where}, given length {len(nested)} (ragged or wrong shape)")
     rest = dims[1:]
@@ -161,9 +162,9 @@ class Tensor:
 
     def __post_init__(self) -> None:
         if not isinstance(self.shape, Shape):
-            raise InvalidShapeError(f"Tensor.shape must be a Shape, given {self.shape!r}")
+            raise InvalidShapeError(f"Tensor.shape must be a Shape, given {safe_repr(self.shape)}")
         if not isinstance(self.alpha, ScalarType):
-            raise ScalarTypeError(f"Tensor.alpha must be a ScalarType, given {self.alpha!r}")
+            raise ScalarTypeError(f"Tensor.alpha must be a ScalarType, given {safe_repr(self.alpha)}")
         checkCap(self.shape)
         object.__setattr__(self, "data", _build(self.alpha, toList(self.shape), self.data, "data"))
 
@@ -288,7 +289,7 @@ def setPrintCap(cap: int) -> int:
     """Set the print cap; returns the previous one."""
     global _print_cap
     if isinstance(cap, bool) or not isinstance(cap, int) or cap < 0:
-        raise ArgumentTypeError(f"the print cap must be a non-negative int, given {cap!r}")
+        raise ArgumentTypeError(f"the print cap must be a non-negative int, given {safe_repr(cap)}")
     previous, _print_cap = printCap(), cap
     return previous
 
@@ -344,7 +345,7 @@ def pretty(t: Tensor) -> str:
 def castShape(t: Tensor, h: ShapeEq) -> Tensor:
     """Lean ``Tensor.castShape t h``: the same data at the (equal) shape ``h.rhs``."""
     if not isinstance(h, ShapeEq):
-        raise CastEvidenceError(f"castShape needs ShapeEq evidence, given {h!r}")
+        raise CastEvidenceError(f"castShape needs ShapeEq evidence, given {safe_repr(h)}")
     if h.lhs != t.shape:
         raise CastEvidenceError(
             f"castShape: evidence is about {prettyShape(h.lhs)}, the tensor has shape {prettyShape(t.shape)}"

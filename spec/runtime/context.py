@@ -18,10 +18,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from torchlean_runtime.errors import ArgumentTypeError, ScalarTypeMismatchError
+from torchlean_runtime.errors import ArgumentTypeError, ScalarTypeMismatchError, safe_repr
 
 from ..core.list import List, nil
-from ..core.scalars import ScalarType
+from ..core.scalars import Nat, ScalarType
 from ..core.shape import Shape
 from ..core.string import checkLeanString
 from ..core.tensor import Tensor, asShape, pretty, printCap, printedLength, printTooLarge
@@ -58,7 +58,7 @@ class AnyTensor:
         if not isinstance(self.t, Tensor):
             raise ArgumentTypeError(f"AnyTensor.t must be a Tensor, given {type(self.t).__name__}")
         if self.t.shape != self.s:
-            raise ArgumentTypeError(f"AnyTensor: t has shape {self.t.shape!r}, not s = {self.s!r}")
+            raise ArgumentTypeError(f"AnyTensor: t has shape {safe_repr(self.t.shape)}, not s = {safe_repr(self.s)}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,10 +74,12 @@ class RuntimeContext:
     def __post_init__(self) -> None:
         if not isinstance(self.var_registry, List) or not isinstance(self.gradients, List):
             raise ArgumentTypeError("RuntimeContext registries must be Lean Lists of (name, AnyTensor)")
-        if isinstance(self.next_id, bool) or not isinstance(self.next_id, int) or self.next_id < 0:
-            raise ArgumentTypeError(f"RuntimeContext.next_id must be a Nat, given {self.next_id!r}")
+        nat = Nat.canonical(self.next_id)  # the exact int value: an int subclass's overrides never count
+        if nat is None:
+            raise ArgumentTypeError(f"RuntimeContext.next_id must be a Nat, given {safe_repr(self.next_id)}")
+        object.__setattr__(self, "next_id", nat)
         if self.alpha is not None and not isinstance(self.alpha, ScalarType):
-            raise ArgumentTypeError(f"RuntimeContext.alpha must be a ScalarType or None, given {self.alpha!r}")
+            raise ArgumentTypeError(f"RuntimeContext.alpha must be a ScalarType or None, given {safe_repr(self.alpha)}")
 
 
 # --- argument checks (what Lean's type checker guarantees) --------------------------------

@@ -18,9 +18,10 @@ from torchlean_runtime.errors import (
     NoContextInstanceError,
     ScalarTypeMismatchError,
     ShapeMismatchError,
+    safe_repr,
 )
 
-from ..core.scalars import Context, ScalarType, checkFloatEnvironment
+from ..core.scalars import Context, Nat, ScalarType, checkFloatEnvironment
 from ..core.shape import Shape, ShapeEq, areEqual, toList
 from ..core.string import checkLeanString
 from ..core.tensor import (
@@ -62,8 +63,6 @@ __all__ = [
 ]
 
 
-def _is_nat(x: Any) -> bool:
-    return isinstance(x, int) and not isinstance(x, bool) and x >= 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,15 +77,17 @@ class Variable:
     requires_grad: bool
 
     def __post_init__(self) -> None:
-        if not _is_nat(self.id):
-            raise ArgumentTypeError(f"Variable.id must be a Nat (int >= 0), given {self.id!r}")
+        nat = Nat.canonical(self.id)  # the exact int value: an int subclass's overrides never count
+        if nat is None:
+            raise ArgumentTypeError(f"Variable.id must be a Nat (int >= 0), given {safe_repr(self.id)}")
+        object.__setattr__(self, "id", nat)
         object.__setattr__(self, "name", checkLeanString(self.name, "Variable", "Variable.name"))
         if not isinstance(self.value, Tensor):
             raise ArgumentTypeError(f"Variable.value must be a Tensor, given {type(self.value).__name__}")
         if self.gradient is not None:
             _same_index(self, self.gradient, "Variable.gradient")
         if not isinstance(self.requires_grad, bool):
-            raise ArgumentTypeError(f"Variable.requires_grad must be a bool, given {self.requires_grad!r}")
+            raise ArgumentTypeError(f"Variable.requires_grad must be a bool, given {safe_repr(self.requires_grad)}")
 
     @property
     def s(self) -> Shape:
@@ -262,7 +263,7 @@ def error(ctx: _rt.RuntimeContext, msg: str, alpha: Optional[ScalarType] = None)
     ``alpha`` is Lean's implicit ``{α}``, needed only while the context has not fixed it."""
     ctx = _rt._ctx(ctx, "error")
     if alpha is not None and not isinstance(alpha, ScalarType):
-        raise ArgumentTypeError(f"error: alpha must be a ScalarType, given {alpha!r}")
+        raise ArgumentTypeError(f"error: alpha must be a ScalarType, given {safe_repr(alpha)}")
     if ctx.alpha is not None and alpha is not None and alpha is not ctx.alpha:
         raise ScalarTypeMismatchError(f"error: the context is over {ctx.alpha.name}, given alpha={alpha.name}")
     a = ctx.alpha if ctx.alpha is not None else alpha

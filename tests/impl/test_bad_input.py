@@ -297,3 +297,97 @@ def test_the_spec_refuses_a_hostile_dimension_with_a_typed_error(bad) -> None:
     with pytest.raises(CastEvidenceError) as caught:
         ShapeEq.check(NoIter(), 1)
     assert caught.value.code == "TLR_CAST_EVIDENCE"
+
+
+class _BadRepr:
+    """An argument of no accepted type whose ``__repr__``, ``__str__`` and ``__int__`` raise."""
+
+    def __repr__(self):
+        raise RuntimeError("a hostile __repr__")
+
+    __str__ = __repr__
+
+    def __int__(self):
+        raise RuntimeError("a hostile __int__")
+
+
+def _public_calls():
+    """(label, callable, valid arguments) for every public method of the impl taking arguments."""
+    ctx = RuntimeContext.empty().register_variable("w", np.zeros(1)).register_gradient("w", np.zeros(1))
+    v = Variable.create(0, "w", np.zeros(1)).set_gradient(np.zeros(1))
+    valid = {"name": "w", "shape": (1,), "value": np.zeros(1), "grad": np.zeros(1), "new_value": np.zeros(1),
+             "dtype": None, "id": 0, "new_id": 1, "requires_grad": True, "ctx": ctx, "other": v, "msg": "m",
+             "evidence": shape_eq((1,), (1,))}
+    import inspect
+
+    for cls, receiver in ((RuntimeContext, ctx), (Variable, v)):
+        for attr, raw in sorted(vars(cls).items()):
+            if attr.startswith("_"):
+                continue
+            static = isinstance(raw, staticmethod)
+            fn = raw.__func__ if static else raw
+            if not callable(fn):
+                continue
+            params = [p for p in inspect.signature(fn).parameters if p != "self"]
+            if params:
+                yield f"{cls.__name__}.{attr}", getattr(cls if static else receiver, attr), [valid[p] for p in params]
+
+
+def test_no_public_call_lets_a_hostile_repr_escape_its_typed_error() -> None:
+    """Each argument position of every public impl method, given an object of no accepted type
+    whose ``__repr__``/``__str__``/``__int__`` raise: the call raises the project's typed error
+    (a TorchLeanError with a TLR_ code) — the message must not call the hostile ``__repr__``."""
+    seen = 0
+    for label, call, args in _public_calls():
+        for i in range(len(args)):
+            bad = list(args)
+            bad[i] = _BadRepr()
+            try:
+                call(*bad)
+            except TorchLeanError as exc:
+                assert exc.code.startswith("TLR_"), (label, i, exc.code)
+            except Exception as exc:  # noqa: BLE001 - the defect this test looks for
+                pytest.fail(f"{label} argument {i}: {type(exc).__name__}: {exc}")
+            seen += 1
+    assert seen >= 25  # every argument of the ~20 methods that take one
+
+
+class _EvilNat(int):
+    """An int subclass whose own methods lie about its value (it is 3, or 7...)."""
+
+    def __int__(self):
+        return -5
+
+    def __index__(self):
+        return -5
+
+    def __ge__(self, other):
+        return True
+
+    def __lt__(self, other):
+        return False
+
+
+def test_an_int_subclass_counts_as_its_value_never_as_its_overrides() -> None:
+    """Lean ``Nat``s (``id``, ``new_id``, ``next_id``): an int subclass is the Nat its value is —
+    ``_EvilNat(3)`` is 3 in the impl and in the spec, an exact ``int`` — whatever its ``__int__``,
+    ``__index__`` or comparisons answer; ``_EvilNat(-3)`` is no Nat (TLR_ARGUMENT_TYPE)."""
+    import pickle
+
+    from torchlean_runtime.impl import tensor_to_spec, to_spec
+    from torchlean_runtime.impl.context import _unpickle
+    from torchlean_runtime.spec.runtime import variable as SV
+
+    v = Variable.create(_EvilNat(3), "w", np.zeros(2))
+    assert v.id == 3 and type(v.id) is int and v.to_lean_string().startswith("Variable(w, id=3,")
+    s = SV.createVariable(_EvilNat(3), "w", tensor_to_spec(np.zeros(2)))
+    assert s.id == 3 and type(s.id) is int and to_spec(v) == s
+    assert v.clone_variable(_EvilNat(7)).id == 7
+    assert pickle.loads(pickle.dumps(v)).id == 3
+    ctx = _unpickle([], [], _EvilNat(3), None)
+    assert ctx.next_id == 3 and type(ctx.next_id) is int and ctx.register_variable("a", np.zeros(1)).next_id == 4
+    for call in (lambda: Variable.create(_EvilNat(-3), "w", np.zeros(2)), lambda: v.clone_variable(_EvilNat(-1)),
+                 lambda: _unpickle([], [], _EvilNat(-2), None)):
+        with pytest.raises(TorchLeanError) as caught:
+            call()
+        assert caught.value.code == "TLR_ARGUMENT_TYPE"

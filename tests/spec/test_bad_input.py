@@ -171,3 +171,46 @@ def test_failed_calls_leave_inputs_untouched() -> None:
         with pytest.raises(E.TorchLeanError):
             program()
     assert (C.contextToString(CTX), CTX.next_id, V.variableToString(VAR)) == before
+
+
+class _BadRepr:
+    """An argument of no accepted type whose ``__repr__`` and ``__str__`` raise."""
+
+    def __repr__(self):
+        raise RuntimeError("a hostile __repr__")
+
+    __str__ = __repr__
+
+
+def test_no_spec_function_lets_a_hostile_repr_escape_its_typed_error() -> None:
+    """Each argument of every public function of spec.runtime.context / .variable, given an object
+    of no accepted type whose ``__repr__`` raises: the project's typed error (TorchLeanError,
+    TLR_ code), never the RuntimeError of the message being built."""
+    import inspect
+
+    t = T.ofNested(Float, [1], [0.0])
+    ctx = C.registerVariable(C.emptyContext(), "w", t)
+    v = V.createVariable(0, "w", t)
+    one = ofList([1])
+    valid = {"ctx": ctx, "name": "w", "value": t, "grad": t, "new_value": t, "s": one, "shape": one,
+             "expected_shape": one, "id": 0, "new_id": 1, "requires_grad": True, "v": v, "v1": v, "v2": v,
+             "other": v, "alpha": None, "msg": "m", "h": ShapeEq.check(one, one)}
+    seen = 0
+    for module in (C, V):
+        for fname in module.__all__:
+            fn = getattr(module, fname)
+            if not inspect.isfunction(fn):
+                continue
+            params = list(inspect.signature(fn).parameters)
+            assert all(p in valid for p in params), (fname, params)  # a new parameter name: add it above
+            for i in range(len(params)):
+                args = [valid[p] for p in params]
+                args[i] = _BadRepr()
+                try:
+                    fn(*args)
+                except E.TorchLeanError as exc:
+                    assert exc.code.startswith("TLR_"), (fname, i, exc.code)
+                except Exception as exc:  # noqa: BLE001 - the defect this test looks for
+                    pytest.fail(f"{fname} argument {i}: {type(exc).__name__}: {exc}")
+                seen += 1
+    assert seen >= 30
