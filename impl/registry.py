@@ -145,7 +145,7 @@ class Registry:
 
     def __reduce__(self):
         # Rebuilt by re-registering oldest first: the same fields, hence the same abstraction.
-        return (_rebuild, (list(reversed(self.items())),))
+        return (_rebuild, ([tuple(e) for e in reversed(self.items())],))
 
     # -- the operations (spec semantics in each docstring) ---------------------------------
 
@@ -326,12 +326,24 @@ EMPTY: Registry = Registry._make(None, (), immutables.Map(), 0)
 
 
 def _rebuild(items_oldest_first: list) -> Registry:
-    from .arrays import freeze
+    """Unpickle a registry.  A pickle may come from anyone, so every entry passes the checks a
+    ``RuntimeContext`` applies before storing (a name, a supported array, ONE scalar type, the
+    recorded shape its array's); the typed error of the first that fails, nothing built."""
+    from torchlean_runtime.errors import ArgumentTypeError, ShapeMismatchError
 
-    r = EMPTY
-    for name, shape, array in items_oldest_first:
-        array = freeze(np.asarray(array))  # freeze keeps the array's shape: the entry's shape
-        if array.shape != tuple(shape):
-            raise ValueError(f"unpickle: entry {name!r} records shape {tuple(shape)}, its array has {array.shape}")
-        r = r.register(name, array)
+    from .arrays import check_array, check_name, check_same_dtype, check_shape, freeze
+
+    if type(items_oldest_first) is not list:
+        raise ArgumentTypeError(f"unpickle: registry entries must be a list, given {type(items_oldest_first).__name__}")
+    r, dtype = EMPTY, None
+    for entry in items_oldest_first:
+        if type(entry) is not tuple or len(entry) != 3:
+            raise ArgumentTypeError(f"unpickle: a registry entry must be a (name, shape, array) tuple, given {type(entry).__name__}")
+        name = check_name(entry[0], "unpickle")
+        shape = check_shape(entry[1], "unpickle")
+        arr = check_array(entry[2], "unpickle")
+        dtype = check_same_dtype(dtype, arr, "unpickle", "the registry")
+        if arr.shape != shape:
+            raise ShapeMismatchError(f"unpickle: entry {name!r} records shape {shape}, its array has {arr.shape}")
+        r = r.register(name, freeze(arr))  # freeze keeps the array's shape: the entry's shape
     return r

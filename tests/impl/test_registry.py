@@ -191,13 +191,24 @@ def test_every_stored_array_keeps_the_shape_of_its_entry() -> None:
     assert back.invariant_violations() == []
 
 
-def test_unpickling_a_registry_refuses_an_entry_whose_shape_is_not_its_array_s() -> None:
+def test_unpickling_a_registry_checks_every_entry_as_register_does() -> None:
+    """A pickle may come from anyone (attacker finding: a hand-written pickle built a registry of
+    non-str names and mixed scalar types): each entry passes the checks of registering it —
+    a name, a supported array, one scalar type, its recorded shape — with the typed error."""
+    from torchlean_runtime.errors import TorchLeanError
     from torchlean_runtime.impl.registry import _rebuild
 
     import pytest
 
-    with pytest.raises(ValueError, match="records shape"):
-        _rebuild([("w", (3,), np.ones(2))])
+    bad = {"TLR_SHAPE_MISMATCH": [("w", (3,), np.ones(2))],
+           "TLR_NAME_TYPE": [(7, (1,), np.ones(1))],
+           "TLR_SCALAR_MISMATCH": [("a", (1,), np.ones(1)), ("b", (1,), np.ones(1, np.float32))],
+           "TLR_SCALAR_TYPE": [("a", (1,), np.ones(1, np.int32))],
+           "TLR_ARGUMENT_TYPE": [("a", (1,))]}
+    for code, entries in bad.items():
+        with pytest.raises(TorchLeanError) as caught:
+            _rebuild(entries)
+        assert caught.value.code == code, (code, caught.value)
     assert _rebuild([("w", (2,), np.ones(2))]).lookup("w", (2,)) is not None
 
 
