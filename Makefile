@@ -33,7 +33,7 @@ verify-mutants: $(STAMP)
 
 # pytest itself (not `python -m pytest`) so the repo root never lands on sys.path.
 test: $(STAMP)
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -rs
 
 # Installs the [bench] (matplotlib: the figure) and [fast] (numba: the optional norm kernel)
 # extras; PyTorch is a peer only where already installed.  Each bench writes its JSON record in

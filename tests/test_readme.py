@@ -34,3 +34,13 @@ def test_readme_example_prints_what_it_says(index: int, require_extra) -> None:
     with contextlib.redirect_stdout(buf):
         exec(compile(code, f"README example {index}", "exec"), {"__name__": "__readme__"})
     assert buf.getvalue() == expected
+
+
+def test_the_error_code_reference_is_the_error_hierarchy() -> None:
+    """docs/errors.md lists every stable code: its table is exactly errors.code_table(), which walks
+    every TorchLeanError subclass (a new error class without a doc row fails here)."""
+    from torchlean_runtime.errors import code_table
+
+    text = (README.parent / "docs" / "errors.md").read_text(encoding="utf-8")
+    table = "\n".join(line for line in text.splitlines() if line.startswith("|"))
+    assert table == code_table()

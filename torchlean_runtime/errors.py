@@ -8,6 +8,8 @@ handlers keep working.
 
 from __future__ import annotations
 
+import re
+
 __all__ = [
     "TorchLeanError",
     "InvalidShapeError",
@@ -398,3 +400,27 @@ def print_cli_error(code: str, message: str) -> None:
 
 
 __all__ += ["CLI_ERROR_PREFIX", "print_cli_error", "printable"]
+
+
+def code_table() -> str:
+    """Every stable code as the Markdown table of ``docs/errors.md`` (code, class, built-in base,
+    the class docstring's first paragraph), in class-definition order; the command line's
+    ``TLR_INTERNAL`` (a bug of torchlean-rt, no class) last.  The doc is checked against it."""
+    def classes(cls: type) -> list:
+        out = [cls]
+        for sub in cls.__subclasses__():
+            out += classes(sub)
+        return out
+
+    rows = ["| code | class | also a | meaning |", "| --- | --- | --- | --- |"]
+    for cls in classes(TorchLeanError):
+        builtin = next((b.__name__ for b in cls.__mro__[1:] if b.__module__ == "builtins" and b is not object), "")
+        meaning = " ".join((cls.__doc__ or "").strip().split("\n\n")[0].split())
+        meaning = re.sub(r":\w+:`", "`", meaning).replace("``", "`").replace("|", "\\|")  # reST roles → Markdown
+        rows.append(f"| `{cls.code}` | `{cls.__name__}` | `{builtin}` | {meaning} |")
+    rows.append("| `TLR_INTERNAL` | — | — | A bug of torchlean-rt caught by the command line (exit 70); "
+                "`TORCHLEAN_RT_DEBUG=1` shows the traceback. Please report it. |")
+    return "\n".join(rows)
+
+
+__all__ += ["code_table"]
