@@ -337,9 +337,11 @@ def check_same_dtype(expected: Optional[np.dtype], arr: np.ndarray, op: str, hol
     return dtype
 
 
-def check_same_shape(expected: tuple[int, ...], arr: np.ndarray, op: str) -> None:
+def check_same_shape(expected: tuple[int, ...], arr: np.ndarray, op: str, what: str = "an array") -> None:
+    """ShapeMismatchError (``TLR_SHAPE_MISMATCH``) unless ``arr`` (``what``, named in the
+    message) has the variable's shape ``expected``."""
     if arr.shape != expected:
-        raise ShapeMismatchError(f"{op}: the variable has shape {expected}, given an array of shape {arr.shape}")
+        raise ShapeMismatchError(f"{op}: the variable has shape {expected}, given {what} of shape {arr.shape}")
 
 
 def check_context_instance(dtype: np.dtype, op: str) -> None:

@@ -187,7 +187,7 @@ def _check_fits(v: "Variable", x: Any, op: str, what: str) -> np.ndarray:
         return x
     arr = check_array(x, op, what)
     check_same_dtype(v.dtype, arr, op, "the variable")
-    check_same_shape(v.shape, arr, op)
+    check_same_shape(v.shape, arr, op, what)
     return arr
 
 
