@@ -35,7 +35,7 @@ from .target import DEFAULT_TIMEOUT, Answer, ObjectTarget, ObservedError, Target
 from .vectors.execute import Crash
 from .vectors.reader import check_tensor_limits, limits_from_env
 from .vectors.format import (ERROR_CODES, HANDLE_PATTERN, OPS, SCALAR_TYPES, Result, args_from_doc, args_to_doc,
-                             result_from_doc, result_to_doc)
+                             is_one_of, result_from_doc, result_to_doc)
 
 __all__ = ["PROTOCOL", "ProcessTarget", "serve", "MAX_LINE_BYTES", "STDERR_TAIL_BYTES", "one_line", "MAX_REQUEST_ID"]
 
@@ -356,7 +356,7 @@ class ProcessTarget(Target):
                 raise self._fail(ProtocolError, f"malformed result: {one_line(exc.message, 300)}") from None
         if kind == "error":
             code = r.get("code")
-            if not isinstance(code, str) or code not in ERROR_CODES:
+            if not is_one_of(code, ERROR_CODES):
                 raise self._fail(ProtocolError, f"an error answer needs 'code', one of the stable codes of docs/vectors.md "
                                                 f"(\"Error codes\"), given {one_line(repr(code), 200)}")
             return ObservedError(code, one_line(r.get("message", "")))
@@ -416,7 +416,7 @@ def _answer(target: Target, request: Any, session: Optional[dict] = None) -> dic
                 "version": _version(), "scalar_types": sorted(target.scalar_types), "operations": sorted(target.operations)}
     if kind == "reset":
         st = request.get("scalar_type")
-        if not isinstance(st, str) or st not in target.scalar_types:
+        if not is_one_of(st, target.scalar_types):
             return {**out, "type": "protocol_error", "message": f"scalar_type must be one of {sorted(target.scalar_types)}"}
         try:
             target.reset(st)
@@ -426,7 +426,7 @@ def _answer(target: Target, request: Any, session: Optional[dict] = None) -> dic
         return {**out, "type": "ok"}
     if kind == "call":
         op, bind = request.get("op"), request.get("bind")
-        if not isinstance(op, str) or op not in OPS or op not in target.operations:
+        if not is_one_of(op, OPS) or op not in target.operations:
             return {**out, "type": "protocol_error", "message": f"unknown or unsupported operation {one_line(repr(op), 200)}"}
         if not session.get("reset"):
             return {**out, "type": "protocol_error", "message": "call before reset: send a reset first"}

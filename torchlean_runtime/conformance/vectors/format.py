@@ -36,6 +36,7 @@ __all__ = [
     "SCALAR_TYPES",
     "ERROR_CODES",
     "HANDLE_PATTERN",
+    "is_one_of",
     "Param",
     "OpSignature",
     "OPS",
@@ -84,6 +85,13 @@ ERROR_CODES: tuple[str, ...] = tuple(
     if cls.code not in ("TLR_ERROR", "TLR_TRACE_FORMAT", "TLR_TRACE_LIMIT")
     and cls.code not in HARNESS_CODES
 )
+
+def is_one_of(x: Any, names: Any) -> bool:
+    """Whether the JSON value ``x`` is one of ``names`` (a dict, set or tuple of strings).  The
+    type is checked first: a JSON array or object is unhashable (``[] in {...}`` raises
+    TypeError), so every lookup of a decoded value in a table of names goes through here."""
+    return isinstance(x, str) and x in names
+
 
 #: Handles: short identifiers (``c0``, ``ctx_after_register``, ``v1``).
 HANDLE_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,63}$"
@@ -239,7 +247,7 @@ class ExpectedError:
     code: str
 
     def __post_init__(self) -> None:
-        if self.code not in ERROR_CODES:
+        if not is_one_of(self.code, ERROR_CODES):
             raise TraceFormatError(f"unknown error code {self.code!r}; expected one of {list(ERROR_CODES)}")
 
     def describe(self) -> str:
@@ -404,7 +412,7 @@ def _arg_doc(kind: str, value: Any) -> Any:
 
 
 def _step_doc(step: Step, index: int) -> dict:
-    sig = OPS.get(step.op)
+    sig = OPS[step.op] if is_one_of(step.op, OPS) else None
     if sig is None:
         raise TraceFormatError(f"step {index}: unknown operation {step.op!r}")
     kinds = {p.name: p.kind for p in sig.params}
@@ -545,7 +553,7 @@ def _shape(x: Any, what: str, w: _Where) -> tuple[int, ...]:
 def _tensor(x: Any, what: str, w: _Where) -> TensorBits:
     d = _obj(x, ("shape", "dtype", "bits"), (), what, w)
     shape = _shape(d["shape"], f"{what}.shape", w)
-    if d["dtype"] not in DTYPES:
+    if not is_one_of(d["dtype"], DTYPES):
         raise w.fail(f"{what}.dtype must be one of {sorted(DTYPES)}, given {d['dtype']!r}")
     if not isinstance(d["bits"], list):
         raise w.fail(f"{what}.bits must be a list, given {type(d['bits']).__name__}")
@@ -591,7 +599,7 @@ def _result(x: Any, kind: str, w: _Where) -> Result:
             raise w.fail("expect.gradient must have the value's shape and dtype (a Variable α s fixes both)")
     elif kind == "scalar":
         d = _obj(x, ("type", "dtype", "bits"), (), "expect", w)
-        if d["dtype"] not in DTYPES:
+        if not is_one_of(d["dtype"], DTYPES):
             raise w.fail(f"expect.dtype must be one of {sorted(DTYPES)}, given {d['dtype']!r}")
         try:
             value = ScalarBits(d["dtype"], _pattern(d["bits"], "expect.bits", w))
@@ -664,7 +672,7 @@ def args_to_doc(op: str, args: Mapping[str, Any]) -> dict:
 def args_from_doc(op: str, doc: Any, source: str = "<args>") -> dict[str, Any]:
     """Decode a v1 ``args`` object of ``op`` (handles as strings, tensors as TensorBits).
     Raises TraceFormatError (TLR_TRACE_FORMAT) naming ``source``."""
-    if op not in OPS:
+    if not is_one_of(op, OPS):
         raise TraceFormatError(f"{source}: unknown operation {op!r}")
     return _decode_args(OPS[op], doc, _Where(source), None)
 
@@ -684,7 +692,7 @@ def _decode_step(x: Any, w: _Where, bound: dict[str, str]) -> Step:
     if not isinstance(x, dict):
         raise w.fail(f"a step must be an object, given {type(x).__name__}")
     op = x.get("op")
-    if not isinstance(op, str) or op not in OPS:
+    if not is_one_of(op, OPS):
         raise w.fail(f"unknown operation {op!r}")
     w.op = op
     sig = OPS[op]
@@ -695,7 +703,7 @@ def _decode_step(x: Any, w: _Where, bound: dict[str, str]) -> Step:
     expect: Union[Result, ExpectedError]
     if "expect_error" in d:
         code = d["expect_error"]
-        if code not in ERROR_CODES:
+        if not is_one_of(code, ERROR_CODES):
             raise w.fail(f"expect_error must be one of the stable codes {list(ERROR_CODES)}, given {code!r}")
         expect = ExpectedError(code)
     else:
@@ -732,7 +740,7 @@ def from_document(doc: Any, source: str = "<document>") -> Trace:
         _string(lean[key], f"lean.{key}", w)
     if lean != LEAN_SOURCE:
         raise w.fail(f"lean must pin {LEAN_SOURCE} (a v1 trace is about that source), given {lean}")
-    if d["scalar_type"] not in SCALAR_TYPES:
+    if not is_one_of(d["scalar_type"], SCALAR_TYPES):
         raise w.fail(f"scalar_type must be one of {list(SCALAR_TYPES)}, given {d['scalar_type']!r}")
     g = _obj(d["generator"], ("name", "version"), ("seed",), "generator", w)
     seed = g.get("seed")
@@ -740,7 +748,7 @@ def from_document(doc: Any, source: str = "<document>") -> Trace:
         seed = _nat(seed, "generator.seed", w)
     generator = Generator(_string(g["name"], "generator.name", w), _string(g["version"], "generator.version", w), seed)
     declaration = d.get("declaration")
-    if declaration is not None and declaration not in LEAN_DECLARATIONS:
+    if declaration is not None and not is_one_of(declaration, LEAN_DECLARATIONS):
         raise w.fail(f"declaration must be a Lean declaration of the two modules, given {declaration!r}")
     description = _string(d.get("description", ""), "description", w)
     tags = d.get("tags", [])
