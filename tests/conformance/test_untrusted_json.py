@@ -253,6 +253,8 @@ def _check_answers(requests: list, lines: list) -> None:
         rid = req.get("id") if isinstance(req, dict) else None
         if type(rid) is int and 0 <= rid <= MAX_REQUEST_ID:
             assert answer["id"] == rid, (req, answer)
+            if req.get("type") == "call" and req.get("bind") == "c0\n":
+                assert answer["type"] == "protocol_error", (req, answer)  # not a handle: never bound
         else:
             assert answer == {"id": None, "type": "protocol_error", "message": answer["message"]}, answer
     assert json.loads(lines[-1]) == {"id": requests[-1]["id"], "type": "ok"}
@@ -308,3 +310,34 @@ def test_serve_answers_unhashable_values_with_protocol_error(bad):
                      "protocol_error", "protocol_error", "protocol_error", "protocol_error", "protocol_error",
                      "result", "ok"], answers
     assert "dtype must be one of" in answers[6]["message"] and "dtype must be one of" in answers[7]["message"]
+
+
+# --- 4. a handle is the whole string: "c0\n" is not "c0" (Python's "$" matches before a final newline) ---
+
+
+@pytest.mark.parametrize("selector", ["spec", "impl"])
+def test_serve_refuses_a_handle_ending_in_a_newline(selector):
+    requests = [
+        {"id": 1, "type": "reset", "scalar_type": "Float"},
+        {"id": 2, "type": "call", "op": "Runtime.emptyContext", "args": {}, "bind": "c0\n"},
+        {"id": 3, "type": "call", "op": "Runtime.emptyContext", "args": {}, "bind": "c0"},
+        {"id": 4, "type": "call", "op": "Runtime.contextSize", "args": {"ctx": "c0\n"}},
+        {"id": 5, "type": "call", "op": "Runtime.registerVariable", "bind": "c1\n",
+         "args": {"ctx": "c0", "name": "w", "value": {"shape": [], "dtype": "float64", "bits": ["0"]}}},
+        {"id": 6, "type": "call", "op": "Runtime.Variable.registerInContext", "args": {"ctx": "c0", "v": "v0\n"}},
+        {"id": 7, "type": "call", "op": "Runtime.contextSize", "args": {"ctx": "c0"}},
+        {"id": 8, "type": "shutdown"},
+    ]
+    rd = io.BytesIO(b"".join(json.dumps(r).encode() + b"\n" for r in requests))
+    wr = io.BytesIO()
+    target = open_target(selector)
+    try:
+        assert serve(target, rd, wr) == 0
+    finally:
+        target.close()
+    answers = [json.loads(line) for line in wr.getvalue().splitlines()]
+    assert [(a["id"], a["type"]) for a in answers] == [
+        (1, "ok"), (2, "protocol_error"), (3, "result"), (4, "protocol_error"), (5, "protocol_error"),
+        (6, "protocol_error"), (7, "result"), (8, "ok")]
+    assert "bind must be a handle" in answers[1]["message"] and "bind must be a handle" in answers[4]["message"]
+    assert "args.ctx must be a handle" in answers[3]["message"] and "args.v must be a handle" in answers[5]["message"]

@@ -19,7 +19,6 @@ import dataclasses
 import json
 import math
 import os
-import re
 import select
 import signal
 import subprocess
@@ -35,7 +34,7 @@ from .target import DEFAULT_TIMEOUT, Answer, ObjectTarget, ObservedError, Target
 from .vectors.execute import Crash
 from .vectors.reader import check_tensor_limits, limits_from_env
 from .vectors.format import (ERROR_CODES, HANDLE_PATTERN, OPS, SCALAR_TYPES, Result, args_from_doc, args_to_doc,
-                             is_one_of, result_from_doc, result_to_doc)
+                             is_handle, is_one_of, result_from_doc, result_to_doc)
 
 __all__ = ["PROTOCOL", "ProcessTarget", "serve", "MAX_LINE_BYTES", "STDERR_TAIL_BYTES", "one_line", "MAX_REQUEST_ID"]
 
@@ -50,8 +49,6 @@ SHUTDOWN_GRACE = 2.0
 MAX_REQUEST_ID = (1 << 63) - 1
 #: How often a waiting client checks whether the runner is still alive (seconds).
 _POLL_SLICE = 0.05
-
-_HANDLE_RE = re.compile(HANDLE_PATTERN)
 
 #: Appended to a message about stdout lines that are not the answer: where such output belongs.
 STDOUT_HINT = " (stdout carries the protocol's JSON lines only; write diagnostics to stderr)"
@@ -430,7 +427,7 @@ def _answer(target: Target, request: Any, session: Optional[dict] = None) -> dic
             return {**out, "type": "protocol_error", "message": f"unknown or unsupported operation {one_line(repr(op), 200)}"}
         if not session.get("reset"):
             return {**out, "type": "protocol_error", "message": "call before reset: send a reset first"}
-        if bind is not None and not (isinstance(bind, str) and _HANDLE_RE.match(bind)):
+        if bind is not None and not is_handle(bind):
             return {**out, "type": "protocol_error", "message": f"bind must be a handle matching {HANDLE_PATTERN}"}
         try:  # the trace reader's tensor limits, before anything is decoded or allocated
             check_tensor_limits(request.get("args"), "args", session.get("limits"))
@@ -440,9 +437,7 @@ def _answer(target: Target, request: Any, session: Optional[dict] = None) -> dic
             args = args_from_doc(op, request.get("args"), "args")
         except TorchLeanError as exc:
             return {**out, "type": "protocol_error", "message": one_line(exc.message)}
-        for p in OPS[op].params:
-            if p.kind in ("context", "variable") and p.name in args and not _HANDLE_RE.match(str(args[p.name])):
-                return {**out, "type": "protocol_error", "message": f"args.{p.name} must be a handle matching {HANDLE_PATTERN}"}
+        # (every context/variable argument is a handle, is_handle: args_from_doc refuses any other)
         try:
             answer = target.call(op, args, bind)
         except TargetFailedError as exc:

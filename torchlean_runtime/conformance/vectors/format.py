@@ -37,6 +37,7 @@ __all__ = [
     "ERROR_CODES",
     "HANDLE_PATTERN",
     "is_one_of",
+    "is_handle",
     "Param",
     "OpSignature",
     "OPS",
@@ -93,9 +94,17 @@ def is_one_of(x: Any, names: Any) -> bool:
     return isinstance(x, str) and x in names
 
 
-#: Handles: short identifiers (``c0``, ``ctx_after_register``, ``v1``).
+#: Handles: short identifiers (``c0``, ``ctx_after_register``, ``v1``).  ``$`` means the end of
+#: the string, as in ECMA-262: test with :func:`is_handle` (``re.fullmatch``), never ``re.match``
+#: or ``re.search`` (Python's ``$`` also matches before a final newline, so ``"c0\n"`` would pass).
 HANDLE_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,63}$"
 _HANDLE_RE = re.compile(HANDLE_PATTERN)
+
+
+def is_handle(x: Any) -> bool:
+    """Whether the JSON value ``x`` is a handle: a string matching :data:`HANDLE_PATTERN` whole."""
+    return isinstance(x, str) and _HANDLE_RE.fullmatch(x) is not None
+
 
 #: Lean ``Nat`` arguments and results (ids, counts) are bounded by u64 in v1.
 NAT_MAX = (1 << 64) - 1
@@ -644,6 +653,8 @@ def _decode_args(sig: OpSignature, args_doc: Any, w: _Where, bound: Optional[dic
         a, what = args_doc[p.name], f"args.{p.name}"
         if p.kind in ("context", "variable"):
             handle = _string(a, what, w)
+            if not is_handle(handle):
+                raise w.fail(f"{what} must be a handle matching {HANDLE_PATTERN}, given {handle[:100]!r}")
             if bound is not None:
                 if handle not in bound:
                     raise w.fail(f"{what}: handle {handle!r} is not bound by an earlier step")
@@ -710,7 +721,7 @@ def _decode_step(x: Any, w: _Where, bound: dict[str, str]) -> Step:
         expect = _result(d["expect"], sig.result, w)
     bind = d.get("bind")
     if bind is not None:
-        if not isinstance(bind, str) or not _HANDLE_RE.match(bind):
+        if not is_handle(bind):
             raise w.fail(f"bind must match {HANDLE_PATTERN}, given {bind!r}")
         if sig.result not in ("context", "variable"):
             raise w.fail(f"bind: {op} returns a {sig.result}; only contexts and variables are bound")
@@ -797,13 +808,24 @@ def schema_document() -> dict:
         "required": ["name", "value"],
         "properties": {"name": {"type": "string"}, "value": {"$ref": "#/$defs/tensor"}},
     }
+    # A pattern's "$" is the end of the string in ECMA-262, but Python's re (jsonschema), PCRE and
+    # Java also match it before a final newline: each "not" below refuses any other character
+    # anywhere, so "c0\n" and "0\n" are invalid under every regex engine.
     defs: dict[str, Any] = {
-        "handle": {"type": "string", "pattern": HANDLE_PATTERN},
+        "handle": {
+            "description": "a handle naming a context or variable bound by an earlier step: the whole string "
+                           "matches the pattern (no other character anywhere, a final newline included)",
+            "type": "string",
+            "pattern": HANDLE_PATTERN,
+            "not": {"pattern": "[^A-Za-z0-9_]"},
+        },
         "nat": {"type": "integer", "minimum": 0, "maximum": NAT_MAX},
         "bit_pattern": {
-            "description": "an unsigned IEEE-754 / two's-complement bit pattern as a decimal string",
+            "description": "an unsigned IEEE-754 / two's-complement bit pattern as a decimal string (digits "
+                           "only: no other character anywhere, a final newline included)",
             "type": "string",
             "pattern": r"^(0|[1-9][0-9]{0,19})$",
+            "not": {"pattern": "[^0-9]"},
         },
         "dtype": {"enum": list(DTYPES)},
         "shape": {"type": "array", "maxItems": 64, "items": {"type": "integer", "minimum": 0}},
