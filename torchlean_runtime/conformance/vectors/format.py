@@ -478,10 +478,11 @@ def dumps_trace(trace: Trace) -> str:
 
 
 def write_trace(trace: Trace, path: Union[str, os.PathLike]) -> None:
-    """Write ``trace`` to ``path`` (UTF-8/ASCII, ``\\n`` line ends, byte-for-byte deterministic)."""
-    text = dumps_trace(trace)
-    with open(path, "w", encoding="ascii", newline="\n") as fh:
-        fh.write(text)
+    """Write ``trace`` to ``path`` (UTF-8/ASCII, ``\\n`` line ends, byte-for-byte deterministic);
+    an OSError names ``path`` (:func:`~torchlean_runtime.files.write_text`)."""
+    from torchlean_runtime.files import write_text
+
+    write_text(path, dumps_trace(trace), encoding="ascii", newline="\n")
 
 
 # --- decoding -----------------------------------------------------------------------------
