@@ -341,3 +341,28 @@ def test_serve_refuses_a_handle_ending_in_a_newline(selector):
         (6, "protocol_error"), (7, "result"), (8, "ok")]
     assert "bind must be a handle" in answers[1]["message"] and "bind must be a handle" in answers[4]["message"]
     assert "args.ctx must be a handle" in answers[3]["message"] and "args.v must be a handle" in answers[5]["message"]
+
+
+@pytest.mark.parametrize("selector", ["spec", "impl"])
+def test_serve_binds_only_contexts_and_variables(selector):
+    """docs/protocol.md: bind is present only when the operation returns a context or variable; serve
+    bound whatever a call returned (a names list under "c1"), and later calls on "c1" crashed."""
+    requests = [
+        {"id": 1, "type": "reset", "scalar_type": "Float"},
+        {"id": 2, "type": "call", "op": "Runtime.emptyContext", "args": {}, "bind": "c0"},
+        {"id": 3, "type": "call", "op": "Runtime.variableNames", "args": {"ctx": "c0"}, "bind": "c1"},
+        {"id": 4, "type": "call", "op": "Runtime.contextSize", "args": {"ctx": "c1"}},
+        {"id": 5, "type": "call", "op": "Runtime.contextSize", "args": {"ctx": "c0"}, "bind": "n"},
+        {"id": 6, "type": "shutdown"},
+    ]
+    rd = io.BytesIO(b"".join(json.dumps(r).encode() + b"\n" for r in requests))
+    wr = io.BytesIO()
+    target = open_target(selector)
+    try:
+        assert serve(target, rd, wr) == 0
+    finally:
+        target.close()
+    answers = [json.loads(line) for line in wr.getvalue().splitlines()]
+    assert [a["type"] for a in answers] == ["ok", "result", "protocol_error", "crash", "protocol_error", "ok"]
+    assert "returns a names; only contexts and variables are bound" in answers[2]["message"]
+    assert "'c1' is not bound" in answers[3]["message"]  # nothing was bound under c1

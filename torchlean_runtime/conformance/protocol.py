@@ -429,6 +429,9 @@ def _answer(target: Target, request: Any, session: Optional[dict] = None) -> dic
             return {**out, "type": "protocol_error", "message": "call before reset: send a reset first"}
         if bind is not None and not is_handle(bind):
             return {**out, "type": "protocol_error", "message": f"bind must be a handle matching {HANDLE_PATTERN}"}
+        if bind is not None and OPS[op].result not in ("context", "variable"):  # docs/protocol.md, "call"
+            return {**out, "type": "protocol_error",
+                    "message": f"bind: {op} returns a {OPS[op].result}; only contexts and variables are bound"}
         try:  # the trace reader's tensor limits, before anything is decoded or allocated
             check_tensor_limits(request.get("args"), "args", session.get("limits"))
         except TraceLimitError as exc:
