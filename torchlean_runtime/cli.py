@@ -16,7 +16,7 @@ import os
 import sys
 from typing import Any, NoReturn, Optional, Sequence
 
-__all__ = ["main", "build_parser", "check_writable", "check_output_dir"]
+__all__ = ["main", "build_parser", "check_writable", "check_output_dir", "write_output"]
 
 PROG = "torchlean-rt"
 
@@ -57,12 +57,15 @@ def check_output_dir(path: str, option: str) -> None:
         raise OutputPathError(f"{option} {path}: the folder {parent} is not writable")
 
 
-def _write(path: str, text: str, option: str) -> None:
+def write_output(path: str, text: str, option: str) -> None:
+    """Write the output file ``path`` that ``option`` names (``--json FILE``); any OSError —
+    also one of the write itself, such as a full disk after a long run — is TLR_OUTPUT_PATH
+    (exit 2) naming the option and the path."""
     from .errors import OutputPathError
+    from .files import write_text
 
     try:
-        with open(path, "w", encoding="utf-8") as fh:
-            fh.write(text)
+        write_text(path, text)
     except OSError as exc:
         raise OutputPathError(f"{option} {path}: {exc.strerror or exc}") from None
 
@@ -97,7 +100,7 @@ def _verify(args: argparse.Namespace) -> int:
     print(report.table())
     print(report.summary())
     if args.json:
-        _write(args.json, report.to_json(), "--json")
+        write_output(args.json, report.to_json(), "--json")
     return 0 if report.ok else 1
 
 
@@ -111,7 +114,7 @@ def _verify_merge(args: argparse.Namespace) -> int:
     print(printable(report.table()))  # names, claims and details read from the reports
     print(printable(report.summary()))
     if args.json:
-        _write(args.json, report.to_json(), "--json")
+        write_output(args.json, report.to_json(), "--json")
     return 0 if report.ok else 1
 
 

@@ -6,6 +6,8 @@
   refused with :class:`NotRegularFileError`, an ``OSError`` whose ``strerror`` says so.
 * :func:`read_regular` reads at most ``limit + 1`` bytes of such a file (the caller compares the
   length with its limit and raises its own typed limit error).
+* :func:`write_text` writes an output text file; its ``OSError`` always names the path (a write
+  to a full disk, ``ENOSPC``, names no file by itself).
 * :func:`json_depth` measures the nesting depth of a JSON text in one linear pass, before it is
   parsed (so a parser never recurses without bound).
 
@@ -21,7 +23,7 @@ import re
 import stat
 from typing import BinaryIO, Union
 
-__all__ = ["NotRegularFileError", "BadPathError", "NOT_REGULAR", "checked_path", "open_regular", "read_regular", "check_regular_or_absent", "json_depth"]
+__all__ = ["NotRegularFileError", "BadPathError", "NOT_REGULAR", "checked_path", "open_regular", "read_regular", "check_regular_or_absent", "write_text", "json_depth"]
 
 #: the message of a refused non-regular file (tests match on "not a regular file")
 NOT_REGULAR = "not a regular file (a FIFO, socket, device or directory is never read)"
@@ -95,6 +97,20 @@ def check_regular_or_absent(path: PathLike) -> None:
         return
     if not stat.S_ISREG(st.st_mode):
         raise NotRegularFileError(path)
+
+
+def write_text(path: PathLike, text: str, encoding: str = "utf-8", newline: Union[str, None] = None) -> None:
+    """Write ``text`` to ``path`` (created or truncated, as ``open(path, "w")``).  Every
+    ``OSError`` names ``path`` in its ``filename``: the open's already does, but a failing write
+    or close (``No space left on device``, ``EIO``, ``EFBIG``) names no file by itself, and a
+    message saying only "No space left on device" after a long run does not say which output."""
+    try:
+        with open(path, "w", encoding=encoding, newline=newline) as fh:
+            fh.write(text)
+    except OSError as exc:
+        if exc.filename is None:
+            exc.filename = os.fspath(path)
+        raise
 
 
 # a string literal (skipped whole; an unterminated one runs to the end) or one bracket

@@ -513,10 +513,17 @@ def _save(trace: Any, out_dir: str) -> str:
     try:
         return str(save_failure(trace, out_dir))
     except OSError as exc:
+        first = f"{exc.filename or out_dir}: {exc.strerror or exc}"
+    try:
         fallback = tempfile.mkdtemp(prefix="torchlean-rt-fuzz-failures-")
-        print_cli_error("TLR_OUTPUT_PATH", f"fuzz: cannot save into --out {out_dir}: {exc.strerror or exc}; "
-                                           f"saved into {fallback} instead")
-        return str(save_failure(trace, fallback))
+        saved = str(save_failure(trace, fallback))
+    except OSError as exc:
+        from torchlean_runtime.errors import OutputPathError
+
+        raise OutputPathError(f"fuzz: cannot save the shrunk divergence into --out {out_dir} ({first}) nor into a "
+                              f"temporary folder ({exc.filename or tempfile.gettempdir()}: {exc.strerror or exc})") from None
+    print_cli_error("TLR_OUTPUT_PATH", f"fuzz: cannot save into --out {out_dir} ({first}); saved into {fallback} instead")
+    return saved
 
 
 def regressions_dir() -> str:
@@ -653,9 +660,6 @@ def main(args: Any) -> int:
         except ValueError as exc:
             print_cli_error("TLR_TRACE_FORMAT", f"fuzz merge: {exc.message if hasattr(exc, 'message') else exc}")
             return 2
-        text = json.dumps(doc, indent=1)
-        if args.json:
-            Path(args.json).write_text(text + "\n", encoding="utf-8")
         print(f"fuzz merge: {len(args.merge) - 1} summaries, {len(doc['rounds'])} rounds "
               f"({doc['duplicate_rounds']} duplicated), {doc['cases']} cases, {doc['operations']} operations, "
               f"{len(doc['divergences'])} divergences, {len(doc['target_failures'])} target failures")
@@ -663,6 +667,10 @@ def main(args: Any) -> int:
             print(printable(f"fuzz merge: divergence: {d['message'][:300]} (trace: {d['trace']})"))
         if _nothing_covered(doc):
             print(_nothing_covered(doc).replace("fuzz:", "fuzz merge:", 1))
+        if args.json:  # after the lines above: a failing write (a full disk) loses no result
+            from torchlean_runtime.cli import write_output
+
+            write_output(args.json, json.dumps(doc, indent=1) + "\n", "--json")
         return _exit(doc)
     if args.seconds is not None and not 0 < args.seconds < math.inf:
         return _usage(f"--seconds must be a positive finite number, given {args.seconds}")
@@ -676,6 +684,9 @@ def main(args: Any) -> int:
     if shrink_budget is not None and not 1 <= shrink_budget <= MAX_SHRINK_REPLAYS:
         return _usage(f"--shrink-replays must be between 1 and {MAX_SHRINK_REPLAYS}, given {shrink_budget}")
     engine = getattr(args, "engine", None) or DEFAULT_ENGINE
+    if shrink_budget is not None and engine != "random":
+        return _usage(f"--shrink-replays is the random engine's shrinking budget; the {engine} engine shrinks "
+                      "with hypothesis (drop --shrink-replays, or use --engine random)")
     if engine == "stateful":
         try:
             import hypothesis  # noqa: F401
@@ -736,8 +747,6 @@ def main(args: Any) -> int:
             r.trace = honest_tags(r.trace)
         saved.append(_save(r.trace, args.out) if r.divergence is not None else None)
     doc = _summary_doc(results, args, seed, saved)
-    if args.json:
-        Path(args.json).write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
     for r in results:
         if r.target_failure is not None:
             print(f"fuzz: target failed: {r.target_failure}")
@@ -758,6 +767,10 @@ def main(args: Any) -> int:
         print(f"fuzz: saved the program as a torchlean.runtime.v1 trace: {path}")
         print(f"fuzz: reproduce with: {reproduce_command(path, args)}")
         print(f"fuzz: {after_fix_advice(args.target)}")
+    if args.json:  # last: a write that fails even so (a full disk) names the path and loses no line above
+        from torchlean_runtime.cli import write_output
+
+        write_output(args.json, json.dumps(doc, indent=1) + "\n", "--json")
     return _exit(doc)
 
 

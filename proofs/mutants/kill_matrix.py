@@ -556,5 +556,7 @@ def main(args) -> int:
     print(matrix.summary() + f" ({time.perf_counter() - start:.0f}s)")
     json_path = getattr(args, "json", None)
     if json_path:
-        Path(json_path).write_text(matrix.to_json(), encoding="utf-8")
+        from torchlean_runtime.cli import write_output
+
+        write_output(json_path, matrix.to_json(), "--json")  # an error names the path (TLR_OUTPUT_PATH)
     return 0 if matrix.ok else 1

@@ -136,3 +136,69 @@ def test_vectors_generate_creates_no_tree_of_folders(tmp_path, capsys):
     assert cli.main(["vectors", "generate", str(tmp_path / "a" / "b")]) == 2
     assert "[TLR_OUTPUT_PATH]" in capsys.readouterr().err
     assert not (tmp_path / "a").exists()
+
+
+# --- every output-write error names its path; options that would be ignored are refused ---------------
+
+FULL = Path("/dev/full")  # every write fails with ENOSPC, as on a full disk
+needs_dev_full = pytest.mark.skipif(not FULL.exists(), reason="needs /dev/full")
+
+
+@needs_dev_full
+def test_fuzz_json_onto_a_full_disk_names_the_path_after_reporting_the_campaign(tmp_path, capsys):
+    assert cli.main(["fuzz", "--target", "spec", "--rounds", "1", "--programs", "2", "--seed", "1",
+                     "--json", str(FULL), "--out", str(tmp_path / "out")]) == 2
+    out, err = capsys.readouterr()
+    assert f"[TLR_OUTPUT_PATH] --json {FULL}: No space left on device" in err, err
+    assert "fuzz: 2 cases, " in out  # the campaign's result was printed before the write failed
+
+
+@needs_dev_full
+def test_fuzz_merge_json_onto_a_full_disk_names_the_path(tmp_path, capsys):
+    summary = tmp_path / "s.json"
+    assert cli.main(["fuzz", "--target", "spec", "--rounds", "1", "--programs", "2", "--seed", "1",
+                     "--json", str(summary), "--out", str(tmp_path / "out")]) == 0
+    capsys.readouterr()
+    assert cli.main(["fuzz", "merge", str(summary), "--json", str(FULL)]) == 2
+    out, err = capsys.readouterr()
+    assert f"[TLR_OUTPUT_PATH] --json {FULL}: No space left on device" in err, err
+    assert "fuzz merge: 1 summaries" in out
+
+
+@needs_dev_full
+def test_the_writers_name_the_path_of_a_failing_write(tmp_path, monkeypatch, capsys):
+    from torchlean_runtime import files
+    from torchlean_runtime.conformance.vectors import format as F
+    from torchlean_runtime.conformance.vectors import generate
+    from torchlean_runtime.errors import OutputPathError
+
+    with pytest.raises(OSError) as info:
+        files.write_text(FULL, "x")
+    assert info.value.filename == str(FULL)
+    with pytest.raises(OSError) as info:
+        F.write_trace(read_trace(CASE), FULL)
+    assert info.value.filename == str(FULL)
+    with pytest.raises(OutputPathError, match=f"--json {FULL}: No space left on device"):
+        cli.write_output(str(FULL), "{}", "--json")
+    real = F.write_trace
+    monkeypatch.setattr(generate, "write_trace", lambda trace, path: real(trace, FULL))
+    assert cli.main(["vectors", "generate", str(tmp_path / "corpus")]) == 2
+    assert f"{FULL}: No space left on device" in capsys.readouterr().err
+
+
+def test_a_save_that_fails_in_the_temporary_folder_too_names_both(tmp_path, monkeypatch):
+    from torchlean_runtime.errors import OutputPathError
+
+    (tmp_path / "file").write_text("x")
+    (tmp_path / "also-a-file").write_text("x")
+    monkeypatch.setattr(fuzz.tempfile, "mkdtemp", lambda prefix="": str(tmp_path / "also-a-file"))
+    with pytest.raises(OutputPathError, match="--out .*file.*also-a-file"):
+        fuzz._save(read_trace(CASE), str(tmp_path / "file"))
+
+
+def test_shrink_replays_with_the_stateful_engine_is_a_usage_error(capsys):
+    """--shrink-replays is the random engine's budget: with --engine stateful it was silently ignored."""
+    assert cli.main(["fuzz", "--target", "spec", "--rounds", "1", "--engine", "stateful", "--shrink-replays", "5"]) == 2
+    err = capsys.readouterr().err
+    assert "[TLR_USAGE]" in err and "--shrink-replays" in err and "stateful" in err, err
+    assert "[fuzz] spec vs" not in err  # refused before the campaign

@@ -272,3 +272,75 @@ def test_split_validation_agrees_with_the_full_schema_on_fuzzed_documents(data):
         assert R.validator().is_valid(d) == _split_verdict(d)
     except RecursionError:  # jsonschema on pathological nesting; the reader's depth limit comes first
         pass
+
+
+# --- a handle or a bit string is the WHOLE string: no final newline (Python's "$" allows one) ---------
+
+NEWLINE_HANDLES = ["c0\n", "c0\r", "c0\r\n", "c0\u2028", "c0\x85", "\nc0", "c\n0"]
+
+
+def _with_handle(handle: str, where: str) -> dict:
+    """EMPTY bound to ``c0`` then a registerVariable; ``handle`` replaces ``c0`` in the bind (and in
+    the argument that names it), or only in the argument."""
+    empty = dict(EMPTY, bind=handle if where == "bind" else "c0")
+    return doc(empty, register(tensor([], ["0"]), ctx=handle))
+
+
+@pytest.mark.parametrize("handle", NEWLINE_HANDLES, ids=repr)
+@pytest.mark.parametrize("where", ["bind", "arg"])
+def test_a_handle_with_a_newline_is_refused_by_the_schema_and_the_decoder(handle, where):
+    from torchlean_runtime.conformance.vectors.format import from_document
+
+    d = _with_handle(handle, where)
+    assert not R.validator().is_valid(d)  # the shipped schema, as jsonschema (Python's re) reads it
+    assert not _split_verdict(d)
+    with pytest.raises(TraceFormatError, match="step 0|step 1") as info:
+        read(d)
+    assert info.value.code == "TLR_TRACE_FORMAT" and "schema: at" in str(info.value)
+    with pytest.raises(TraceFormatError, match="handle|bind must match"):
+        from_document(d, "t.json")  # the decoder alone (it never relies on the schema)
+    assert read(_with_handle("c0", where))  # the same trace without the newline reads
+
+
+def test_the_attackers_trace_with_a_v0_newline_handle_is_refused(tmp_path):
+    """The attacker's nl_handle.json: the corpus's accumulateGradient/basic.float32.json with its
+    first handle written "v0\n" (bind and use) — replayed as a pass before."""
+    d = json.loads((Path(corpus_dir()) / "Runtime.Variable.accumulateGradient" / "basic.float32.json").read_text())
+    assert d["steps"][0]["bind"] == "v0" and d["steps"][1]["args"]["v"] == "v0"
+    d["steps"][0]["bind"] = d["steps"][1]["args"]["v"] = "v0\n"
+    path = tmp_path / "nl_handle.json"
+    path.write_text(json.dumps(d))
+    with pytest.raises(TraceFormatError, match=r"step 0 \(Runtime.Variable.createVariable\): schema: at bind: .*"
+                                               r"a final newline included"):
+        R.read_trace(path)
+
+
+@pytest.mark.parametrize("bits", ["0\n", "1\n", "4607182418800017408\n", "0\r", "0\u2028"], ids=repr)
+def test_a_bit_string_with_a_newline_is_refused_by_the_schema(bits):
+    d = doc(EMPTY, register(tensor([], [bits])))
+    assert not R.validator().is_valid(d)
+    assert not _split_verdict(d)
+    with pytest.raises(TraceFormatError):
+        read(d)
+
+
+def test_every_schema_pattern_is_anchored_and_fenced_against_a_final_newline():
+    """Each ``pattern`` of the shipped schema is anchored with "^" … "$" and sits beside a "not"
+    refusing any character outside its alphabet — the form that means "the whole string" in
+    ECMA-262, RE2, Python, PCRE and Java alike (a lookahead would not compile in RE2)."""
+    holders = []
+    stack = [R.schema()]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if "pattern" in node and isinstance(node["pattern"], str) and node is not node.get("not"):
+                holders.append(node)
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    outer = [n for n in holders if n["pattern"].startswith("^")]
+    fences = [n for n in holders if not n["pattern"].startswith("^")]
+    assert {n["pattern"] for n in outer} == {r"^[A-Za-z_][A-Za-z0-9_]{0,63}$", r"^(0|[1-9][0-9]{0,19})$"}
+    for n in outer:
+        assert n["pattern"].endswith("$") and n["not"]["pattern"].startswith("[^"), n
+    assert {n["pattern"] for n in fences} == {"[^A-Za-z0-9_]", "[^0-9]"}

@@ -19,7 +19,6 @@ import dataclasses
 import json
 import math
 import os
-import re
 import select
 import signal
 import subprocess
@@ -35,7 +34,7 @@ from .target import DEFAULT_TIMEOUT, Answer, ObjectTarget, ObservedError, Target
 from .vectors.execute import Crash
 from .vectors.reader import check_tensor_limits, limits_from_env
 from .vectors.format import (ERROR_CODES, HANDLE_PATTERN, OPS, SCALAR_TYPES, Result, args_from_doc, args_to_doc,
-                             result_from_doc, result_to_doc)
+                             is_handle, is_one_of, result_from_doc, result_to_doc)
 
 __all__ = ["PROTOCOL", "ProcessTarget", "serve", "MAX_LINE_BYTES", "STDERR_TAIL_BYTES", "one_line", "MAX_REQUEST_ID"]
 
@@ -50,8 +49,6 @@ SHUTDOWN_GRACE = 2.0
 MAX_REQUEST_ID = (1 << 63) - 1
 #: How often a waiting client checks whether the runner is still alive (seconds).
 _POLL_SLICE = 0.05
-
-_HANDLE_RE = re.compile(HANDLE_PATTERN)
 
 #: Appended to a message about stdout lines that are not the answer: where such output belongs.
 STDOUT_HINT = " (stdout carries the protocol's JSON lines only; write diagnostics to stderr)"
@@ -356,7 +353,7 @@ class ProcessTarget(Target):
                 raise self._fail(ProtocolError, f"malformed result: {one_line(exc.message, 300)}") from None
         if kind == "error":
             code = r.get("code")
-            if not isinstance(code, str) or code not in ERROR_CODES:
+            if not is_one_of(code, ERROR_CODES):
                 raise self._fail(ProtocolError, f"an error answer needs 'code', one of the stable codes of docs/vectors.md "
                                                 f"(\"Error codes\"), given {one_line(repr(code), 200)}")
             return ObservedError(code, one_line(r.get("message", "")))
@@ -416,7 +413,7 @@ def _answer(target: Target, request: Any, session: Optional[dict] = None) -> dic
                 "version": _version(), "scalar_types": sorted(target.scalar_types), "operations": sorted(target.operations)}
     if kind == "reset":
         st = request.get("scalar_type")
-        if not isinstance(st, str) or st not in target.scalar_types:
+        if not is_one_of(st, target.scalar_types):
             return {**out, "type": "protocol_error", "message": f"scalar_type must be one of {sorted(target.scalar_types)}"}
         try:
             target.reset(st)
@@ -426,12 +423,15 @@ def _answer(target: Target, request: Any, session: Optional[dict] = None) -> dic
         return {**out, "type": "ok"}
     if kind == "call":
         op, bind = request.get("op"), request.get("bind")
-        if not isinstance(op, str) or op not in OPS or op not in target.operations:
+        if not is_one_of(op, OPS) or op not in target.operations:
             return {**out, "type": "protocol_error", "message": f"unknown or unsupported operation {one_line(repr(op), 200)}"}
         if not session.get("reset"):
             return {**out, "type": "protocol_error", "message": "call before reset: send a reset first"}
-        if bind is not None and not (isinstance(bind, str) and _HANDLE_RE.match(bind)):
+        if bind is not None and not is_handle(bind):
             return {**out, "type": "protocol_error", "message": f"bind must be a handle matching {HANDLE_PATTERN}"}
+        if bind is not None and OPS[op].result not in ("context", "variable"):  # docs/protocol.md, "call"
+            return {**out, "type": "protocol_error",
+                    "message": f"bind: {op} returns a {OPS[op].result}; only contexts and variables are bound"}
         try:  # the trace reader's tensor limits, before anything is decoded or allocated
             check_tensor_limits(request.get("args"), "args", session.get("limits"))
         except TraceLimitError as exc:
@@ -440,9 +440,7 @@ def _answer(target: Target, request: Any, session: Optional[dict] = None) -> dic
             args = args_from_doc(op, request.get("args"), "args")
         except TorchLeanError as exc:
             return {**out, "type": "protocol_error", "message": one_line(exc.message)}
-        for p in OPS[op].params:
-            if p.kind in ("context", "variable") and p.name in args and not _HANDLE_RE.match(str(args[p.name])):
-                return {**out, "type": "protocol_error", "message": f"args.{p.name} must be a handle matching {HANDLE_PATTERN}"}
+        # (every context/variable argument is a handle, is_handle: args_from_doc refuses any other)
         try:
             answer = target.call(op, args, bind)
         except TargetFailedError as exc:

@@ -45,7 +45,7 @@ from torchlean_runtime.errors import TargetFailedError, TargetSelectorError, Tor
 
 from .vectors.bits import TensorBits
 from .vectors.execute import Crash, ImplAdapter, ImplUnavailable, ObservedError, SpecAdapter
-from .vectors.format import ERROR_CODES, OPS, SCALAR_TYPES, Result
+from .vectors.format import ERROR_CODES, OPS, SCALAR_TYPES, Result, is_one_of
 
 __all__ = [
     "Answer",
@@ -131,7 +131,7 @@ def _reraise_program_failure(target: Any, where: str, exc: BaseException) -> Non
 def _refusal(target: Any, op: str, code: Any, message: Any) -> ObservedError:
     """A typed refusal; a code that is not one of the stable codes (``ERROR_CODES``) is a
     failure of the target (it could otherwise carry anything into a report)."""
-    if not isinstance(code, str) or code not in ERROR_CODES:
+    if not is_one_of(code, ERROR_CODES):
         raise TargetFailedError(f"{one_line(getattr(target, 'name', 'target'), 200)}: {op} refused with "
                                 f"{one_line(repr(code), 100)}, not one of the stable error codes")
     return ObservedError(code, one_line(message))
@@ -262,7 +262,7 @@ class ObjectTarget(Target):
                 continue  # a Lean default argument: the implementation uses its default
             value = args[p.name]
             if p.kind in ("context", "variable"):
-                if value not in self.env:
+                if not is_one_of(value, self.env):
                     return self._crash("LookupError", f"handle {one_line(repr(value), 100)} is not bound (its step failed or never ran)")
                 native_args[p.name] = self.env[value]
             elif p.kind == "tensor":
@@ -425,8 +425,8 @@ def _checked_names(value: Any, known: Any, what: str, selector: str) -> frozense
         raise
     except BaseException as exc:  # noqa: BLE001
         raise _program_failure(selector, what, exc) from None
-    if not all(isinstance(n, str) and n in known for n in names):
-        bad = sorted(one_line(repr(n), 80) for n in names if not (isinstance(n, str) and n in known))
+    if not all(is_one_of(n, known) for n in names):
+        bad = sorted(one_line(repr(n), 80) for n in names if not is_one_of(n, known))
         raise TargetFailedError(f"{one_line(selector, 300)}: {what} names unknown entries {bad[:5]}")
     return names
 

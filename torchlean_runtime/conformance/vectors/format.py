@@ -36,6 +36,8 @@ __all__ = [
     "SCALAR_TYPES",
     "ERROR_CODES",
     "HANDLE_PATTERN",
+    "is_one_of",
+    "is_handle",
     "Param",
     "OpSignature",
     "OPS",
@@ -85,9 +87,24 @@ ERROR_CODES: tuple[str, ...] = tuple(
     and cls.code not in HARNESS_CODES
 )
 
-#: Handles: short identifiers (``c0``, ``ctx_after_register``, ``v1``).
+def is_one_of(x: Any, names: Any) -> bool:
+    """Whether the JSON value ``x`` is one of ``names`` (a dict, set or tuple of strings).  The
+    type is checked first: a JSON array or object is unhashable (``[] in {...}`` raises
+    TypeError), so every lookup of a decoded value in a table of names goes through here."""
+    return isinstance(x, str) and x in names
+
+
+#: Handles: short identifiers (``c0``, ``ctx_after_register``, ``v1``).  ``$`` means the end of
+#: the string, as in ECMA-262: test with :func:`is_handle` (``re.fullmatch``), never ``re.match``
+#: or ``re.search`` (Python's ``$`` also matches before a final newline, so ``"c0\n"`` would pass).
 HANDLE_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,63}$"
 _HANDLE_RE = re.compile(HANDLE_PATTERN)
+
+
+def is_handle(x: Any) -> bool:
+    """Whether the JSON value ``x`` is a handle: a string matching :data:`HANDLE_PATTERN` whole."""
+    return isinstance(x, str) and _HANDLE_RE.fullmatch(x) is not None
+
 
 #: Lean ``Nat`` arguments and results (ids, counts) are bounded by u64 in v1.
 NAT_MAX = (1 << 64) - 1
@@ -239,7 +256,7 @@ class ExpectedError:
     code: str
 
     def __post_init__(self) -> None:
-        if self.code not in ERROR_CODES:
+        if not is_one_of(self.code, ERROR_CODES):
             raise TraceFormatError(f"unknown error code {self.code!r}; expected one of {list(ERROR_CODES)}")
 
     def describe(self) -> str:
@@ -404,7 +421,7 @@ def _arg_doc(kind: str, value: Any) -> Any:
 
 
 def _step_doc(step: Step, index: int) -> dict:
-    sig = OPS.get(step.op)
+    sig = OPS[step.op] if is_one_of(step.op, OPS) else None
     if sig is None:
         raise TraceFormatError(f"step {index}: unknown operation {step.op!r}")
     kinds = {p.name: p.kind for p in sig.params}
@@ -461,10 +478,11 @@ def dumps_trace(trace: Trace) -> str:
 
 
 def write_trace(trace: Trace, path: Union[str, os.PathLike]) -> None:
-    """Write ``trace`` to ``path`` (UTF-8/ASCII, ``\\n`` line ends, byte-for-byte deterministic)."""
-    text = dumps_trace(trace)
-    with open(path, "w", encoding="ascii", newline="\n") as fh:
-        fh.write(text)
+    """Write ``trace`` to ``path`` (UTF-8/ASCII, ``\\n`` line ends, byte-for-byte deterministic);
+    an OSError names ``path`` (:func:`~torchlean_runtime.files.write_text`)."""
+    from torchlean_runtime.files import write_text
+
+    write_text(path, dumps_trace(trace), encoding="ascii", newline="\n")
 
 
 # --- decoding -----------------------------------------------------------------------------
@@ -545,7 +563,7 @@ def _shape(x: Any, what: str, w: _Where) -> tuple[int, ...]:
 def _tensor(x: Any, what: str, w: _Where) -> TensorBits:
     d = _obj(x, ("shape", "dtype", "bits"), (), what, w)
     shape = _shape(d["shape"], f"{what}.shape", w)
-    if d["dtype"] not in DTYPES:
+    if not is_one_of(d["dtype"], DTYPES):
         raise w.fail(f"{what}.dtype must be one of {sorted(DTYPES)}, given {d['dtype']!r}")
     if not isinstance(d["bits"], list):
         raise w.fail(f"{what}.bits must be a list, given {type(d['bits']).__name__}")
@@ -591,7 +609,7 @@ def _result(x: Any, kind: str, w: _Where) -> Result:
             raise w.fail("expect.gradient must have the value's shape and dtype (a Variable α s fixes both)")
     elif kind == "scalar":
         d = _obj(x, ("type", "dtype", "bits"), (), "expect", w)
-        if d["dtype"] not in DTYPES:
+        if not is_one_of(d["dtype"], DTYPES):
             raise w.fail(f"expect.dtype must be one of {sorted(DTYPES)}, given {d['dtype']!r}")
         try:
             value = ScalarBits(d["dtype"], _pattern(d["bits"], "expect.bits", w))
@@ -636,6 +654,8 @@ def _decode_args(sig: OpSignature, args_doc: Any, w: _Where, bound: Optional[dic
         a, what = args_doc[p.name], f"args.{p.name}"
         if p.kind in ("context", "variable"):
             handle = _string(a, what, w)
+            if not is_handle(handle):
+                raise w.fail(f"{what} must be a handle matching {HANDLE_PATTERN}, given {handle[:100]!r}")
             if bound is not None:
                 if handle not in bound:
                     raise w.fail(f"{what}: handle {handle!r} is not bound by an earlier step")
@@ -664,7 +684,7 @@ def args_to_doc(op: str, args: Mapping[str, Any]) -> dict:
 def args_from_doc(op: str, doc: Any, source: str = "<args>") -> dict[str, Any]:
     """Decode a v1 ``args`` object of ``op`` (handles as strings, tensors as TensorBits).
     Raises TraceFormatError (TLR_TRACE_FORMAT) naming ``source``."""
-    if op not in OPS:
+    if not is_one_of(op, OPS):
         raise TraceFormatError(f"{source}: unknown operation {op!r}")
     return _decode_args(OPS[op], doc, _Where(source), None)
 
@@ -684,7 +704,7 @@ def _decode_step(x: Any, w: _Where, bound: dict[str, str]) -> Step:
     if not isinstance(x, dict):
         raise w.fail(f"a step must be an object, given {type(x).__name__}")
     op = x.get("op")
-    if not isinstance(op, str) or op not in OPS:
+    if not is_one_of(op, OPS):
         raise w.fail(f"unknown operation {op!r}")
     w.op = op
     sig = OPS[op]
@@ -695,14 +715,14 @@ def _decode_step(x: Any, w: _Where, bound: dict[str, str]) -> Step:
     expect: Union[Result, ExpectedError]
     if "expect_error" in d:
         code = d["expect_error"]
-        if code not in ERROR_CODES:
+        if not is_one_of(code, ERROR_CODES):
             raise w.fail(f"expect_error must be one of the stable codes {list(ERROR_CODES)}, given {code!r}")
         expect = ExpectedError(code)
     else:
         expect = _result(d["expect"], sig.result, w)
     bind = d.get("bind")
     if bind is not None:
-        if not isinstance(bind, str) or not _HANDLE_RE.match(bind):
+        if not is_handle(bind):
             raise w.fail(f"bind must match {HANDLE_PATTERN}, given {bind!r}")
         if sig.result not in ("context", "variable"):
             raise w.fail(f"bind: {op} returns a {sig.result}; only contexts and variables are bound")
@@ -732,7 +752,7 @@ def from_document(doc: Any, source: str = "<document>") -> Trace:
         _string(lean[key], f"lean.{key}", w)
     if lean != LEAN_SOURCE:
         raise w.fail(f"lean must pin {LEAN_SOURCE} (a v1 trace is about that source), given {lean}")
-    if d["scalar_type"] not in SCALAR_TYPES:
+    if not is_one_of(d["scalar_type"], SCALAR_TYPES):
         raise w.fail(f"scalar_type must be one of {list(SCALAR_TYPES)}, given {d['scalar_type']!r}")
     g = _obj(d["generator"], ("name", "version"), ("seed",), "generator", w)
     seed = g.get("seed")
@@ -740,7 +760,7 @@ def from_document(doc: Any, source: str = "<document>") -> Trace:
         seed = _nat(seed, "generator.seed", w)
     generator = Generator(_string(g["name"], "generator.name", w), _string(g["version"], "generator.version", w), seed)
     declaration = d.get("declaration")
-    if declaration is not None and declaration not in LEAN_DECLARATIONS:
+    if declaration is not None and not is_one_of(declaration, LEAN_DECLARATIONS):
         raise w.fail(f"declaration must be a Lean declaration of the two modules, given {declaration!r}")
     description = _string(d.get("description", ""), "description", w)
     tags = d.get("tags", [])
@@ -789,13 +809,24 @@ def schema_document() -> dict:
         "required": ["name", "value"],
         "properties": {"name": {"type": "string"}, "value": {"$ref": "#/$defs/tensor"}},
     }
+    # A pattern's "$" is the end of the string in ECMA-262, but Python's re (jsonschema), PCRE and
+    # Java also match it before a final newline: each "not" below refuses any other character
+    # anywhere, so "c0\n" and "0\n" are invalid under every regex engine.
     defs: dict[str, Any] = {
-        "handle": {"type": "string", "pattern": HANDLE_PATTERN},
+        "handle": {
+            "description": "a handle naming a context or variable bound by an earlier step: the whole string "
+                           "matches the pattern (no other character anywhere, a final newline included)",
+            "type": "string",
+            "pattern": HANDLE_PATTERN,
+            "not": {"pattern": "[^A-Za-z0-9_]"},
+        },
         "nat": {"type": "integer", "minimum": 0, "maximum": NAT_MAX},
         "bit_pattern": {
-            "description": "an unsigned IEEE-754 / two's-complement bit pattern as a decimal string",
+            "description": "an unsigned IEEE-754 / two's-complement bit pattern as a decimal string (digits "
+                           "only: no other character anywhere, a final newline included)",
             "type": "string",
             "pattern": r"^(0|[1-9][0-9]{0,19})$",
+            "not": {"pattern": "[^0-9]"},
         },
         "dtype": {"enum": list(DTYPES)},
         "shape": {"type": "array", "maxItems": 64, "items": {"type": "integer", "minimum": 0}},

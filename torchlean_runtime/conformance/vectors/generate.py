@@ -46,6 +46,7 @@ import numpy as np
 from torchlean_runtime.spec.core.tensor import Tensor, elements
 
 from torchlean_runtime.errors import OutputPathError, print_cli_error
+from torchlean_runtime.files import write_text
 
 from .bits import DTYPES, SCALAR_TYPE_OF_DTYPE, TensorBits
 from .execute import Crash, ObservedError, Session, SpecAdapter
@@ -1333,8 +1334,7 @@ def generate(out_dir: os.PathLike | str) -> Coverage:
         path.parent.mkdir(parents=True, exist_ok=True)
         write_trace(tr, path)
     cov = coverage_of(traces)
-    with open(out / "coverage.txt", "w", encoding="utf-8", newline="\n") as fh:
-        fh.write(cov.table())
+    write_text(out / "coverage.txt", cov.table(), newline="\n")
     from .manifest import write_manifest
 
     write_manifest(out, [(c.path, tr) for c, tr in zip(cases, traces)])
@@ -1359,7 +1359,8 @@ def main(args: Any = None) -> int:
         print_cli_error(exc.code, f"vectors generate: {exc.message}")
         return 2
     except OSError as exc:  # an unwritable or invalid OUT_DIR: one line, usage-class exit
-        print_cli_error("TLR_OUTPUT_PATH", f"vectors generate: cannot write {args.out_dir!r}: {exc.strerror or exc}")
+        where = f" {exc.filename}" if exc.filename and os.fspath(exc.filename) != os.fspath(args.out_dir) else ""
+        print_cli_error("TLR_OUTPUT_PATH", f"vectors generate: cannot write {args.out_dir!r}{where}: {exc.strerror or exc}")
         return 2
     print(cov.table(), end="")
     print(f"wrote {cov.files} trace files, coverage.txt and manifest.json to {args.out_dir}")

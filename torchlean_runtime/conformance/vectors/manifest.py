@@ -24,7 +24,7 @@ import os
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
-from torchlean_runtime.files import NotRegularFileError, open_regular, read_regular
+from torchlean_runtime.files import NotRegularFileError, open_regular, read_regular, write_text
 
 __all__ = ["MANIFEST_FORMAT", "manifest_document", "write_manifest", "verify_manifest", "sha256_file"]
 
@@ -86,8 +86,8 @@ def manifest_document(root: str | os.PathLike, entries: Sequence[tuple[str, Any]
 
 def write_manifest(root: str | os.PathLike, entries: Sequence[tuple[str, Any]]) -> dict:
     doc = manifest_document(root, entries)
-    with open(Path(root) / "manifest.json", "w", encoding="ascii", newline="\n") as fh:
-        fh.write(json.dumps(doc, indent=1, ensure_ascii=True) + "\n")
+    write_text(Path(root) / "manifest.json", json.dumps(doc, indent=1, ensure_ascii=True) + "\n", encoding="ascii",
+               newline="\n")
     return doc
 
 

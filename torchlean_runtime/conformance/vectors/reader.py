@@ -295,8 +295,8 @@ _BIT_PATTERN = re.compile(r"0|[1-9][0-9]{0,19}")
 
 def _tensors_ok(doc: Any) -> bool:
     """Every object anywhere in ``doc`` with a ``bits`` list satisfies ``$defs/tensor``'s value
-    rules: bits are bit-pattern strings (``^(0|[1-9][0-9]{0,19})$``, checked more strictly: no
-    final newline), a ``shape`` present is a list of at most 64 non-negative integers, a
+    rules: bits are bit-pattern strings (``^(0|[1-9][0-9]{0,19})$`` matched whole, as the schema's
+    ``not`` makes it for every regex engine: no final newline), a ``shape`` present is a list of at most 64 non-negative integers, a
     ``dtype`` present is one of the dtypes.  Iterative; linear in the document."""
     from .bits import DTYPES
 
@@ -347,6 +347,8 @@ def _validate(doc: Any, source: str) -> None:
         path = path[2:]
     at = "/".join(str(p) for p in path) or "(top level)"
     message = error.message if len(error.message) <= 300 else error.message[:300] + "…"
+    if error.validator == "not" and isinstance(error.schema, dict) and isinstance(error.schema.get("description"), str):
+        message += f" — {error.schema['description']}"  # what a "not" stands for ($defs/handle, bit_pattern)
     err = TraceFormatError(f"{where}: schema: at {at}: {message}")
     err.source = source  # type: ignore[attr-defined]
     raise err
