@@ -20,6 +20,16 @@ without locks: nothing they do can change the shared one or each other's.
 Scalar type: ``dtype`` is ``None`` until the first array fixes it (as Lean infers ``α`` from the
 first use; the spec's ``alpha``), then every array stored must have that dtype.  Note that
 ``set_variable``/``set_gradient`` fix it even when the name is absent, as the spec does.
+
+Errors: each method's docstring lists every typed error it raises, class and stable code
+(``torchlean_runtime.errors``), checked before any state is built; ``tests/impl/test_docstrings.py``
+sweeps bad inputs through every method and fails on a code its docstring does not name.  The
+caps some checks read (``spec.core.tensor.elementCap()`` for an empty array's nested structure,
+``printCap()`` for printing) come from environment variables read on first use, hence
+``TLR_ENVIRONMENT`` when one is malformed.  In checked mode (``TORCHLEAN_RT_CHECK=refine``)
+every operation also abstracts its inputs and result to the spec, and may raise the spec's
+errors (its caps: ``TLR_TENSOR_TOO_LARGE``, ``TLR_ENVIRONMENT``) and RefinementError
+(``TLR_REFINEMENT``) besides.
 """
 
 from __future__ import annotations
@@ -110,7 +120,16 @@ class RuntimeContext:
     """Lean ``Runtime.RuntimeContext α``: a variable registry, a gradient registry, ``next_id``
     and the scalar type ``dtype`` (``None`` until fixed).  Immutable; start from :meth:`empty`."""
 
-    __slots__ = ("_variables", "_gradients", "next_id", "dtype")
+    # A dict: each member descriptor's docstring (iteration keeps this order; _SET_* below rely on it).
+    __slots__ = {
+        "_variables": "Lean ``var_registry``: the variable entries (a ``registry.Registry``), newest first.",
+        "_gradients": "Lean ``gradients``: the gradient entries (a ``registry.Registry``), newest first.",
+        "next_id": "Lean ``next_id : Nat``: an ``int`` >= 0, starting at 0; only :meth:`register_variable` "
+                   "bumps it (by 1).",
+        "dtype": "Lean's scalar type ``α``: ``np.dtype('float64')`` (``Float``), ``np.dtype('float32')`` "
+                 "(``IEEE32Exec``), ``np.dtype('int64')`` (``Int``), or ``None`` until :meth:`empty` or the "
+                 "first array stored fixes it.",
+    }
 
     _variables: Registry
     _gradients: Registry
@@ -118,6 +137,8 @@ class RuntimeContext:
     dtype: Optional[np.dtype]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        """Not a constructor: a context is built with :meth:`empty` and its operations.
+        Errors: ArgumentTypeError (``TLR_ARGUMENT_TYPE``), always."""
         raise ArgumentTypeError("RuntimeContext is built with RuntimeContext.empty() and its operations")
 
     @staticmethod
@@ -166,7 +187,9 @@ class RuntimeContext:
         """Equal as the spec's ``RuntimeContext`` values are (a derived structural equality):
         the same entries in the same order in both registries (names, shapes, and tensors
         bit for bit — ``-0.0`` differs from ``0.0``, a NaN equals a NaN with the same bits),
-        the same ``next_id`` and the same scalar type.  O(size of both contexts)."""
+        the same ``next_id`` and the same scalar type.  O(size of both contexts).  Any other
+        ``other``: ``NotImplemented``.  Errors: none typed (it copies the bytes of each pair of
+        arrays compared: memory running out there is a plain MemoryError)."""
         if not isinstance(other, RuntimeContext):
             return NotImplemented
         if self is other:
@@ -180,28 +203,36 @@ class RuntimeContext:
 
     def __hash__(self) -> int:
         """Consistent with ``==`` (contexts are immutable): next_id, scalar type and the names in
-        order.  O(number of entries)."""
+        order.  O(number of entries).  Errors: none."""
         return hash((self.next_id, None if self.dtype is None else self.dtype.str,
                      tuple(self._variables.names()), tuple(self._gradients.names())))
 
     def variable_entries(self) -> Iterator[tuple[str, np.ndarray]]:
         """Every variable entry as ``(name, array)`` in Lean list order: newest first, shadowed
         older entries with the same name included (the spec's ``var_registry``).  Each array is
-        a fresh read-only array of the stored bits (as :meth:`get_variable`).  O(n) for the whole walk."""
+        a fresh read-only array of the stored bits, of its stored shape and the context's dtype
+        (as :meth:`get_variable`).  O(n) for the whole walk.  Errors, while iterating:
+        TensorTooLargeError (``TLR_TENSOR_TOO_LARGE``) when there is no memory to copy an array
+        above ``arrays.SHARE_MAX_BYTES``."""
         return _walk(self._variables)
 
     def gradient_entries(self) -> Iterator[tuple[str, np.ndarray]]:
-        """Every gradient entry as ``(name, array)``, newest first, shadowed ones included."""
+        """Every gradient entry as ``(name, array)``, newest first, shadowed ones included (as
+        :meth:`variable_entries`).  Errors, while iterating: TensorTooLargeError
+        (``TLR_TENSOR_TOO_LARGE``) when there is no memory to copy an array out."""
         return _walk(self._gradients)
 
     def visible_variables(self) -> dict[str, np.ndarray]:
         """A new plain ``dict`` name → array of the entries ``get_variable`` can see: the newest
         entry per name (Lean ``find?``).  Insertion order is list order (newest first).
-        Changing the dict changes nothing stored.  O(n)."""
+        Changing the dict changes nothing stored.  O(n).  Errors: TensorTooLargeError
+        (``TLR_TENSOR_TOO_LARGE``) when there is no memory to copy an array above
+        ``arrays.SHARE_MAX_BYTES`` out."""
         return _visible(self._variables)
 
     def visible_gradients(self) -> dict[str, np.ndarray]:
-        """As :meth:`visible_variables`, for the gradients."""
+        """As :meth:`visible_variables`, for the gradients.  Errors: TensorTooLargeError
+        (``TLR_TENSOR_TOO_LARGE``) when there is no memory to copy an array out."""
         return _visible(self._gradients)
 
     # -- Lean definitions -----------------------------------------------------------------------
@@ -215,7 +246,9 @@ class RuntimeContext:
     )
     def empty(dtype: Any = None) -> "RuntimeContext":
         """Lean ``Runtime.emptyContext``: both registries empty, ``next_id = 0``.  ``dtype`` is
-        Lean's implicit ``α`` — optional, fixed by the first array otherwise."""
+        Lean's implicit ``α``: ``None`` (fixed by the first array stored) or anything
+        ``np.dtype`` reads as float64, float32 or int64 in native byte order.
+        Errors: ScalarTypeError (``TLR_SCALAR_TYPE``) for any other ``dtype``."""
         return _EMPTY if dtype is None else RuntimeContext._make(EMPTY, EMPTY, 0, check_dtype(dtype, "empty"))
 
     @C.refines(C.register_variable_refines)
@@ -225,7 +258,18 @@ class RuntimeContext:
         error=lambda self, name, value: C.violation(lambda: _check_store(self.dtype, name, value, "register_variable")),
     )
     def register_variable(self, name: str, value: np.ndarray) -> "RuntimeContext":
-        """Lean ``Runtime.registerVariable``: prepend ``(name, value)``; ``next_id + 1``."""
+        """Lean ``Runtime.registerVariable``: prepend ``(name, value)``; ``next_id + 1``.
+        ``value``: a numpy array (or numpy scalar, as 0-d) of any shape and memory layout, copied
+        into private read-only memory; its dtype fixes the context's if not fixed yet.
+        Errors: NameTypeError (``TLR_NAME_TYPE``): ``name`` not a Lean ``String``
+        (not a ``str``, or a lone surrogate).  For ``value``: ArgumentTypeError
+        (``TLR_ARGUMENT_TYPE``) not a numpy array (nor is a masked array or ``np.matrix``);
+        ScalarTypeError (``TLR_SCALAR_TYPE``) not float64/float32/int64 in native byte order;
+        ScalarTypeMismatchError (``TLR_SCALAR_MISMATCH``) not the context's dtype;
+        TensorTooLargeError (``TLR_TENSOR_TOO_LARGE``) above ``arrays.MAX_ELEMENTS`` (2**31)
+        elements, an empty shape above the spec's nested-structure cap, or no memory for the
+        copy; EnvironmentConfigError (``TLR_ENVIRONMENT``) malformed
+        ``TORCHLEAN_RT_SPEC_MAX_ELEMENTS`` (read by an empty array's check)."""
         name, arr, dtype = _check_store(self.dtype, name, value, "register_variable")
         arr = freeze(arr)
         return RuntimeContext._make(self._variables.register(name, arr), self._gradients, self.next_id + 1, dtype)
@@ -236,8 +280,11 @@ class RuntimeContext:
         """Lean ``Runtime.getVariable`` at ``shape`` (any sequence of ints): the newest entry named
         ``name`` if its shape is ``shape``, else ``None``.  The array is fresh and read-only, over
         the stored bits up to ``arrays.SHARE_MAX_BYTES`` and over a copy of them above (see
-        :func:`arrays.expose`): nothing done to it changes the context.  NameTypeError
-        (``TLR_NAME_TYPE``), InvalidShapeError (``TLR_INVALID_SHAPE``)."""
+        :func:`arrays.expose`): nothing done to it changes the context; its dtype is the
+        context's.  Errors: NameTypeError (``TLR_NAME_TYPE``) for a ``name`` that is not a Lean
+        ``String``; InvalidShapeError (``TLR_INVALID_SHAPE``) for a ``shape`` that is not a
+        sequence of at most 64 non-negative ints; TensorTooLargeError
+        (``TLR_TENSOR_TOO_LARGE``) when there is no memory to copy the array out."""
         if type(name) is not str or not name.isascii():
             name = check_name(name, "get_variable")
         shape = check_shape(shape, "get_variable")
@@ -254,7 +301,14 @@ class RuntimeContext:
     )
     def set_variable(self, name: str, value: np.ndarray) -> "RuntimeContext":
         """Lean ``Runtime.setVariable``: every entry named ``name`` becomes ``value`` (at
-        ``value``'s shape); an absent name changes no entry; ``next_id`` unchanged."""
+        ``value``'s shape, which may differ from the old one); an absent name changes no entry;
+        ``next_id`` unchanged.  ``value`` is checked, and fixes the context's dtype, even when
+        the name is absent (as in the spec).
+        Errors, as :meth:`register_variable`'s: NameTypeError
+        (``TLR_NAME_TYPE``), ArgumentTypeError (``TLR_ARGUMENT_TYPE``), ScalarTypeError
+        (``TLR_SCALAR_TYPE``), ScalarTypeMismatchError (``TLR_SCALAR_MISMATCH``),
+        TensorTooLargeError (``TLR_TENSOR_TOO_LARGE``), EnvironmentConfigError
+        (``TLR_ENVIRONMENT``)."""
         name, arr, dtype = _check_store(self.dtype, name, value, "set_variable")
         if not self._variables.has(name):
             return self if dtype is self.dtype else RuntimeContext._make(self._variables, self._gradients, self.next_id, dtype)
@@ -268,7 +322,14 @@ class RuntimeContext:
         error=lambda self, name, grad: C.violation(lambda: _check_store(self.dtype, name, grad, "register_gradient", "grad")),
     )
     def register_gradient(self, name: str, grad: np.ndarray) -> "RuntimeContext":
-        """Lean ``Runtime.registerGradient``: prepend ``(name, grad)``; ``next_id`` NOT changed."""
+        """Lean ``Runtime.registerGradient``: prepend ``(name, grad)``; ``next_id`` NOT changed.
+        ``grad``: as :meth:`register_variable`'s ``value`` (any shape; no variable of that name
+        is needed).
+        Errors, as :meth:`register_variable`'s (for ``grad``): NameTypeError
+        (``TLR_NAME_TYPE``), ArgumentTypeError (``TLR_ARGUMENT_TYPE``), ScalarTypeError
+        (``TLR_SCALAR_TYPE``), ScalarTypeMismatchError (``TLR_SCALAR_MISMATCH``),
+        TensorTooLargeError (``TLR_TENSOR_TOO_LARGE``), EnvironmentConfigError
+        (``TLR_ENVIRONMENT``)."""
         name, arr, dtype = _check_store(self.dtype, name, grad, "register_gradient", "grad")
         arr = freeze(arr)
         return RuntimeContext._make(self._variables, self._gradients.register(name, arr), self.next_id, dtype)
@@ -276,7 +337,10 @@ class RuntimeContext:
     @C.shape_read_once
     @C.refines(C.get_gradient_refines)
     def get_gradient(self, name: str, shape: tuple[int, ...]) -> Optional[np.ndarray]:
-        """Lean ``Runtime.getGradient``: as :meth:`get_variable` on the gradients."""
+        """Lean ``Runtime.getGradient``: as :meth:`get_variable` on the gradients.
+        Errors: NameTypeError (``TLR_NAME_TYPE``), InvalidShapeError (``TLR_INVALID_SHAPE``);
+        TensorTooLargeError (``TLR_TENSOR_TOO_LARGE``) when there is no memory to copy the
+        array out."""
         if type(name) is not str or not name.isascii():
             name = check_name(name, "get_gradient")
         shape = check_shape(shape, "get_gradient")
@@ -292,7 +356,14 @@ class RuntimeContext:
         error=lambda self, name, grad: C.violation(lambda: _check_store(self.dtype, name, grad, "set_gradient", "grad")),
     )
     def set_gradient(self, name: str, grad: np.ndarray) -> "RuntimeContext":
-        """Lean ``Runtime.setGradient``: as :meth:`set_variable` on the gradients."""
+        """Lean ``Runtime.setGradient``: as :meth:`set_variable` on the gradients (every entry
+        named ``name`` becomes ``grad``; ``grad`` is checked and fixes the dtype even when the
+        name is absent).
+        Errors, as :meth:`register_variable`'s (for ``grad``): NameTypeError
+        (``TLR_NAME_TYPE``), ArgumentTypeError (``TLR_ARGUMENT_TYPE``), ScalarTypeError
+        (``TLR_SCALAR_TYPE``), ScalarTypeMismatchError (``TLR_SCALAR_MISMATCH``),
+        TensorTooLargeError (``TLR_TENSOR_TOO_LARGE``), EnvironmentConfigError
+        (``TLR_ENVIRONMENT``)."""
         name, arr, dtype = _check_store(self.dtype, name, grad, "set_gradient", "grad")
         if not self._gradients.has(name):
             return self if dtype is self.dtype else RuntimeContext._make(self._variables, self._gradients, self.next_id, dtype)
@@ -301,46 +372,56 @@ class RuntimeContext:
 
     @C.refines(C.clear_gradients_refines)
     def clear_gradients(self) -> "RuntimeContext":
-        """Lean ``Runtime.clearGradients``: no gradients; variables, ``next_id``, dtype kept."""
+        """Lean ``Runtime.clearGradients``: no gradients; variables, ``next_id``, dtype kept.
+        Errors: none."""
         return RuntimeContext._make(self._variables, EMPTY, self.next_id, self.dtype)
 
     @C.refines(C.has_variable_refines)
     def has_variable(self, name: str) -> bool:
-        """Lean ``Runtime.hasVariable``: some entry has this name (shape ignored)."""
+        """Lean ``Runtime.hasVariable``: some entry has this name (shape ignored).
+        Errors: NameTypeError (``TLR_NAME_TYPE``) for a ``name`` that is not a Lean ``String``."""
         if type(name) is not str or not name.isascii():
             name = check_name(name, "has_variable")
         return self._variables.has(name)
 
     @C.refines(C.variable_names_refines)
     def variable_names(self) -> list[str]:
-        """Lean ``Runtime.variableNames``: newest first, duplicates included."""
+        """Lean ``Runtime.variableNames``: a new ``list[str]``, newest first, duplicates
+        included.  Errors: none."""
         return self._variables.names()
 
     @C.refines(C.gradient_names_refines)
     def gradient_names(self) -> list[str]:
-        """Lean ``Runtime.gradientNames``: newest first, duplicates included."""
+        """Lean ``Runtime.gradientNames``: a new ``list[str]``, newest first, duplicates
+        included.  Errors: none."""
         return self._gradients.names()
 
     @C.refines(C.context_size_refines)
     def context_size(self) -> int:
-        """Lean ``Runtime.contextSize``: number of variable entries (duplicates counted)."""
+        """Lean ``Runtime.contextSize``: number of variable entries (duplicates counted), an
+        ``int``.  Errors: none."""
         return self._variables.length
 
     @C.refines(C.gradient_count_refines)
     def gradient_count(self) -> int:
-        """Lean ``Runtime.gradientCount``: number of gradient entries (duplicates counted)."""
+        """Lean ``Runtime.gradientCount``: number of gradient entries (duplicates counted), an
+        ``int``.  Errors: none."""
         return self._gradients.length
 
     @C.refines(C.is_valid_context_refines)
     def is_valid_context(self) -> bool:
-        """Lean ``Runtime.isValidContext``: every gradient's name is a variable's name."""
+        """Lean ``Runtime.isValidContext``: every gradient's name is a variable's name (a
+        ``bool``).  Errors: none."""
         return self._gradients.all_names_in(self._variables)
 
     @C.refines(C.context_to_string_refines)
     def to_lean_string(self) -> str:
-        """Lean ``Runtime.contextToString``, character for character.  OutputTooLargeError
-        (``TLR_OUTPUT_TOO_LARGE``) when longer than ``spec.core.tensor.printCap()`` characters
-        (default 2**26; ``TORCHLEAN_RT_MAX_PRINT_CHARS``), refused before it is built."""
+        """Lean ``Runtime.contextToString``, character for character.  Errors:
+        OutputTooLargeError (``TLR_OUTPUT_TOO_LARGE``) when longer than
+        ``spec.core.tensor.printCap()`` characters (default 2**26;
+        ``TORCHLEAN_RT_MAX_PRINT_CHARS``), refused before it is built; EnvironmentConfigError
+        (``TLR_ENVIRONMENT``) when that variable is malformed (read on first use).  (Memory
+        running out while the string is built is a plain MemoryError.)"""
         cap = printCap()
         variables, budget = _entries_to_string(self._variables, cap - len("Context(vars: [], grads: [])"), cap)
         gradients, _ = _entries_to_string(self._gradients, budget, cap)

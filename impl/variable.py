@@ -11,6 +11,10 @@ every step rounded to the array's dtype.
 
 Shape evidence for :meth:`Variable.cast_shape` is the spec's own ``ShapeEq`` (the one evidence
 type of the project); :func:`shape_eq` builds it from two shape tuples.
+
+Errors: each method's docstring lists every typed error it raises, class and stable code, as in
+``context.py`` (whose module docstring says where ``TLR_ENVIRONMENT`` and the checked mode's
+extra errors come from); ``tests/impl/test_docstrings.py`` keeps the lists complete.
 """
 
 from __future__ import annotations
@@ -72,8 +76,9 @@ NORM_CHUNK = 1 << 16
 
 
 def shape_eq(lhs: tuple[int, ...], rhs: tuple[int, ...]) -> ShapeEq:
-    """Evidence that two shape tuples are equal (``ShapeEq.check`` on ``ofList`` of each);
-    raises CastEvidenceError when they differ."""
+    """Evidence that two shapes (sequences of non-negative ints) are equal: ``ShapeEq.check``
+    on ``ofList`` of each.  Errors: InvalidShapeError (``TLR_INVALID_SHAPE``) for an argument
+    that is not a shape; CastEvidenceError (``TLR_CAST_EVIDENCE``) when they differ."""
     return ShapeEq.check(ofList(check_shape(lhs, "shape_eq")), ofList(check_shape(rhs, "shape_eq")))
 
 
@@ -257,7 +262,21 @@ class Variable:
     ``requires_grad``; plus ``shape`` (``s``) and ``dtype`` (``α``).  Immutable; build one with
     :meth:`create`.  ``value`` and ``gradient`` are read-only arrays."""
 
-    __slots__ = ("id", "name", "_value", "_gradient", "requires_grad", "shape", "dtype")
+    # A dict: each member descriptor's docstring (iteration keeps this order; _SET_* below rely on it).
+    __slots__ = {
+        "id": "Lean ``id : Nat``: an ``int`` >= 0.",
+        "name": "Lean ``name : String``: a ``str`` without lone surrogates (a ``str`` subclass was "
+                "stored as the plain ``str``).",
+        "_value": "Lean ``value : Tensor α s`` as stored (``arrays.freeze``), never handed out: read "
+                  ":attr:`value`.",
+        "_gradient": "Lean ``gradient : Option (Tensor α s)`` as stored, or ``None``: read :attr:`gradient`.",
+        "requires_grad": "Lean ``requires_grad : Bool``: a ``bool``.",
+        "shape": "Lean's type index ``s``: the value's shape, a tuple of at most 64 ``int`` >= 0; every "
+                 "array set on or compared with the variable must have it.",
+        "dtype": "Lean's scalar type ``α``: ``np.dtype('float64')`` (``Float``), ``np.dtype('float32')`` "
+                 "(``IEEE32Exec``) or ``np.dtype('int64')`` (``Int``); every array set on the variable "
+                 "must have it.",
+    }
 
     id: int
     name: str
@@ -268,6 +287,8 @@ class Variable:
     dtype: np.dtype
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        """Not a constructor: a Variable is built with :meth:`create` (or :meth:`error`).
+        Errors: ArgumentTypeError (``TLR_ARGUMENT_TYPE``), always."""
         raise ArgumentTypeError("a Variable is built with Variable.create(id, name, value, requires_grad=True)")
 
     @staticmethod
@@ -284,14 +305,18 @@ class Variable:
 
     @property
     def value(self) -> np.ndarray:
-        """Lean ``v.value``: a fresh read-only array of the stored bits on every access (a copy
-        above ``arrays.SHARE_MAX_BYTES``, see :func:`arrays.expose`)."""
+        """Lean ``v.value``: a fresh read-only array of the stored bits, of :attr:`shape` and
+        :attr:`dtype`, on every access (a copy above ``arrays.SHARE_MAX_BYTES``, see
+        :func:`arrays.expose`).  Errors: TensorTooLargeError (``TLR_TENSOR_TOO_LARGE``) when
+        there is no memory for that copy."""
         stored = self._value
         return (_ND(stored.shape, stored.dtype, stored.base) if stored.nbytes <= _SHARE else expose(stored))  # expose(), inlined for small arrays
 
     @property
     def gradient(self) -> Optional[np.ndarray]:
-        """Lean ``v.gradient``: ``None`` or a fresh read-only array of the stored bits (as :attr:`value`)."""
+        """Lean ``v.gradient``: ``None`` or a fresh read-only array of the stored bits, of
+        :attr:`shape` and :attr:`dtype` (as :attr:`value`).  Errors: TensorTooLargeError
+        (``TLR_TENSOR_TOO_LARGE``) when there is no memory for the copy."""
         stored = self._gradient
         return None if stored is None else (_ND(stored.shape, stored.dtype, stored.base) if stored.nbytes <= _SHARE else expose(stored))  # expose(), inlined for small arrays
 
@@ -340,13 +365,26 @@ class Variable:
         error=lambda id, name, value, requires_grad: C.violation(lambda: _check_create(id, name, value, requires_grad)),
     )
     def create(id: int, name: str, value: np.ndarray, requires_grad: bool = True) -> "Variable":
-        """Lean ``Runtime.Variable.createVariable``: no gradient; ``requires_grad`` defaults to true."""
+        """Lean ``Runtime.Variable.createVariable``: no gradient; ``requires_grad`` defaults to true.
+        ``id``: a Nat (an ``int`` >= 0; not a ``bool`` or a numpy integer); ``value``: a numpy
+        array (or numpy scalar, as 0-d) of dtype float64/float32/int64 and any shape and layout,
+        which fixes :attr:`shape` and :attr:`dtype`; it is copied into private read-only memory.
+        Errors: ArgumentTypeError (``TLR_ARGUMENT_TYPE``) for an ``id`` that is not a Nat, a
+        ``value`` that is not a numpy array, a ``requires_grad`` that is not a ``bool``;
+        NameTypeError (``TLR_NAME_TYPE``) for a ``name`` that is not a Lean ``String``;
+        ScalarTypeError (``TLR_SCALAR_TYPE``) for another dtype or byte order;
+        TensorTooLargeError (``TLR_TENSOR_TOO_LARGE``) above ``arrays.MAX_ELEMENTS`` elements,
+        an empty shape above the spec's nested-structure cap, or no memory for the copy;
+        EnvironmentConfigError (``TLR_ENVIRONMENT``) malformed ``TORCHLEAN_RT_SPEC_MAX_ELEMENTS``
+        (read by an empty array's check)."""
         id, name, arr, requires_grad = _check_create(id, name, value, requires_grad)
         return Variable._make(id, name, freeze(arr), None, requires_grad)
 
     @C.refines(C.get_value_refines)
     def get_value(self) -> np.ndarray:
-        """Lean ``Runtime.Variable.getValue`` (read-only array)."""
+        """Lean ``Runtime.Variable.getValue``: :attr:`value` (a fresh read-only array of
+        :attr:`shape` and :attr:`dtype`).  Errors: TensorTooLargeError
+        (``TLR_TENSOR_TOO_LARGE``) when there is no memory to copy it out."""
         return self.value
 
     @C.refines(C.set_value_refines)
@@ -356,13 +394,25 @@ class Variable:
         error=lambda self, new_value: C.violation(lambda: _check_fits(self, new_value, "set_value", "new_value")),
     )
     def set_value(self, new_value: np.ndarray) -> "Variable":
-        """Lean ``Runtime.Variable.setValue``: same shape and dtype required."""
+        """Lean ``Runtime.Variable.setValue``: ``value := new_value``; id, name, gradient and
+        flag kept.  ``new_value``: a numpy array of the variable's :attr:`shape` and
+        :attr:`dtype` (Lean ``Tensor α s``), any memory layout; copied into private read-only
+        memory.  Errors: ArgumentTypeError (``TLR_ARGUMENT_TYPE``) not a numpy array;
+        ScalarTypeError (``TLR_SCALAR_TYPE``) not float64/float32/int64 in native byte order;
+        ScalarTypeMismatchError (``TLR_SCALAR_MISMATCH``) not the variable's dtype;
+        ShapeMismatchError (``TLR_SHAPE_MISMATCH``) not its shape; TensorTooLargeError
+        (``TLR_TENSOR_TOO_LARGE``) above ``arrays.MAX_ELEMENTS`` elements, an empty shape above
+        the spec's nested-structure cap, or no memory for the copy; EnvironmentConfigError
+        (``TLR_ENVIRONMENT``) malformed ``TORCHLEAN_RT_SPEC_MAX_ELEMENTS`` (read by an empty
+        array's check)."""
         arr = _check_fits(self, new_value, "set_value", "new_value")
         return self._with(freeze(arr), self._gradient)
 
     @C.refines(C.variable_get_gradient_refines)
     def get_gradient(self) -> Optional[np.ndarray]:
-        """Lean ``Runtime.Variable.getGradient`` (read-only array or ``None``)."""
+        """Lean ``Runtime.Variable.getGradient``: :attr:`gradient` (``None`` or a fresh
+        read-only array of :attr:`shape` and :attr:`dtype`).  Errors: TensorTooLargeError
+        (``TLR_TENSOR_TOO_LARGE``) when there is no memory to copy it out."""
         return self.gradient
 
     @C.refines(C.variable_set_gradient_refines)
@@ -372,18 +422,24 @@ class Variable:
         error=lambda self, grad: C.violation(lambda: _check_fits(self, grad, "set_gradient", "grad")),
     )
     def set_gradient(self, grad: np.ndarray) -> "Variable":
-        """Lean ``Runtime.Variable.setGradient``: ``gradient := some grad`` (``requires_grad`` ignored)."""
+        """Lean ``Runtime.Variable.setGradient``: ``gradient := some grad`` (``requires_grad``
+        ignored).  ``grad``: as :meth:`set_value`'s ``new_value``.  Errors, as
+        :meth:`set_value`'s: ArgumentTypeError (``TLR_ARGUMENT_TYPE``), ScalarTypeError
+        (``TLR_SCALAR_TYPE``), ScalarTypeMismatchError (``TLR_SCALAR_MISMATCH``),
+        ShapeMismatchError (``TLR_SHAPE_MISMATCH``), TensorTooLargeError
+        (``TLR_TENSOR_TOO_LARGE``), EnvironmentConfigError (``TLR_ENVIRONMENT``)."""
         arr = _check_fits(self, grad, "set_gradient", "grad")
         return self._with(self._value, freeze(arr))
 
     @C.refines(C.clear_gradient_refines)
     def clear_gradient(self) -> "Variable":
-        """Lean ``Runtime.Variable.clearGradient``: ``gradient := none``."""
+        """Lean ``Runtime.Variable.clearGradient``: ``gradient := none``.  Errors: none."""
         return self._with(self._value, None)
 
     @C.refines(C.check_requires_grad_refines)
     def check_requires_grad(self) -> bool:
-        """Lean ``Runtime.Variable.checkRequiresGrad``."""
+        """Lean ``Runtime.Variable.checkRequiresGrad``: :attr:`requires_grad` (a ``bool``).
+        Errors: none."""
         return self.requires_grad
 
     @C.refines(C.accumulate_gradient_refines)
@@ -404,8 +460,11 @@ class Variable:
         on int64 (Lean has no ``Context Int``); ArgumentTypeError (``TLR_ARGUMENT_TYPE``),
         ScalarTypeError (``TLR_SCALAR_TYPE``), ScalarTypeMismatchError (``TLR_SCALAR_MISMATCH``),
         ShapeMismatchError (``TLR_SHAPE_MISMATCH``), TensorTooLargeError
-        (``TLR_TENSOR_TOO_LARGE``) for a ``grad`` that is not a ``Tensor α s``;
-        FloatEnvironmentError (``TLR_FLOAT_ENVIRONMENT``) when subnormals are flushed.
+        (``TLR_TENSOR_TOO_LARGE``) for a ``grad`` that is not a ``Tensor α s`` (as
+        :meth:`set_value`'s), EnvironmentConfigError (``TLR_ENVIRONMENT``) for a malformed
+        ``TORCHLEAN_RT_SPEC_MAX_ELEMENTS`` read by an empty ``grad``'s check;
+        FloatEnvironmentError (``TLR_FLOAT_ENVIRONMENT``) when subnormals are flushed; then
+        TensorTooLargeError (``TLR_TENSOR_TOO_LARGE``) when there is no memory for the result.
 
         Two paths, bit-identical (``tests/impl/test_kernels.py``): the ``[fast]`` numba kernel
         (``kernels.ACCUMULATE``: add and NaN flag in one pass) for a C-contiguous aligned
@@ -448,7 +507,12 @@ class Variable:
 
     @C.refines(C.variable_to_string_refines)
     def to_lean_string(self) -> str:
-        """Lean ``Runtime.Variable.variableToString``, character for character."""
+        """Lean ``Runtime.Variable.variableToString``, character for character.  Errors:
+        OutputTooLargeError (``TLR_OUTPUT_TOO_LARGE``) when longer than
+        ``spec.core.tensor.printCap()`` characters, refused before it is built;
+        EnvironmentConfigError (``TLR_ENVIRONMENT``) when ``TORCHLEAN_RT_MAX_PRINT_CHARS`` is
+        malformed (read on first use).  (Memory running out while the string is built is a
+        plain MemoryError.)"""
         flag = "true" if self.requires_grad else "false"
         cap = printCap()  # OutputTooLargeError above it, as the spec (see RuntimeContext.to_lean_string)
         budget = cap - len(f"Variable({self.name}, id={self.id}, value=, grad=, requires_grad={flag})")
@@ -466,7 +530,13 @@ class Variable:
     )
     def variable_eq(self, other: "Variable") -> bool:
         """Lean ``Runtime.Variable.variableEq``: equal ids and names (values, gradients and flags
-        ignored).  Lean's signature gives both variables one ``α`` and ``s``."""
+        ignored).  Lean's signature gives both variables one ``α`` and ``s``: ``other`` must be a
+        Variable of this :attr:`dtype` and :attr:`shape`.  Errors: ArgumentTypeError
+        (``TLR_ARGUMENT_TYPE``) when ``other`` is no Variable; ScalarTypeMismatchError
+        (``TLR_SCALAR_MISMATCH``) for another dtype; ShapeMismatchError (``TLR_SHAPE_MISMATCH``)
+        for another shape; TensorTooLargeError (``TLR_TENSOR_TOO_LARGE``) and
+        EnvironmentConfigError (``TLR_ENVIRONMENT``) from re-checking an EMPTY ``other`` value
+        against the spec's nested-structure cap (lowered since, or its variable malformed)."""
         _check_other(self, other)
         return self.id == other.id and self.name == other.name
 
@@ -475,8 +545,9 @@ class Variable:
     def has_shape(self, shape: tuple[int, ...]) -> bool:
         """Lean ``Runtime.Variable.hasShape``: ``Shape.areEqual`` of the two shapes.  A pure
         query: no precondition wrapper (its one fact, a valid shape, is its plain check, and a
-        second reading of the caller's shape could disagree with the first).
-        InvalidShapeError (``TLR_INVALID_SHAPE``)."""
+        second reading of the caller's shape could disagree with the first).  ``shape``: any
+        sequence of ints, as :meth:`RuntimeContext.get_variable`'s.  Errors: InvalidShapeError
+        (``TLR_INVALID_SHAPE``) for one that is not a sequence of at most 64 non-negative ints."""
         return self.shape == check_shape(shape, "has_shape")
 
     @C.refines(C.variable_norm_refines)
@@ -492,7 +563,12 @@ class Variable:
         ``np.multiply``, then ``np.add.accumulate`` — a strictly sequential running sum for a
         1-D array (unlike ``np.sum``'s pairwise or BLAS's blocked sums) — with the running total
         added into each chunk's first element.  Every step is an IEEE operation in the array's
-        dtype, so float32 stays float32 throughout.  Result: np.float64 / np.float32."""
+        dtype, so float32 stays float32 throughout.  Result: np.float64 / np.float32.
+
+        Errors: NoContextInstanceError (``TLR_NO_CONTEXT_INSTANCE``) on int64 (Lean has no
+        ``Context Int``); FloatEnvironmentError (``TLR_FLOAT_ENVIRONMENT``) when subnormals are
+        flushed; TensorTooLargeError (``TLR_TENSOR_TOO_LARGE``) when there is no memory for the
+        copy of the value the ``[fast]`` kernel is given (above ``arrays.SHARE_MAX_BYTES``)."""
         check_context_instance(self.dtype, "variable_norm")
         checkFloatEnvironment("variableNorm")
         if kernels.NORM is not None and (fast := kernels.NORM(self.value)) is not None: return fast  # noqa: E701 — the [fast] extra's bit-identical compiled fold
@@ -538,13 +614,16 @@ class Variable:
         error=lambda new_id: C.violation(lambda: _check_nat(new_id, "clone_variable", "new_id")),
     )
     def clone_variable(self, new_id: int) -> "Variable":
-        """Lean ``Runtime.Variable.cloneVariable``: new id, gradient cleared, rest kept."""
+        """Lean ``Runtime.Variable.cloneVariable``: new id, gradient cleared, rest kept (the
+        stored value is shared, not copied).  Errors: ArgumentTypeError (``TLR_ARGUMENT_TYPE``)
+        for a ``new_id`` that is not a Nat (an ``int`` >= 0; not a ``bool`` or numpy integer)."""
         new_id = _check_nat(new_id, "clone_variable", "new_id")
         return Variable._make(new_id, self.name, self._value, None, self.requires_grad)
 
     @C.refines(C.detach_variable_refines)
     def detach_variable(self) -> "Variable":
-        """Lean ``Runtime.Variable.detachVariable``: ``requires_grad := false``, gradient cleared."""
+        """Lean ``Runtime.Variable.detachVariable``: ``requires_grad := false``, gradient cleared.
+        Errors: none."""
         return Variable._make(self.id, self.name, self._value, None, False)
 
     @C.refines(C.register_in_context_refines)
@@ -555,7 +634,14 @@ class Variable:
     )
     def register_in_context(self, ctx: RuntimeContext) -> RuntimeContext:
         """Lean ``Runtime.Variable.registerInContext``: ``registerVariable ctx v.name v.value``
-        (bumps ``next_id``; id, gradient and flag are not stored)."""
+        (bumps ``next_id``; id, gradient and flag are not stored).  ``ctx``: a RuntimeContext
+        over this :attr:`dtype` or over none yet.  Errors: ArgumentTypeError
+        (``TLR_ARGUMENT_TYPE``) when ``ctx`` is no (impl) RuntimeContext;
+        ScalarTypeMismatchError (``TLR_SCALAR_MISMATCH``) when it holds another dtype;
+        TensorTooLargeError (``TLR_TENSOR_TOO_LARGE``) when there is no memory to copy the value
+        (above ``arrays.SHARE_MAX_BYTES``), or for an empty value whose shape is now above the
+        spec's nested-structure cap (lowered since it was made); EnvironmentConfigError
+        (``TLR_ENVIRONMENT``) when that cap's ``TORCHLEAN_RT_SPEC_MAX_ELEMENTS`` is malformed."""
         return _check_context_of(self, ctx, "register_in_context").register_variable(self.name, self._value)
 
     @C.refines(C.get_from_context_refines)
@@ -565,7 +651,12 @@ class Variable:
         error=lambda self, ctx: C.violation(lambda: _check_context_of(self, ctx, "get_from_context")),
     )
     def get_from_context(self, ctx: RuntimeContext) -> Optional[np.ndarray]:
-        """Lean ``Runtime.Variable.getFromContext``: ``getVariable ctx v.name`` at the variable's shape."""
+        """Lean ``Runtime.Variable.getFromContext``: ``getVariable ctx v.name`` at the variable's
+        shape: ``None`` or a fresh read-only array of :attr:`shape` and :attr:`dtype`.
+        Errors: ArgumentTypeError (``TLR_ARGUMENT_TYPE``) when ``ctx`` is no (impl)
+        RuntimeContext; ScalarTypeMismatchError (``TLR_SCALAR_MISMATCH``) when it holds another
+        dtype; TensorTooLargeError (``TLR_TENSOR_TOO_LARGE``) when there is no memory to copy
+        the array out."""
         return _check_context_of(self, ctx, "get_from_context").get_variable(self.name, self.shape)
 
     @C.refines(C.register_gradient_in_context_refines)
@@ -576,7 +667,12 @@ class Variable:
     )
     def register_gradient_in_context(self, ctx: RuntimeContext) -> RuntimeContext:
         """Lean ``Runtime.Variable.registerGradientInContext``: no gradient → ``ctx`` unchanged;
-        else ``registerGradient ctx v.name g`` (``next_id`` unchanged)."""
+        else ``registerGradient ctx v.name g`` (``next_id`` unchanged).  ``ctx``: as
+        :meth:`register_in_context`'s (checked even without a gradient).  Errors:
+        ArgumentTypeError (``TLR_ARGUMENT_TYPE``) when ``ctx`` is no (impl) RuntimeContext;
+        ScalarTypeMismatchError (``TLR_SCALAR_MISMATCH``) when it holds another dtype;
+        TensorTooLargeError (``TLR_TENSOR_TOO_LARGE``) and EnvironmentConfigError
+        (``TLR_ENVIRONMENT``) for the gradient, as :meth:`register_in_context` for the value."""
         ctx = _check_context_of(self, ctx, "register_gradient_in_context")
         if self._gradient is None:
             return ctx
@@ -591,9 +687,15 @@ class Variable:
         error=lambda ctx, msg, dtype: C.violation(lambda: _check_error_args(ctx, msg, dtype)),
     )
     def error(ctx: RuntimeContext, msg: str, dtype: Any = None) -> "Variable":
-        """Lean ``Runtime.Variable.error``: a scalar variable with ``id = ctx.next_id``,
-        ``name = msg``, value 0, no gradient, ``requires_grad = false``; ``ctx`` unchanged.
-        ``dtype`` is Lean's implicit ``α``, needed only while the context has not fixed one."""
+        """Lean ``Runtime.Variable.error``: a scalar variable (shape ``()``) with
+        ``id = ctx.next_id``, ``name = msg``, value 0, no gradient, ``requires_grad = false``;
+        ``ctx`` unchanged.  ``dtype`` is Lean's implicit ``α``, needed only while the context
+        has not fixed one (it must agree otherwise).  Errors, in this order: ArgumentTypeError
+        (``TLR_ARGUMENT_TYPE``) when ``ctx`` is no RuntimeContext; ScalarTypeError
+        (``TLR_SCALAR_TYPE``) for a ``dtype`` other than None/float64/float32/int64;
+        ScalarTypeMismatchError (``TLR_SCALAR_MISMATCH``) for one other than the context's;
+        ArgumentTypeError (``TLR_ARGUMENT_TYPE``) when neither fixes the dtype; NameTypeError
+        (``TLR_NAME_TYPE``) for a ``msg`` that is not a Lean ``String``."""
         ctx, msg, dtype = _check_error_args(ctx, msg, dtype)
         return Variable._make(ctx.next_id, msg, freeze(np.zeros((), dtype)), None, False)
 
@@ -605,7 +707,9 @@ class Variable:
     )
     def cast_shape(self, evidence: ShapeEq) -> "Variable":
         """Lean ``Runtime.Variable.castShape``: given evidence ``s₁ = s₂`` (``ShapeEq``, e.g.
-        from :func:`shape_eq`), the same variable at ``s₂`` — an identity at run time."""
+        from :func:`shape_eq`), the same variable at ``s₂`` — an identity at run time.
+        Errors: CastEvidenceError (``TLR_CAST_EVIDENCE``) when ``evidence`` is no ``ShapeEq``
+        or is about another shape than :attr:`shape`."""
         _check_evidence(self, evidence)
         return self  # ShapeEq can only relate equal shapes, so s₂ is this very shape
 
