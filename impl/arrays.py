@@ -575,8 +575,22 @@ def expose(stored: np.ndarray) -> np.ndarray:
 
 
 def same_bits(a: np.ndarray, b: np.ndarray) -> bool:
-    """Same dtype, shape and bytes (the spec's Tensor equality: bitwise on floats)."""
-    return a is b or (a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes())
+    """Same dtype, shape and bytes (the spec's Tensor equality: bitwise on floats).  Two stored
+    arrays (each spanning its whole ``bytes`` object, C-ordered) compare their bytes objects:
+    no copy.  TensorTooLargeError (``TLR_TENSOR_TOO_LARGE``) if another pair needs copies and
+    memory runs out."""
+    if a is b:
+        return True
+    if a.dtype != b.dtype or a.shape != b.shape:
+        return False
+    da, db = a.base, b.base
+    if (type(da) is bytes and type(db) is bytes and len(da) == a.nbytes and len(db) == b.nbytes
+            and a.flags.c_contiguous and b.flags.c_contiguous):
+        return da == db
+    try:
+        return a.tobytes() == b.tobytes()
+    except MemoryError:
+        raise _no_memory("compare", a.shape, a.nbytes) from None
 
 
 # --- Lean printing --------------------------------------------------------------------------------
@@ -596,7 +610,15 @@ def pretty(arr: np.ndarray, budget: int) -> Optional[str]:
     shape in O(rank) — ``spec.core.tensor.structureChars`` — then elements are formatted chunk
     by chunk while their length is counted).  A scalar prints as ``toString x``; a dimension as
     ``[`` + the children joined by ``, `` + ``]``, built level by level from the flat row-major
-    strings, innermost dimension first; a zero dimension still yields one ``[]`` per outer position."""
+    strings, innermost dimension first; a zero dimension still yields one ``[]`` per outer position.
+    TensorTooLargeError (``TLR_TENSOR_TOO_LARGE``) when memory runs out while it is built."""
+    try:
+        return _pretty(arr, budget)
+    except MemoryError:
+        raise _no_memory("print", arr.shape, arr.nbytes) from None
+
+
+def _pretty(arr: np.ndarray, budget: int) -> Optional[str]:
     shape = arr.shape
     remaining = budget - structureChars(shape, budget)
     if remaining < 0:

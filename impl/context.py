@@ -188,8 +188,8 @@ class RuntimeContext:
         the same entries in the same order in both registries (names, shapes, and tensors
         bit for bit — ``-0.0`` differs from ``0.0``, a NaN equals a NaN with the same bits),
         the same ``next_id`` and the same scalar type.  O(size of both contexts).  Any other
-        ``other``: ``NotImplemented``.  Errors: none typed (it copies the bytes of each pair of
-        arrays compared: memory running out there is a plain MemoryError)."""
+        ``other``: ``NotImplemented``.  Errors: none (stored arrays are compared through their
+        immutable bytes, without a copy)."""
         if not isinstance(other, RuntimeContext):
             return NotImplemented
         if self is other:
@@ -420,8 +420,8 @@ class RuntimeContext:
         OutputTooLargeError (``TLR_OUTPUT_TOO_LARGE``) when longer than
         ``spec.core.tensor.printCap()`` characters (default 2**26;
         ``TORCHLEAN_RT_MAX_PRINT_CHARS``), refused before it is built; EnvironmentConfigError
-        (``TLR_ENVIRONMENT``) when that variable is malformed (read on first use).  (Memory
-        running out while the string is built is a plain MemoryError.)"""
+        (``TLR_ENVIRONMENT``) when that variable is malformed (read on first use);
+        TensorTooLargeError (``TLR_TENSOR_TOO_LARGE``) when memory runs out while it is built."""
         cap = printCap()
         variables, budget = _entries_to_string(self._variables, cap - len("Context(vars: [], grads: [])"), cap)
         gradients, _ = _entries_to_string(self._gradients, budget, cap)

@@ -511,8 +511,8 @@ class Variable:
         OutputTooLargeError (``TLR_OUTPUT_TOO_LARGE``) when longer than
         ``spec.core.tensor.printCap()`` characters, refused before it is built;
         EnvironmentConfigError (``TLR_ENVIRONMENT``) when ``TORCHLEAN_RT_MAX_PRINT_CHARS`` is
-        malformed (read on first use).  (Memory running out while the string is built is a
-        plain MemoryError.)"""
+        malformed (read on first use); TensorTooLargeError (``TLR_TENSOR_TOO_LARGE``) when memory
+        runs out while it is built."""
         flag = "true" if self.requires_grad else "false"
         cap = printCap()  # OutputTooLargeError above it, as the spec (see RuntimeContext.to_lean_string)
         budget = cap - len(f"Variable({self.name}, id={self.id}, value=, grad=, requires_grad={flag})")
@@ -567,11 +567,10 @@ class Variable:
 
         Errors: NoContextInstanceError (``TLR_NO_CONTEXT_INSTANCE``) on int64 (Lean has no
         ``Context Int``); FloatEnvironmentError (``TLR_FLOAT_ENVIRONMENT``) when subnormals are
-        flushed; TensorTooLargeError (``TLR_TENSOR_TOO_LARGE``) when there is no memory for the
-        copy of the value the ``[fast]`` kernel is given (above ``arrays.SHARE_MAX_BYTES``)."""
+        flushed.  The ``[fast]`` kernel reads the stored value itself (no copy)."""
         check_context_instance(self.dtype, "variable_norm")
         checkFloatEnvironment("variableNorm")
-        if kernels.NORM is not None and (fast := kernels.NORM(self.value)) is not None: return fast  # noqa: E701 — the [fast] extra's bit-identical compiled fold
+        if kernels.NORM is not None and (fast := kernels.NORM(self._value)) is not None: return fast  # noqa: E701 — the [fast] extra's bit-identical compiled fold
         dtype = self.dtype
         flat = self._value.reshape(-1)  # stored C-ordered: a view, row-major
         n = flat.size
