@@ -110,6 +110,22 @@ def test_element_count_and_byte_size_limits():
     assert check_dims((0, 2**20), Limits(), None, None) == 0  # a modest empty shape stays fine
 
 
+def test_a_huge_max_bytes_limit_is_never_allocated_up_front(tmp_path):
+    """Readers that take the whole file read what is there (its size, plus one byte to notice
+    growth), not ``max_bytes + 1`` bytes reserved in advance: a limit far above memory still
+    reads a small file (an up-front ``read(max_bytes + 1)`` is a MemoryError/OverflowError)."""
+    huge = Limits(max_bytes=1 << 62)
+    names = tmp_path / "names.txt"
+    names.write_text("a\nb\n")
+    assert read_names_file(names, huge) == ("a", "b")
+    bits = tmp_path / "p.json"
+    write_paramlist_bits(bits, ParamPack(("p0",), (np.arange(3.0),)))
+    assert read_paramlist_bits(bits, limits=huge).arrays[0].tolist() == [0.0, 1.0, 2.0]
+    st = tmp_path / "p.safetensors"
+    write_safetensors(st, ParamPack(("w",), (np.arange(3.0),)))
+    assert read_safetensors(st, limits=huge).arrays[0].tolist() == [0.0, 1.0, 2.0]
+
+
 # --- 3. JSON nesting is bounded before parsing ---------------------------------------------
 
 
@@ -205,12 +221,11 @@ def test_every_writer_fails_typed_and_leaves_no_partial_file(writer, tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["ok"]
 
 
-@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="the one-open guarantee needs /proc/self/fd (Linux)")
 def test_a_fifo_swapped_in_after_the_check_is_never_opened(tmp_path, monkeypatch):
-    """read_safetensors opens its input once: the file that passed the regular-file check is the
-    file the safetensors reader parses and the payloads are read from.  Replacing the path by a
-    FIFO right after the check (the race window of the attacker finding) changes nothing: the
-    original tensors come back, and nothing blocks (a blocked open would fail the join)."""
+    """read_safetensors opens its input once and reads it through that handle: the file that
+    passed the regular-file check is the only one read.  Replacing the path by a FIFO right
+    after the check (the race window of the attacker finding) changes nothing: the original
+    tensors come back, and nothing blocks (a blocked open would fail the join)."""
     import threading
 
     from torchlean_runtime.interop import safetensors_io

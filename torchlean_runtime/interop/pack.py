@@ -46,6 +46,7 @@ __all__ = [
     "check_limits",
     "check_pack",
     "open_input",
+    "read_input",
     "atomic_output",
     "pack_to_context",
     "pack_from_context",
@@ -209,12 +210,10 @@ def default_names(count: int) -> tuple[str, ...]:
 def read_names_file(path: str | os.PathLike, limits: Limits = DEFAULT_LIMITS) -> tuple[str, ...]:
     """A names file: UTF-8 text, one name per line (``\\n`` or ``\\r\\n``), no empty names.
     Errors: TLR_PARAM_IO, TLR_PARAM_LIMIT, TLR_PARAM_FORMAT."""
-    fh, _ = open_input(path, check_limits(limits), "names file: ")
+    fh, size = open_input(path, check_limits(limits), "names file: ")
     try:
         with fh:
-            data = fh.read(limits.max_bytes + 1)
-        if len(data) > limits.max_bytes:  # grew after the fstat
-            raise ParamLimitError(f"names file: more than max_bytes={limits.max_bytes} bytes", path)
+            data = read_input(fh, size, limits, path, "names file: ")
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ParamFormatError(f"names file is not UTF-8 ({exc.reason})", path) from None
@@ -285,6 +284,28 @@ def open_input(path: str | os.PathLike, limits: Limits = DEFAULT_LIMITS, what: s
         fh.close()
         raise ParamLimitError(f"{what}{size} bytes exceed max_bytes={limits.max_bytes}", path)
     return fh, size
+
+
+def read_input(fh: BinaryIO, size: int, limits: Limits, path: object, what: str = "") -> bytes:
+    """The whole content of ``fh`` (from :func:`open_input`, whose ``fstat`` said ``size``) as
+    one ``bytes`` snapshot, for a reader to parse without touching the file again.  Reads to the
+    end of the file, never more than ``limits.max_bytes + 1`` bytes: a file that grew past
+    ``max_bytes`` since the ``fstat`` is TLR_PARAM_LIMIT; one that shrank gives what is left.
+    Memory follows what is read (``size + 1`` bytes, more only if the file grew), never the
+    limit itself (``read(max_bytes + 1)`` would allocate the whole limit up front)."""
+    data = fh.read(size + 1)  # size <= max_bytes (open_input); the extra byte tells a file that grew
+    if len(data) <= size:
+        return data
+    parts, total = [data], len(data)
+    while total <= limits.max_bytes:
+        chunk = fh.read(min(1 << 20, limits.max_bytes + 1 - total))
+        if not chunk:
+            break
+        parts.append(chunk)
+        total += len(chunk)
+    if total > limits.max_bytes:
+        raise ParamLimitError(f"{what}more than max_bytes={limits.max_bytes} bytes (the file grew while it was read)", path)
+    return b"".join(parts)
 
 
 def pack_to_context(pack: ParamPack) -> Any:

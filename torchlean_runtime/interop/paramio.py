@@ -38,7 +38,7 @@ from torchlean_runtime.files import json_depth
 
 from . import leanjson as LJ
 from .pack import (DEFAULT_LIMITS, FLOAT64, Limits, ParamPack, apply_names, atomic_output, check_dims, check_limits, check_names,
-                   check_pack, check_shapes, default_names, open_input, readonly)
+                   check_pack, check_shapes, default_names, open_input, read_input, readonly)
 
 __all__ = ["FORMAT_TAG", "write_paramlist_bits", "dumps_paramlist_bits", "read_paramlist_bits", "loads_paramlist_bits"]
 
@@ -115,14 +115,12 @@ def read_paramlist_bits(
     ``p0, p1, …``).  Returns float64 arrays with the file's exact bit patterns.  Nothing is
     returned unless the whole file is valid."""
     shapes, names = check_shapes(shapes, path), None if names is None else check_names(names, "names", path)
-    fh, _ = open_input(path, check_limits(limits))  # a regular file only, never blocks
+    fh, size = open_input(path, check_limits(limits))  # a regular file only, never blocks
     try:
         with fh:
-            data = fh.read(limits.max_bytes + 1)
+            data = read_input(fh, size, limits, path)  # bounded by max_bytes even if the file grows
     except OSError as exc:
         raise ParamFileError(f"cannot read: {exc.strerror or exc}", path) from None
-    if len(data) > limits.max_bytes:  # grew after the stat
-        raise ParamLimitError(f"more than max_bytes={limits.max_bytes} bytes", path)
     return loads_paramlist_bits(data, shapes, names, limits, path)
 
 
