@@ -24,14 +24,17 @@ from typing import Any, BinaryIO, Iterable, Iterator, Mapping, Optional, Sequenc
 import numpy as np
 
 from torchlean_runtime.errors import (
+    InvalidShapeError,
     ParamCountError,
     ParamDtypeError,
     ParamFileError,
     ParamFormatError,
     ParamLimitError,
+    TensorTooLargeError,
 )
 from torchlean_runtime.files import NOT_REGULAR, NotRegularFileError, checked_path, open_regular
-from torchlean_runtime.spec.core.shape import MAX_RANK
+from torchlean_runtime.spec.core.shape import MAX_RANK, ofList
+from torchlean_runtime.spec.core.tensor import checkCap
 
 __all__ = [
     "Limits",
@@ -247,7 +250,10 @@ def check_dims(dims: Sequence[int], limits: Limits, path: object, param: object,
     """Rank, element-count, byte-size and extent limits for one declared shape, checked before
     anything of that shape is allocated; returns the element count (products computed with
     Python ints, so a hostile shape cannot overflow; the extent bound — zero dimensions counted
-    as 1 — keeps an empty shape such as ``[2**62, 0]`` within what numpy can represent)."""
+    as 1 — keeps an empty shape such as ``[2**62, 0]`` within what numpy can represent).  An
+    empty shape must also pass the impl's nested-structure cap (:func:`~torchlean_runtime.impl.
+    arrays.check_structure`, the spec's ``checkCap``): ``[2**40, 0]`` holds no element but the
+    impl refuses to hold it, so a reader refuses it here, TLR_PARAM_LIMIT naming the parameter."""
     if len(dims) > limits.max_rank:
         raise ParamLimitError(f"rank {len(dims)} exceeds max_rank={limits.max_rank}", path, param)
     shown = _show_dims(dims)
@@ -260,6 +266,13 @@ def check_dims(dims: Sequence[int], limits: Limits, path: object, param: object,
     if extent > limits.max_dims_product:
         raise ParamLimitError(f"shape {shown}: the product of its non-zero dimensions, {extent}, is above "
                               f"max_dims_product={limits.max_dims_product}", path, param)
+    if not count:
+        # the cap the impl applies to an empty array (impl.arrays.check_structure: the spec's
+        # checkCap), so an empty shape the impl would refuse to hold is refused here, up front
+        try:
+            checkCap(ofList(dims))
+        except (TensorTooLargeError, InvalidShapeError) as exc:
+            raise ParamLimitError(exc.message, path, param) from None
     return count
 
 
