@@ -64,7 +64,7 @@ def read_safetensors(
     must match)."""
     from safetensors import SafetensorError, deserialize
 
-    check_limits(limits)
+    limits = check_limits(limits)
     names = None if names is None else check_names(names, "names", path)
     fh, size = open_input(path, limits)  # a regular file, within max_bytes
     try:
@@ -189,18 +189,17 @@ def _decode_order(order: str, keys: list[str], path: object) -> list[str]:
 
 
 def write_safetensors(path: str | os.PathLike, pack: ParamPack) -> None:
-    """Save ``pack`` (float64/float32/int64 arrays, bits kept) with its metadata plus the order
-    key.  Errors: TLR_PARAM_DTYPE, TLR_PARAM_FORMAT (a metadata key/value that is not a
-    string), TLR_PARAM_IO."""
+    """Save ``pack`` (float64/float32/int64 arrays, bits kept) with its metadata (strings, as
+    :class:`ParamPack` guarantees) plus the order key.  Errors: TLR_PARAM_DTYPE,
+    TLR_PARAM_FORMAT (not a ParamPack), TLR_PARAM_IO."""
     from safetensors import SafetensorError
     from safetensors.numpy import save_file
 
-    for i, (name, arr) in enumerate(check_pack(pack).items()):
+    pack = check_pack(pack)
+    for i, (name, arr) in enumerate(pack.items()):
         if arr.dtype not in (FLOAT64, FLOAT32, INT64):
             raise ParamDtypeError(f"dtype {arr.dtype} is not float64, float32 or int64", path, f"{i} ({name!r})")
-    metadata = dict(pack.metadata or {})
-    if any(not isinstance(k, str) or not isinstance(v, str) for k, v in metadata.items()):
-        raise ParamFormatError("safetensors metadata maps strings to strings", path)
+    metadata = dict(pack.metadata or {})  # exact str to exact str (ParamPack's boundary)
     metadata[ORDER_KEY] = encode_order(pack.names)
     with atomic_output(path, (SafetensorError,)) as tmp:
         save_file({n: readonly(a) for n, a in pack.items()}, tmp, metadata=metadata)
