@@ -266,3 +266,47 @@ def test_convert_pack_checks_its_arguments():
         convert_pack([np.zeros(1)], "bits", False)
     with pytest.raises(ParamFormatError, match="unknown target format"):
         convert_pack(ParamPack(("w",), (np.zeros(1),)), "pickle", False)
+
+
+def test_a_pathlike_is_asked_for_its_path_once_per_write(tmp_path):
+    """The writers rename onto the path they checked: a PathLike answering differently later
+    (here a NUL byte, which os.replace would raise ValueError for) changes nothing."""
+
+    class Shifting:
+        def __init__(self, first):
+            self.calls, self.first = 0, first
+
+        def __fspath__(self):
+            self.calls += 1
+            return self.first if self.calls == 1 else "bad\0path"
+
+    pack = ParamPack(("w",), (np.array([1.0, 2.0]),))
+    for name, write in (("p.safetensors", write_safetensors), ("p.json", write_paramlist_bits),
+                        ("p.bin", lambda p, k: write_tlpf32b(p, k, allow_float64=True))):
+        target = Shifting(str(tmp_path / name))
+        write(target, pack)
+        assert (tmp_path / name).stat().st_size > 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p.bin", "p.json", "p.safetensors"]
+
+
+def test_expected_shapes_are_read_as_the_impl_reads_a_shape(tmp_path):
+    """A dimension is read once, by its integer value (``operator.index``, as the impl's
+    check_shape), not by an overridable ``__int__`` or ``<``: an int subclass worth 3 is 3."""
+    from torchlean_runtime.impl.arrays import check_shape
+
+    class Shifty(int):
+        """3, but -1 to int() and never below 0 to <."""
+
+        def __int__(self):
+            return -1
+
+        def __lt__(self, other):
+            return False
+
+    path = tmp_path / "p.json"
+    write_paramlist_bits(path, ParamPack(("p0",), (np.zeros(3),)))
+    assert check_shape((Shifty(3),), "create") == (3,)
+    assert read_paramlist_bits(path, shapes=[[Shifty(3)]]).arrays[0].shape == (3,)
+    assert read_paramlist_bits(path, shapes=[(np.int64(3),)]).arrays[0].shape == (3,)
+    with pytest.raises(ParamFormatError, match="non-negative ints"):
+        read_paramlist_bits(path, shapes=[[-3]])
