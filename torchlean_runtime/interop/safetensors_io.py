@@ -90,7 +90,7 @@ def read_safetensors(
     order = metadata.pop(ORDER_KEY, None)
     if order is not None:
         keys = _decode_order(order, keys, path)
-    shapes = []
+    plans = []  # (dtype, shape, element count, offset in the snapshot) per tensor, in pack order
     for i, key in enumerate(keys):  # every dtype and shape checked before any array is built
         dtype, dims, (begin, end) = entries[key]
         where = f"{i} ({key!r})"
@@ -99,9 +99,10 @@ def read_safetensors(
         count = check_dims(dims, limits, path, where, itemsize=DTYPES[dtype].itemsize)
         if end - begin != count * DTYPES[dtype].itemsize or base + end > len(data):
             raise ParamFormatError(f"data_offsets {begin}..{end} do not hold shape {list(dims)} of {dtype}", path, where)
-        shapes.append((DTYPES[dtype], dims, count, base + begin))
+        plans.append((DTYPES[dtype], dims, count, base + begin))
+    # each array its own copy of its bytes (the snapshot is not kept alive behind a view)
     arrays = tuple(readonly(np.frombuffer(data, dt, count=count, offset=at).reshape(dims).copy())
-                   for dt, dims, count, at in shapes)
+                   for dt, dims, count, at in plans)
     return apply_names(ParamPack(tuple(keys), arrays, metadata), names, path)
 
 
