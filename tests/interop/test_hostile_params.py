@@ -101,6 +101,49 @@ def test_an_empty_shape_numpy_cannot_represent_is_a_limit_error(tmp_path, dims):
         loads_paramlist_bits(doc)
 
 
+EMPTY_SHAPES_THE_IMPL_REFUSES = [[2**40, 0], [10**6, 10**6, 0], [64_000_001, 0], [8001, 8000, 0]]
+
+
+@pytest.mark.parametrize("dims", EMPTY_SHAPES_THE_IMPL_REFUSES)
+def test_every_reader_refuses_an_empty_shape_the_impl_cannot_hold_naming_it(tmp_path, dims):
+    """[2^40, 0] holds no element and is within max_dims_product, but the impl refuses to hold it
+    (its nested-structure cap, the spec's checkCap): every reader refuses it up front,
+    TLR_PARAM_LIMIT naming the parameter — `params inspect` exits 2, not 1 from create."""
+    st = tmp_path / "e.safetensors"
+    header = json.dumps({"a": {"dtype": "F64", "shape": dims, "data_offsets": [0, 0]}}).encode()
+    st.write_bytes(struct.pack("<Q", len(header)) + header)
+    tl = tmp_path / "e.bin"
+    tl.write_bytes(_tlpf32b(dims, 0))
+    bits = tmp_path / "e.json"
+    bits.write_text(json.dumps({"format": "torchlean_paramlist_bits_v1", "params": [{"shape": dims, "values": []}]}))
+    for path, read, where in ((st, read_safetensors, "parameter 0 ('a')"), (tl, read_tlpf32b, "parameter 0"),
+                              (bits, read_paramlist_bits, "parameter 0 ('p0')")):
+        with pytest.raises(ParamLimitError, match="nested sub-tensors") as err:
+            read(path)
+        assert f"file {path}, {where}:" in err.value.message
+    line = one_error(run("params", "inspect", str(st)), "TLR_PARAM_LIMIT")
+    assert "parameter 0 ('a')" in line
+
+
+@pytest.mark.parametrize("dims", [(2**20, 0), (64_000_000, 0), (7999, 8000, 0), (0, 2**40)] + EMPTY_SHAPES_THE_IMPL_REFUSES)
+def test_the_readers_empty_shape_bound_is_the_impls(dims):
+    """check_dims refuses an empty shape exactly when the impl refuses an array of that shape."""
+    from torchlean_runtime.errors import TensorTooLargeError
+    from torchlean_runtime.impl.arrays import check_array
+
+    try:
+        check_array(np.empty(tuple(dims)), "create")
+        impl_refuses = False
+    except TensorTooLargeError:
+        impl_refuses = True
+    try:
+        check_dims(tuple(dims), Limits(), None, None)
+        reader_refuses = False
+    except ParamLimitError:
+        reader_refuses = True
+    assert reader_refuses == impl_refuses == (list(dims) in EMPTY_SHAPES_THE_IMPL_REFUSES)
+
+
 def test_element_count_and_byte_size_limits():
     with pytest.raises(ParamLimitError, match="max_elements"):
         check_dims((2**40, 2**40), Limits(), None, None)
@@ -108,6 +151,22 @@ def test_element_count_and_byte_size_limits():
         check_dims((100,), Limits(max_bytes=799), None, None)  # 100 float64 = 800 bytes
     assert check_dims((100,), Limits(max_bytes=400), None, None, itemsize=4) == 100
     assert check_dims((0, 2**20), Limits(), None, None) == 0  # a modest empty shape stays fine
+
+
+def test_a_huge_max_bytes_limit_is_never_allocated_up_front(tmp_path):
+    """Readers that take the whole file read what is there (its size, plus one byte to notice
+    growth), not ``max_bytes + 1`` bytes reserved in advance: a limit far above memory still
+    reads a small file (an up-front ``read(max_bytes + 1)`` is a MemoryError/OverflowError)."""
+    huge = Limits(max_bytes=1 << 62)
+    names = tmp_path / "names.txt"
+    names.write_text("a\nb\n")
+    assert read_names_file(names, huge) == ("a", "b")
+    bits = tmp_path / "p.json"
+    write_paramlist_bits(bits, ParamPack(("p0",), (np.arange(3.0),)))
+    assert read_paramlist_bits(bits, limits=huge).arrays[0].tolist() == [0.0, 1.0, 2.0]
+    st = tmp_path / "p.safetensors"
+    write_safetensors(st, ParamPack(("w",), (np.arange(3.0),)))
+    assert read_safetensors(st, limits=huge).arrays[0].tolist() == [0.0, 1.0, 2.0]
 
 
 # --- 3. JSON nesting is bounded before parsing ---------------------------------------------
@@ -205,12 +264,11 @@ def test_every_writer_fails_typed_and_leaves_no_partial_file(writer, tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["ok"]
 
 
-@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="the one-open guarantee needs /proc/self/fd (Linux)")
 def test_a_fifo_swapped_in_after_the_check_is_never_opened(tmp_path, monkeypatch):
-    """read_safetensors opens its input once: the file that passed the regular-file check is the
-    file the safetensors reader parses and the payloads are read from.  Replacing the path by a
-    FIFO right after the check (the race window of the attacker finding) changes nothing: the
-    original tensors come back, and nothing blocks (a blocked open would fail the join)."""
+    """read_safetensors opens its input once and reads it through that handle: the file that
+    passed the regular-file check is the only one read.  Replacing the path by a FIFO right
+    after the check (the race window of the attacker finding) changes nothing: the original
+    tensors come back, and nothing blocks (a blocked open would fail the join)."""
     import threading
 
     from torchlean_runtime.interop import safetensors_io

@@ -22,7 +22,7 @@ import numpy as np
 from torchlean_runtime.errors import OutputPathError, ParamDtypeError, ParamError, ParamFileError, ParamFormatError, print_cli_error
 from torchlean_runtime.files import NotRegularFileError, check_regular_or_absent
 
-from .pack import FLOAT32, FLOAT64, DEFAULT_LIMITS, Limits, ParamPack, open_input, read_names_file, summarize
+from .pack import FLOAT32, FLOAT64, DEFAULT_LIMITS, Limits, ParamPack, check_pack, open_input, read_names_file, summarize
 from .paramio import FORMAT_TAG, read_paramlist_bits, write_paramlist_bits
 from .safetensors_io import read_safetensors, write_safetensors
 from . import tlpf32b as _tlpf32b
@@ -64,6 +64,9 @@ def convert_pack(pack: ParamPack, target: str, to_float32: bool, path: object = 
     kept, float32 widened exactly (as Lean's ``float32BytesToFloatArray``: a C ``(double)``
     cast), int64 refused.  TLPF32B: float32 kept, float64 rounded only with ``to_float32``
     (TLR_PARAM_DTYPE otherwise), int64 refused.  safetensors: everything kept."""
+    pack = check_pack(pack)
+    if target not in FORMATS:
+        raise ParamFormatError(f"unknown target format {target!r} (one of {', '.join(FORMATS)})", path)
     widened: list[str] = []
     rounded: list[str] = []
     if target == SAFETENSORS:

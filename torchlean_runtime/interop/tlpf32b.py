@@ -60,7 +60,8 @@ def write_tlpf32b(path: str | os.PathLike, pack: ParamPack, allow_float64: bool 
     are written bit for bit; float64 arrays only with ``allow_float64=True`` (rounded by
     :func:`to_float32`), else TLR_PARAM_DTYPE; other dtypes are TLR_PARAM_DTYPE.  Written to a
     sibling temporary file and renamed (Lean's ``writeAtomically``)."""
-    for i, (name, arr) in enumerate(check_pack(pack).items()):
+    pack = check_pack(pack)
+    for i, (name, arr) in enumerate(pack.items()):
         if arr.dtype == FLOAT64 and not allow_float64:
             raise ParamDtypeError("float64 → float32 rounds; pass the explicit float32 conversion flag", path, f"{i} ({name!r})")
         if arr.dtype not in (FLOAT32, FLOAT64):
@@ -135,7 +136,8 @@ def read_tlpf32b(
     expected shape list (Lean's ``shapes``), ``None`` to take the file's; ``names``: the record
     names (default ``p0, p1, …``)."""
     shapes, names = check_shapes(shapes, path), None if names is None else check_names(names, "names", path)
-    fh, size = open_input(path, check_limits(limits))  # a regular file only, never blocks
+    limits = check_limits(limits)
+    fh, size = open_input(path, limits)  # a regular file only, never blocks
     try:
         with fh:
             # 1. validate everything (metadata read, payloads skipped by seeking)
