@@ -23,7 +23,7 @@ def asLeanString(x: Any) -> Optional[str]:
     """``x`` as an exact ``str`` if it is a ``str`` (or subclass) holding only Unicode scalar
     values, else ``None``.  Never calls a method the caller's class can override.  O(len)."""
     if type(x) is not str:
-        if not isinstance(x, str):
+        if not issubclass(type(x), str):  # the real type: isinstance would believe a lying __class__
             return None
         x = str.__str__(x)  # the exact str with the same characters
     if x.isascii() or _SURROGATE.search(x) is None:
@@ -42,10 +42,11 @@ def checkLeanString(x: Any, op: str, what: str = "a name") -> str:
     s = asLeanString(x)
     if s is not None:
         return s
-    if not isinstance(x, str):
+    if not issubclass(type(x), str):
         raise NameTypeError(f"{op}: {what} must be a str (Lean String), given {type(x).__name__} {safe_repr(x)}")
-    at = _SURROGATE.search(str.__str__(x)).start()  # type: ignore[union-attr]
+    text = str.__str__(x)
+    at = _SURROGATE.search(text).start()  # type: ignore[union-attr]
     raise NameTypeError(
         f"{op}: {what} must be a Lean String (Unicode scalar values only), given a str with the lone "
-        f"surrogate U+{ord(x[at]):04X} at index {at}"
+        f"surrogate U+{ord(text[at]):04X} at index {at}"
     )

@@ -214,3 +214,27 @@ def test_no_spec_function_lets_a_hostile_repr_escape_its_typed_error() -> None:
                     pytest.fail(f"{fname} argument {i}: {type(exc).__name__}: {exc}")
                 seen += 1
     assert seen >= 30
+
+
+def test_an_object_claiming_to_be_a_str_is_no_lean_string() -> None:
+    """A name's type is read from the object itself, never from a ``__class__`` it may fake:
+    such an object is not a Lean ``String`` (TLR_NAME_TYPE from the check, False from the
+    predicate — which never raises), in the spec and in the impl's boundary alike."""
+    import numpy as _np
+
+    from torchlean_runtime.impl import RuntimeContext
+    from torchlean_runtime.impl.arrays import is_name
+    from torchlean_runtime.spec.core.string import asLeanString, checkLeanString, isLeanString
+
+    class Liar:
+        @property
+        def __class__(self):
+            return str
+
+    liar = Liar()
+    assert isinstance(liar, str)  # what the old check believed
+    assert asLeanString(liar) is None and isLeanString(liar) is False and is_name(liar) is False
+    for call in (lambda: checkLeanString(liar, "t"), lambda: RuntimeContext.empty().register_variable(liar, _np.zeros(1))):
+        with pytest.raises(E.NameTypeError) as caught:
+            call()
+        assert caught.value.code == "TLR_NAME_TYPE"
