@@ -274,6 +274,17 @@ class RuntimeContext:
         arr = freeze(arr)
         return RuntimeContext._make(self._variables.register(name, arr), self._gradients, self.next_id + 1, dtype)
 
+    def _register_stored(self, name: str, stored: np.ndarray, gradient: bool) -> "RuntimeContext":
+        """``registerVariable`` (``gradient=False``: ``next_id + 1``) or ``registerGradient`` of a
+        name and an array the impl already stores — a Variable's own, checked and frozen when it
+        was stored — into a context whose dtype the caller has checked: no check, no copy (an
+        empty value is not re-measured against a cap lowered since).  For
+        ``Variable.register_in_context`` / ``register_gradient_in_context``."""
+        dtype = stored.dtype if self.dtype is None else self.dtype
+        if gradient:
+            return RuntimeContext._make(self._variables, self._gradients.register(name, stored), self.next_id, dtype)
+        return RuntimeContext._make(self._variables.register(name, stored), self._gradients, self.next_id + 1, dtype)
+
     @C.shape_read_once
     @C.refines(C.get_variable_refines)
     def get_variable(self, name: str, shape: tuple[int, ...]) -> Optional[np.ndarray]:

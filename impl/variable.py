@@ -207,9 +207,13 @@ def _check_accumulate(v: "Variable", grad: Any) -> np.ndarray:
 
 
 def _check_other(v: "Variable", other: Any) -> None:
+    """``other : Variable α s`` for this variable's ``α`` and ``s``: its STORED value's dtype, then
+    shape (Lean's order: the scalar type first).  A stored value passed every check when it was
+    stored, so none is re-run (an empty value is not re-measured against a cap lowered since)."""
     if not isinstance(other, Variable):
         raise ArgumentTypeError(f"variable_eq expects a Variable, given {type(other).__name__}")
-    _check_fits(v, other._value, "variable_eq", "the other variable's value")
+    check_same_dtype(v.dtype, other._value, "variable_eq", "the variable")
+    check_same_shape(v.shape, other._value, "variable_eq", "the other variable's value")
 
 
 def _same_context_type(v: "Variable", ctx: Any) -> bool:
@@ -534,9 +538,7 @@ class Variable:
         Variable of this :attr:`dtype` and :attr:`shape`.  Errors: ArgumentTypeError
         (``TLR_ARGUMENT_TYPE``) when ``other`` is no Variable; ScalarTypeMismatchError
         (``TLR_SCALAR_MISMATCH``) for another dtype; ShapeMismatchError (``TLR_SHAPE_MISMATCH``)
-        for another shape; TensorTooLargeError (``TLR_TENSOR_TOO_LARGE``) and
-        EnvironmentConfigError (``TLR_ENVIRONMENT``) from re-checking an EMPTY ``other`` value
-        against the spec's nested-structure cap (lowered since, or its variable malformed)."""
+        for another shape (read from ``other``'s stored value: nothing is re-checked or copied)."""
         _check_other(self, other)
         return self.id == other.id and self.name == other.name
 
@@ -636,12 +638,10 @@ class Variable:
         (bumps ``next_id``; id, gradient and flag are not stored).  ``ctx``: a RuntimeContext
         over this :attr:`dtype` or over none yet.  Errors: ArgumentTypeError
         (``TLR_ARGUMENT_TYPE``) when ``ctx`` is no (impl) RuntimeContext;
-        ScalarTypeMismatchError (``TLR_SCALAR_MISMATCH``) when it holds another dtype;
-        TensorTooLargeError (``TLR_TENSOR_TOO_LARGE``) when there is no memory to copy the value
-        (above ``arrays.SHARE_MAX_BYTES``), or for an empty value whose shape is now above the
-        spec's nested-structure cap (lowered since it was made); EnvironmentConfigError
-        (``TLR_ENVIRONMENT``) when that cap's ``TORCHLEAN_RT_SPEC_MAX_ELEMENTS`` is malformed."""
-        return _check_context_of(self, ctx, "register_in_context").register_variable(self.name, self._value)
+        ScalarTypeMismatchError (``TLR_SCALAR_MISMATCH``) when it holds another dtype.  The
+        stored value is shared with the context, never copied or re-checked (it was checked and
+        frozen when it was stored, as Lean's value is already a ``Tensor α s``)."""
+        return _check_context_of(self, ctx, "register_in_context")._register_stored(self.name, self._value, False)
 
     @C.refines(C.get_from_context_refines)
     @icontract.require(
@@ -669,13 +669,12 @@ class Variable:
         else ``registerGradient ctx v.name g`` (``next_id`` unchanged).  ``ctx``: as
         :meth:`register_in_context`'s (checked even without a gradient).  Errors:
         ArgumentTypeError (``TLR_ARGUMENT_TYPE``) when ``ctx`` is no (impl) RuntimeContext;
-        ScalarTypeMismatchError (``TLR_SCALAR_MISMATCH``) when it holds another dtype;
-        TensorTooLargeError (``TLR_TENSOR_TOO_LARGE``) and EnvironmentConfigError
-        (``TLR_ENVIRONMENT``) for the gradient, as :meth:`register_in_context` for the value."""
+        ScalarTypeMismatchError (``TLR_SCALAR_MISMATCH``) when it holds another dtype.  The
+        stored gradient is shared with the context, never copied or re-checked."""
         ctx = _check_context_of(self, ctx, "register_gradient_in_context")
         if self._gradient is None:
             return ctx
-        return ctx.register_gradient(self.name, self._gradient)
+        return ctx._register_stored(self.name, self._gradient, True)
 
     @staticmethod
     @C.refines(C.error_refines)

@@ -331,3 +331,27 @@ def test_accumulate_finds_an_invalid_sum_at_any_position_float32(n: int) -> None
         got = Variable.create(0, "w", a).set_gradient(a).accumulate_gradient(b).gradient.view(np.uint32)
         assert got[pos] == 0x7FC00000, (n, pos, hex(int(got[pos])))
         assert not np.isnan(np.delete(got.view(np.float32), pos)).any()
+
+
+def test_operations_on_stored_values_never_recheck_or_copy_them() -> None:
+    """A Variable's value is a ``Tensor α s`` once made: Lean's ``variableEq`` (ids and names)
+    and ``registerInContext`` / ``registerGradientInContext`` cannot fail on it.  So lowering the
+    spec's structure cap afterwards changes nothing for them (the empty (1000, 0) value is not
+    re-measured), and the context shares the stored arrays (no copy, even above 1000 bytes)."""
+    from torchlean_runtime.spec.core.tensor import elementCap, setElementCap
+
+    big = np.arange(500.0)  # 4000 bytes: above arrays.SHARE_MAX_BYTES
+    v = Variable.create(3, "w", np.zeros((1000, 0))).set_gradient(np.ones((1000, 0)))
+    u = Variable.create(4, "u", big).set_gradient(big)
+    twin = Variable.create(3, "w", np.zeros((1000, 0)))
+    saved = elementCap()
+    setElementCap(10)
+    try:
+        assert v.variable_eq(twin) is True
+        ctx = v.register_gradient_in_context(v.register_in_context(RuntimeContext.empty()))
+        assert ctx.variable_names() == ["w"] and ctx.gradient_names() == ["w"] and ctx.next_id == 1
+    finally:
+        setElementCap(saved)
+    ctx = u.register_gradient_in_context(u.register_in_context(RuntimeContext.empty()))
+    assert ctx._variables.lookup("u", (500,)) is u._value and ctx._gradients.lookup("u", (500,)) is u._gradient
+    assert ctx.get_variable("u", (500,)).tolist() == big.tolist() and ctx.dtype == np.float64
