@@ -178,6 +178,22 @@ def _divergence_in(exc: BaseException) -> Optional[Any]:
     return None
 
 
+def _attacks_part(trace: Any, tgt: Any) -> str:
+    """The stateful engine's divergence, replayed: what the hostile caller did, when that made
+    the difference (replay's rule, :func:`~torchlean_runtime.conformance.vectors.replay.replay_trace`:
+    the program is run again without attacks), else ""."""
+    from torchlean_runtime.conformance.vectors.replay import replay_trace
+    from torchlean_runtime.errors import TargetFailedError
+
+    if not getattr(tgt, "hostile", False):
+        return ""
+    try:
+        again = replay_trace(trace, tgt, "found")
+    except TargetFailedError:
+        return ""
+    return again.divergence.after_attacks if again.divergence is not None else ""
+
+
 class _OutOfTime(BaseException):
     """Raised between two programs of a stateful round when ``--seconds`` are up (a
     BaseException: hypothesis does not run more programs after it)."""
@@ -276,6 +292,9 @@ def run_campaign(
                 found = _divergence_in(exc)
                 if found is not None:
                     result.divergence, result.trace = found.message, found.trace
+                    note = _attacks_part(found.trace, tgt)
+                    if note and note not in result.divergence:
+                        result.divergence += f" ({note})"
                 elif not out_of_time:  # (else: stopped between programs; hypothesis may report that as it likes)
                     result.harness_error = f"{type(exc).__name__}: {exc}"
                 break

@@ -446,3 +446,153 @@ def test_a_string_divergence_points_at_the_first_differing_character():
     assert where.startswith("character 9: 'v' (U+0076), expected 'w' (U+0077)")
     assert _first_difference(Result("string", "ab"), Result("string", "a")).startswith("character 1: the string ends")
     assert _first_difference(Result("names", ("a", "b")), Result("names", ("b", "a"))) == "name 0 is 'b', expected 'a'"
+
+
+# --- 13. the hostile-caller note only where the attacks made the difference --------------------
+
+
+def _failure_blocks(report: str) -> list[str]:
+    """Each FAIL line of a text report with its indented lines."""
+    blocks: list[str] = []
+    for line in report.splitlines():
+        if line.startswith("FAIL "):
+            blocks.append(line)
+        elif line.startswith("      ") and blocks:
+            blocks[-1] += "\n" + line
+    return [b for b in blocks if not b.startswith("FAIL:")]
+
+
+def _register_then(tmp_path: Path, op: str, expect) -> Path:
+    """A trace: emptyContext, registerVariable w (its array is attacked after the call), then ``op``."""
+    import numpy as np
+
+    from torchlean_runtime.conformance.vectors.bits import TensorBits
+    from torchlean_runtime.conformance.vectors.format import ContextState, Result, Step, Trace, write_trace
+
+    one = TensorBits.from_array(np.array([1.0]))
+    trace = Trace("Float", (
+        Step("Runtime.emptyContext", {}, "c0", Result("context", ContextState((), (), 0))),
+        Step("Runtime.registerVariable", {"ctx": "c0", "name": "w", "value": one}, "c1",
+             Result("context", ContextState((("w", one),), (), 1))),
+        Step(op, {"ctx": "c1"}, None, expect),
+    ))
+    path = tmp_path / f"{op}.json"
+    write_trace(trace, path)
+    return path
+
+
+def test_replay_does_not_blame_the_attacks_for_an_adapters_own_crash(tmp_path):
+    """copying_adapter copies every array it is given; its contextSize raises ValueError on a
+    non-empty context — after registerVariable's array was attacked, but not because of it."""
+    from torchlean_runtime.conformance.vectors.format import Result
+
+    path = _register_then(tmp_path, "Runtime.contextSize", Result("nat", 1))
+    done = _sh(f"torchlean-rt replay {shlex.quote(str(path))} --target module:copying_adapter:CopyingTarget",
+               tmp_path, PYTHONPATH=str(HERE))
+    assert done.returncode == 1, done.stdout + done.stderr
+    [block] = _failure_blocks(done.stdout)
+    assert "step 2 (Runtime.contextSize)" in block and "crash ValueError: sizes of non-empty contexts" in block
+    assert "after the harness" not in block and "hostile caller" not in block and "note:" not in block
+
+
+@pytest.mark.parametrize("engine,seed", [("random", 1), ("stateful", 5)])  # (seeds that find it in 20 programs)
+def test_fuzz_does_not_blame_the_attacks_for_an_adapters_own_crash(tmp_path, engine, seed):
+    done = _sh(f"torchlean-rt fuzz --target module:copying_adapter:SizeCrashTarget --engine {engine} --rounds 1 "
+               f"--programs 20 --seed {seed} --out failures", tmp_path, PYTHONPATH=str(HERE))
+    assert done.returncode == 1, done.stdout + done.stderr
+    [line] = [x for x in done.stdout.splitlines() if x.startswith("fuzz: DIVERGENCE")]
+    assert "crash" in line and "after the harness" not in line and "hostile caller" not in line, line
+
+
+def test_a_wrong_kind_of_value_from_observe_is_the_adapters_error_not_a_trace_format_error(tmp_path):
+    """A list where a tuple of names is required: the adapter's own error, saying what was
+    expected and what came back — not TraceFormatError / TLR_TRACE_FORMAT (no trace file is bad),
+    and not blamed on the attacks."""
+    from torchlean_runtime.conformance.vectors.format import Result
+
+    path = _register_then(tmp_path, "Runtime.variableNames", Result("names", ("w",)))
+    done = _sh(f"torchlean-rt replay {shlex.quote(str(path))} --target module:copying_adapter:CopyingTarget --json",
+               tmp_path, PYTHONPATH=str(HERE))
+    assert done.returncode == 1, done.stdout + done.stderr
+    [entry] = json.loads(done.stdout)["files"]
+    d = entry["divergence"]
+    assert d["step"] == 2 and d["after_attacks"] == ""
+    assert d["actual"]["decoded"] == (
+        "crash WrongResultValue: observe built Result('names', …) for Runtime.variableNames from a list ['w']; "
+        "a names result is a tuple of str, in Lean's list order (newest first); not a list "
+        '(docs/conformance.md, "What observe returns")')
+    doc = " ".join((ROOT / "docs" / "conformance.md").read_text(encoding="utf-8").split())
+    assert ("`crash WrongResultValue: observe built Result('names', …) for Runtime.variableNames from a list ['w']; "
+            "a names result is a tuple of str, …`") in doc
+
+
+def test_observe_of_the_wrong_result_kind_is_the_adapters_error():
+    from torchlean_runtime.conformance.target import WRONG_RESULT
+    from torchlean_runtime.conformance.vectors.execute import Crash
+    from torchlean_runtime.conformance.vectors.format import Result
+
+    sys.path.insert(0, str(HERE))
+    try:
+        from copying_adapter import CopyingTarget
+    finally:
+        sys.path.remove(str(HERE))
+
+    class Confused(CopyingTarget):
+        def observe(self, kind, x):
+            return Result("nat", 0) if kind == "context" else super().observe(kind, x)
+
+    t = Confused()
+    t.reset("Float")
+    answer = t.call("Runtime.emptyContext", {}, "c0")
+    assert answer == Crash(WRONG_RESULT, "observe returned a nat result for Runtime.emptyContext, whose result is a "
+                                         'context (docs/conformance.md, "What observe returns")')
+
+
+def _aliasing_and_wrong(bump: bool):
+    """aliasing_adapter's registry (it keeps the caller's array) — getVariable off by one too when ``bump``."""
+    sys.path.insert(0, str(HERE))
+    try:
+        from leaky_adapter import AliasingTarget
+    finally:
+        sys.path.remove(str(HERE))
+
+    class Target(AliasingTarget):
+        def invoke(self, op, scalar_type, args):
+            out = super().invoke(op, scalar_type, args)
+            return out + 1 if bump and op == "Runtime.getVariable" and out is not None else out
+
+    t = Target()
+    t.hostile = "inputs"  # what replay does to a module: target
+    return t
+
+
+def _register_then_get():
+    from torchlean_runtime.conformance.vectors.bits import TensorBits
+    from torchlean_runtime.conformance.vectors.format import ContextState, Result, Step, Trace
+
+    one = TensorBits.from_array(__import__("numpy").array([1.0]))
+    return Trace("Float", (
+        Step("Runtime.emptyContext", {}, "c0", Result("context", ContextState((), (), 0))),
+        Step("Runtime.registerVariable", {"ctx": "c0", "name": "w", "value": one}, "c1",
+             Result("context", ContextState((("w", one),), (), 1))),
+        Step("Runtime.getVariable", {"ctx": "c1", "name": "w", "s": (1,)}, None, Result("option_tensor", one)),
+    ))
+
+
+def test_a_divergence_the_attacks_changed_says_what_it_is_without_them():
+    """With the attacks the aliased array reads back attacked; without them the off-by-one bug
+    still diverges at the same step but with another answer: the attacks mattered, and the note
+    says what the step answers without them."""
+    from torchlean_runtime.conformance.vectors.replay import replay_trace
+
+    d = replay_trace(_register_then_get(), _aliasing_and_wrong(bump=True)).divergence
+    assert d is not None and d.step == 2
+    assert "after the harness overwrote the arrays" in d.after_attacks
+    assert "without the attacks step 2 answers some float64[1] values=[2.0]" in d.after_attacks
+
+
+def test_the_note_when_the_file_passes_without_the_attacks():
+    from torchlean_runtime.conformance.vectors.replay import replay_trace
+
+    d = replay_trace(_register_then_get(), _aliasing_and_wrong(bump=False)).divergence
+    assert d is not None and d.after_attacks.endswith("; without the attacks this file passes")

@@ -57,7 +57,7 @@ from torchlean_runtime.errors import (TargetFailedError, TorchLeanError, TraceFo
                                      printable)
 
 from .bits import TensorBits, describe_element
-from .execute import matches
+from .execute import Crash, matches
 from .format import ContextState, ExpectedError, Result, Trace, VariableState, result_to_doc
 from .reader import ReaderLimits, limits_from_env, read_trace
 
@@ -102,7 +102,8 @@ class Divergence:
     where: str  # the first differing component (for contexts/variables), else ""
     expected_doc: Any = None  # the v1 JSON form ({"error": code} for an error, None for a crash)
     actual_doc: Any = None
-    after_attacks: str = ""  # what the hostile caller had mutated before this step ("" if nothing)
+    after_attacks: str = ""  # what the hostile caller had mutated, when that made the difference ("" if not)
+    observed: Any = field(default=None, repr=False, compare=False)  # the answer itself (Result, ObservedError, Crash)
 
 
 @dataclass
@@ -242,10 +243,10 @@ def replay_trace(trace: Trace, target: Any, path: str = "<trace>", explain: bool
     target is then opened and closed here) and compare every step, stopping at the first
     divergence.  TargetFailedError propagates (the caller reports it).
 
-    ``explain``: a divergence after the hostile caller mutated something is replayed once more
-    without attacks; if that run does not fail the same way, the report says the attacks caused
-    it (``Divergence.after_attacks``).  A crash after attacks always says so (the target's
-    message carries it)."""
+    ``explain``: a failure (a wrong answer or a crash) after the hostile caller mutated something
+    is replayed once more without attacks; only if that run passes or fails differently does the
+    report say what the attacks did (``Divergence.after_attacks``; a crash's ``actual`` carries it
+    too).  A failure that is the same without the attacks says nothing about them."""
     from ..target import ObjectTarget, coverage, open_target
 
     if isinstance(target, str):
@@ -276,24 +277,26 @@ def replay_trace(trace: Trace, target: Any, path: str = "<trace>", explain: bool
         executed += 1
         assert step.expect is not None  # the reader never yields a step without one
         if not matches(step.expect, observed):
-            d = Divergence(i, step.op, step.note, step.expect.describe(), observed.describe(),
+            after = _after_attacks(trace, target, path, i, observed, explain)
+            actual = observed.describe()
+            if after and isinstance(observed, Crash):
+                actual = f"{actual}; {after}"  # the crash line itself says why (an AttributeError, a float16 …)
+            d = Divergence(i, step.op, step.note, step.expect.describe(), actual,
                            _first_difference(step.expect, observed),
-                           _answer_doc(step.expect), _answer_doc(observed),
-                           _after_attacks(trace, target, path, i, observed, explain))
+                           _answer_doc(step.expect), _answer_doc(observed), after, observed)
             return FileResult(path, name, False, n, executed, "diverged", d, status="diverged",
                               description=trace.description)
     return FileResult(path, name, True, n, executed, status="passed", description=trace.description)
 
 
 def _after_attacks(trace: Trace, target: Any, path: str, step: int, observed: Any, explain: bool) -> str:
-    """The hostile caller's part in a divergence at ``step`` ("" when it had none)."""
-    from .execute import Crash
-
+    """The hostile caller's part in a failure at ``step``: "" when it mutated nothing, or when the
+    program fails the same way without the attacks (then they are not what failed it).  Else what
+    it mutated, and what the program does without the attacks: it passes, diverges at another
+    step, or answers this step otherwise."""
     note_of = getattr(target, "attack_note", None)
     note = note_of() if callable(note_of) else ""
-    if not note or isinstance(observed, Crash):
-        return note  # a crash's message already carries it
-    if not explain:
+    if not note or not explain:
         return ""
     hostile = target.hostile
     target.hostile = False
@@ -305,9 +308,26 @@ def _after_attacks(trace: Trace, target: Any, path: str, step: int, observed: An
         target.hostile = hostile
     if polite.status == "passed":
         return f"{note}; without the attacks this file passes"
-    if polite.divergence is not None and polite.divergence.step != step:
-        return f"{note}; without the attacks it diverges at step {polite.divergence.step} instead"
+    d = polite.divergence
+    if d is None:
+        return ""
+    if d.step != step:
+        return f"{note}; without the attacks it diverges at step {d.step} instead"
+    if not _same_answer(observed, d.observed):
+        return f"{note}; without the attacks step {step} answers {_clip(d.actual, 300)} instead"
     return ""
+
+
+def _same_answer(a: Any, b: Any) -> bool:
+    """Two failing answers of one step are the same failure: crashes of the same exception type
+    (a message may hold addresses), refusals with the same code, equal results."""
+    from .execute import Crash, ObservedError
+
+    if isinstance(a, Crash) and isinstance(b, Crash):
+        return a.exception == b.exception
+    if isinstance(a, ObservedError) and isinstance(b, ObservedError):
+        return a.code == b.code
+    return a == b
 
 
 # --- walking the paths --------------------------------------------------------------------
