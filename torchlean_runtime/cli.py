@@ -159,6 +159,10 @@ def _add_conformance_parsers(sub: Any) -> None:
     p.add_argument("--hostile", action="store_true",
                    help="an in-process target's results are attacked too, not only the arrays passed in "
                         "(always on for impl; see docs/conformance.md)")
+    p.add_argument("--require-full-coverage", action="store_true",
+                   help="a file the target does not cover (an operation or scalar type it does not declare) fails "
+                        "the run (exit 1); without it such files are listed and counted, and the run can pass "
+                        "(its last line says PASS (partial: N of M files not covered))")
     p.set_defaults(func=lambda a: _dispatch("torchlean_runtime.conformance.vectors.replay:main", a))
 
     p = sub.add_parser("fuzz", help="the differential campaign, spec vs a target",
@@ -193,6 +197,9 @@ def _add_conformance_parsers(sub: Any) -> None:
     p.add_argument("--json", metavar="FILE", help="also write the campaign summary as JSON (for fuzz merge)")
     p.add_argument("--timeout", type=float, default=None, metavar="S",
                    help="seconds an exec: runner may take per message (default 10)")
+    p.add_argument("--require-full-coverage", action="store_true",
+                   help="a step the target does not cover (an operation or scalar type it does not declare) fails "
+                        "the campaign (exit 1); without it such steps run on the spec alone and are counted")
     p.add_argument("--out", default="fuzz-failures",
                    help="folder where shrunk failures are saved as traces (default fuzz-failures; checked before the "
                         "campaign; created if missing, but its parent must exist)")
@@ -273,10 +280,13 @@ def _fuzz_merge_parser() -> argparse.ArgumentParser:
                                    "operations, divergences, target failures). " + EXIT_CODES)
     p.add_argument("summaries", nargs="+", metavar="SUMMARY.json")
     p.add_argument("--json", metavar="FILE", help="also write the merged summary as JSON")
+    p.add_argument("--require-full-coverage", action="store_true",
+                   help="a step not covered by the target in any summary fails the merge (exit 1)")
 
     def run(a: argparse.Namespace) -> int:
         return _dispatch("torchlean_runtime.proofs.differential.fuzz:main",
-                         argparse.Namespace(merge=["merge", *a.summaries], json=a.json))
+                         argparse.Namespace(merge=["merge", *a.summaries], json=a.json,
+                                            require_full_coverage=a.require_full_coverage))
 
     p.set_defaults(func=run)
     return p

@@ -575,15 +575,26 @@ def _summary_doc(results: Sequence[CampaignResult], args: Any, seed: int, saved:
     }
 
 
-def _exit(doc: dict) -> int:
+def _exit(doc: dict, require_full_coverage: bool = False) -> int:
     """docs/conformance.md, "Exit status (replay and fuzz)", the highest that applies: 3 the target
     failed; 2 the harness failed; 1 a divergence, or nothing covered at all (no operation ran on
-    the target: a campaign that checked nothing never passes, as replay's "nothing passed"); 0."""
+    the target: a campaign that checked nothing never passes, as replay's "nothing passed"), or
+    with ``require_full_coverage`` any step not covered; 0."""
     if doc["target_failures"]:
         return 3
     if doc["harness_errors"]:
         return 2
+    if require_full_coverage and doc.get("not_covered", 0):
+        return 1
     return 1 if doc["divergences"] or not doc["operations"] else 0
+
+
+def _coverage_failure(doc: dict, unsupported: Sequence[str] = ()) -> Optional[str]:
+    """The FAIL line of ``--require-full-coverage`` when steps were not covered (else None)."""
+    if not doc.get("not_covered", 0) or not doc["operations"]:
+        return None  # (nothing covered at all has its own line)
+    why = f" (the target does not declare: {', '.join(unsupported)})" if unsupported else ""
+    return (f"fuzz: FAIL (--require-full-coverage): {doc['not_covered']} steps not covered{why}; exit status 1")
 
 
 def _nothing_covered(doc: dict) -> Optional[str]:
@@ -686,11 +697,13 @@ def main(args: Any) -> int:
             print(printable(f"fuzz merge: divergence: {d['message'][:300]} (trace: {d['trace']})"))
         if _nothing_covered(doc):
             print(_nothing_covered(doc).replace("fuzz:", "fuzz merge:", 1))
+        if getattr(args, "require_full_coverage", False) and _coverage_failure(doc):
+            print(_coverage_failure(doc).replace("fuzz:", "fuzz merge:", 1))
         if args.json:  # after the lines above: a failing write (a full disk) loses no result
             from torchlean_runtime.cli import write_output
 
             write_output(args.json, json.dumps(doc, indent=1) + "\n", "--json")
-        return _exit(doc)
+        return _exit(doc, getattr(args, "require_full_coverage", False))
     if args.seconds is not None and not 0 < args.seconds < math.inf:
         return _usage(f"--seconds must be a positive finite number, given {args.seconds}")
     if args.rounds is not None and args.rounds <= 0:
@@ -773,6 +786,8 @@ def main(args: Any) -> int:
             print(f"fuzz: the harness failed (not a divergence): {r.harness_error}")
     if _nothing_covered(doc):
         print(_nothing_covered(doc))
+    if getattr(args, "require_full_coverage", False) and _coverage_failure(doc):
+        print(_coverage_failure(doc, sorted({u for r in results for u in r.unsupported})))
     for r, path in zip(results, saved):
         if path is None:
             continue
@@ -790,7 +805,7 @@ def main(args: Any) -> int:
         from torchlean_runtime.cli import write_output
 
         write_output(args.json, json.dumps(doc, indent=1) + "\n", "--json")
-    return _exit(doc)
+    return _exit(doc, getattr(args, "require_full_coverage", False))
 
 
 def _quote(selector: str) -> str:

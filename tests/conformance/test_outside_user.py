@@ -596,3 +596,61 @@ def test_the_note_when_the_file_passes_without_the_attacks():
 
     d = replay_trace(_register_then_get(), _aliasing_and_wrong(bump=False)).divergence
     assert d is not None and d.after_attacks.endswith("; without the attacks this file passes")
+
+
+# --- 14. a CI gate can demand full coverage; a partial pass says so ----------------------------
+
+
+def _all_but_to_string() -> list[str]:
+    from torchlean_runtime.conformance.vectors.format import OPS
+
+    return sorted(op for op in OPS if op != "Runtime.contextToString")
+
+
+SET_VARIABLE = ROOT / "torchlean_runtime" / "conformance" / "vectors" / "corpus" / "Runtime.setVariable"
+
+
+def test_a_partial_pass_says_how_much_was_not_covered(tmp_path, capsys):
+    """The runner is the spec but does not declare contextToString: 6 of the 12 setVariable files
+    need it.  Exit 0 (documented), and the verdict says the pass is partial."""
+    assert cli.main(["replay", str(SET_VARIABLE), "--target", _runner(tmp_path, _all_but_to_string())]) == 0
+    last = capsys.readouterr().out.splitlines()[-1]
+    assert last.startswith("PASS (partial: 6 of 12 files not covered): 12 files, 12 runs (6 passed, 0 diverged, "
+                           "6 not covered, "), last
+
+
+def test_require_full_coverage_fails_a_partial_run(tmp_path, capsys):
+    import jsonschema
+
+    from torchlean_runtime.conformance.vectors.replay import report_schema
+
+    runner = _runner(tmp_path, _all_but_to_string())
+    assert cli.main(["replay", str(SET_VARIABLE), "--target", runner, "--require-full-coverage"]) == 1
+    assert capsys.readouterr().out.splitlines()[-1].startswith(
+        "FAIL (--require-full-coverage: 6 of 12 files not covered): 12 files")
+    assert cli.main(["replay", str(SET_VARIABLE), "--target", runner, "--require-full-coverage", "--json"]) == 1
+    doc = json.loads(capsys.readouterr().out)
+    assert (doc["ok"], doc["exit_code"], doc["require_full_coverage"]) == (False, 1, True)
+    jsonschema.Draft202012Validator(report_schema()).validate(doc)
+
+
+def test_require_full_coverage_passes_a_fully_covered_run(capsys):
+    assert cli.main(["replay", str(SET_VARIABLE), "--target", "spec", "--require-full-coverage"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1].startswith("PASS: 12 files, 12 runs (12 passed")
+
+
+def test_fuzz_require_full_coverage(tmp_path, capsys):
+    """fuzz: steps the target does not declare run on the spec alone; the campaign passes without
+    the option and fails with it (and so does fuzz merge of its summary)."""
+    runner = _runner(tmp_path, _all_but_to_string())
+    common = ["fuzz", "--rounds", "1", "--programs", "3", "--seed", "1", "--target", runner, "--out", str(tmp_path / "f")]
+    assert cli.main(common) == 0
+    capsys.readouterr()
+    summary = tmp_path / "s.json"
+    assert cli.main([*common, "--require-full-coverage", "--json", str(summary)]) == 1
+    out = capsys.readouterr().out
+    assert "fuzz: FAIL (--require-full-coverage): " in out
+    assert "steps not covered (the target does not declare: Runtime.contextToString); exit status 1" in out
+    assert cli.main(["fuzz", "merge", str(summary)]) == 0
+    assert cli.main(["fuzz", "merge", str(summary), "--require-full-coverage"]) == 1
+    assert "fuzz merge: FAIL (--require-full-coverage): " in capsys.readouterr().out

@@ -24,8 +24,9 @@ Every file gets exactly one status per target (``STATUSES``):
 
 Exit status (the highest that applies): 3 a target failed; 2 usage error or unreadable input
 (``unread``, a bad ``--target``, a bad environment variable); 1 a divergence, a vacuous file, or
-nothing passed at all; 0 otherwise.  ``--json`` writes the conformance report
-(``report_schema_v1.json``) on stdout.
+nothing passed at all — or, with ``--require-full-coverage``, any file not covered; 0 otherwise
+(the text report's last line then says ``PASS (partial: N of M files not covered)`` when some
+were not).  ``--json`` writes the conformance report (``report_schema_v1.json``) on stdout.
 
 In-process targets (spec, impl, ``module:``, entry points) meet a hostile caller: after every
 call, every tensor passed in is attacked through every mutation route numpy offers
@@ -72,6 +73,7 @@ __all__ = [
     "replay_paths",
     "run_replay",
     "exit_code",
+    "verdict",
     "report_document",
     "report_schema",
     "corpus_dir",
@@ -438,6 +440,7 @@ class RunResult:
     results: list[FileResult]
     target: str
     manifest: list[dict] = field(default_factory=list)
+    require_full_coverage: bool = False  # ``--require-full-coverage``: a not-covered file fails the run
 
 
 def _open(selector: str, timeout: float) -> Any:
@@ -555,8 +558,9 @@ def _totals(results: Sequence[FileResult]) -> dict:
     }
 
 
-def exit_code(results: Sequence[FileResult]) -> int:
-    """3 target failed > 2 unread input > 1 divergence/vacuous/nothing passed > 0."""
+def exit_code(results: Sequence[FileResult], require_full_coverage: bool = False) -> int:
+    """3 target failed > 2 unread input > 1 divergence/vacuous/nothing passed (or, with
+    ``require_full_coverage``, a file not covered) > 0."""
     statuses = {r.status for r in results}
     if "target_failed" in statuses:
         return 3
@@ -564,7 +568,25 @@ def exit_code(results: Sequence[FileResult]) -> int:
         return 2
     if statuses & {"diverged", "vacuous"} or "passed" not in statuses:
         return 1
+    if require_full_coverage and "not_covered" in statuses:
+        return 1
     return 0
+
+
+def verdict(run: "RunResult") -> str:
+    """The head of the text report's last line: ``PASS``; ``PASS (partial: N of M files not
+    covered)`` when the target declared only part of what the files need; ``FAIL
+    (--require-full-coverage: N of M files not covered)`` when that alone failed the run; else
+    ``FAIL`` (``runs`` instead of ``files`` when each file ran on several targets: ``both``)."""
+    results = run.results
+    runs, files = len(results), len({r.path for r in results})
+    missing = sum(r.status == "not_covered" for r in results)
+    share = f"{missing} of {runs} {'files' if runs == files else 'runs'} not covered"
+    if exit_code(results, run.require_full_coverage) == 0:
+        return f"PASS (partial: {share})" if missing else "PASS"
+    if run.require_full_coverage and missing and exit_code(results) == 0:
+        return f"FAIL (--require-full-coverage: {share})"
+    return "FAIL"
 
 
 def report_document(run: RunResult) -> dict:
@@ -577,12 +599,13 @@ def report_document(run: RunResult) -> dict:
                 "actual": {"decoded": d.actual, "value": d.actual_doc},
                 "after_attacks": d.after_attacks}
 
-    code = exit_code(run.results)
+    code = exit_code(run.results, run.require_full_coverage)
     return {
         "format": REPORT_FORMAT,
         "target": run.target,
         "ok": code == 0,
         "exit_code": code,
+        "require_full_coverage": run.require_full_coverage,
         "totals": _totals(run.results),
         "manifests": run.manifest,
         "files": [
@@ -613,6 +636,7 @@ def main(args: Any = None) -> int:
         parser.add_argument("--json", action="store_true")
         parser.add_argument("--timeout", type=float, default=None)
         parser.add_argument("--hostile", action="store_true")
+        parser.add_argument("--require-full-coverage", action="store_true")
         args = parser.parse_args(args)
     timeout = getattr(args, "timeout", None)
     if timeout is not None and not (timeout > 0 and math.isfinite(timeout)):  # inf would wait forever on a stuck runner
@@ -628,6 +652,7 @@ def main(args: Any = None) -> int:
         for t in exc.stderr_tail.splitlines()[-20:]:
             print(f"  | {printable(t)}", file=sys.stderr)
         return 3
+    run.require_full_coverage = bool(getattr(args, "require_full_coverage", False))
     doc = report_document(run)
     try:
         _print(doc, run, args.json)
@@ -666,7 +691,7 @@ def _print(doc: dict, run: RunResult, as_json: bool) -> None:
             print(printable(line))  # names, notes and messages read from the files
         t = doc["totals"]
         print(
-            f"{'PASS' if doc['ok'] else 'FAIL'}: {t['files']} files, {t['runs']} runs ({t['passed']} passed, "
+            f"{verdict(run)}: {t['files']} files, {t['runs']} runs ({t['passed']} passed, "
             f"{t['diverged']} diverged, {t['not_covered']} not covered, {t['target_failed']} target failed, "
             f"{t['not_run']} not run, {t['unread'] + t['vacuous']} unread or vacuous), {t['steps_replayed']} steps replayed"
         )
