@@ -575,6 +575,30 @@ def _summary_doc(results: Sequence[CampaignResult], args: Any, seed: int, saved:
     }
 
 
+def _round_list(rounds: Sequence[int]) -> str:
+    """``1, 3`` — or ``0, 2, 4, …, 98`` when there are many."""
+    shown = [str(r) for r in rounds]
+    return ", ".join(shown if len(shown) <= 6 else shown[:3] + ["…", shown[-1]])
+
+
+def _shard_rounds(shard: tuple[int, int], rounds: int) -> str:
+    """The rounds this process runs of a ``--rounds R`` campaign: ``4 rounds``, or for one shard of
+    several ``2 of 4 rounds (1, 3)`` (0-based round numbers, as in the --json summary)."""
+    mine = list(round_indices(shard, (0, 1), rounds))
+    if shard[1] == 1:
+        return _count(rounds, "round")
+    return f"{len(mine)} of {_count(rounds, 'round')} ({_round_list(mine) or 'none'})"
+
+
+def _total_line(doc: dict) -> str:
+    """The combined line of several workers (what their --json summary holds)."""
+    return (f"total of {doc['workers']} workers: {doc['cases']} cases, {doc['operations']} operations "
+            f"({doc['must_fail']} must-fail), {_count(len(doc['divergences']), 'divergence')}, "
+            f"{_count(len(doc['target_failures']), 'target failure')} in {doc['seconds']:.0f}s "
+            f"(seed {doc['seed']}, {_count(len(doc['rounds']), 'round')}: {_round_list(doc['rounds']) or 'none'}; "
+            f"shard {doc['shard']})")
+
+
 def _exit(doc: dict, require_full_coverage: bool = False) -> int:
     """docs/conformance.md, "Exit status (replay and fuzz)", the highest that applies: 3 the target
     failed; 2 the harness failed; 1 a divergence, or nothing covered at all (no operation ran on
@@ -757,7 +781,7 @@ def main(args: Any) -> int:
         return 3
     # both given: whichever ends first
     budget = " or ".join(([f"{seconds:g}s"] if seconds is not None else []) +
-                         ([_count(args.rounds, "round")] if args.rounds is not None else []))
+                         ([_shard_rounds(shard, args.rounds)] if args.rounds is not None else []))
     print(f"[fuzz] spec vs {args.target}, {engine} engine, {budget}, seed {seed}, shard {args.shard}, "
           f"{_count(args.workers, 'worker')}", file=sys.stderr, flush=True)
     common = dict(seconds=seconds, seed=seed, target=args.target, rounds=args.rounds, shard=shard,
@@ -773,12 +797,14 @@ def main(args: Any) -> int:
     from torchlean_runtime.conformance.target import which_target
 
     print(f"fuzz: {which_target(args.target)}")
-    for r in results:
-        print(f"fuzz: {r.summary()}")
+    for w, r in enumerate(results):
+        print(f"fuzz: {f'worker {w + 1}/{len(results)}: ' if len(results) > 1 else ''}{r.summary()}")
         if r.divergence is not None:
             r.trace = honest_tags(r.trace)
         saved.append(_save(r.trace, args.out) if r.divergence is not None else None)
     doc = _summary_doc(results, args, seed, saved)
+    if len(results) > 1:
+        print(f"fuzz: {_total_line(doc)}")
     for r in results:
         if r.target_failure is not None:
             print(f"fuzz: target failed: {r.target_failure}")

@@ -654,3 +654,31 @@ def test_fuzz_require_full_coverage(tmp_path, capsys):
     assert cli.main(["fuzz", "merge", str(summary)]) == 0
     assert cli.main(["fuzz", "merge", str(summary), "--require-full-coverage"]) == 1
     assert "fuzz merge: FAIL (--require-full-coverage): " in capsys.readouterr().out
+
+
+# --- 15. a sharded, multi-worker fuzz run says what it runs and adds its workers up -----------
+
+
+def test_fuzz_banner_states_the_shards_rounds_and_the_workers_add_up(tmp_path, capsys):
+    summary = tmp_path / "f2.json"
+    assert cli.main(["fuzz", "--rounds", "4", "--programs", "2", "--seed", "5", "--shard", "2/2", "--workers", "2",
+                     "--json", str(summary), "--out", str(tmp_path / "f")]) == 0
+    captured = capsys.readouterr()
+    assert captured.err.splitlines()[0] == \
+        "[fuzz] spec vs impl, random engine, 2 of 4 rounds (1, 3), seed 5, shard 2/2, 2 workers"
+    lines = captured.out.splitlines()
+    assert [x[:len("fuzz: worker 1/2: ")] for x in lines if x.startswith("fuzz: worker ")] == \
+        ["fuzz: worker 1/2: ", "fuzz: worker 2/2: "]
+    doc = json.loads(summary.read_text())
+    assert doc["cases"] == 4 and doc["rounds"] == [1, 3]
+    [total] = [x for x in lines if x.startswith("fuzz: total of 2 workers: ")]
+    assert total.startswith(f"fuzz: total of 2 workers: 4 cases, {doc['operations']} operations "
+                            f"({doc['must_fail']} must-fail), 0 divergences, 0 target failures in ")
+    assert total.endswith("(seed 5, 2 rounds: 1, 3; shard 2/2)")
+
+
+def test_fuzz_banner_of_a_whole_campaign_and_one_worker_is_unchanged(tmp_path, capsys):
+    assert cli.main(["fuzz", "--rounds", "2", "--programs", "2", "--seed", "5", "--out", str(tmp_path / "f")]) == 0
+    captured = capsys.readouterr()
+    assert captured.err.splitlines()[0] == "[fuzz] spec vs impl, random engine, 2 rounds, seed 5, shard 1/1, 1 worker"
+    assert not any(x.startswith(("fuzz: total", "fuzz: worker")) for x in captured.out.splitlines())
