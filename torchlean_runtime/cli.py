@@ -206,8 +206,13 @@ def _add_conformance_parsers(sub: Any) -> None:
     p.set_defaults(func=lambda a: _dispatch("torchlean_runtime.proofs.differential.fuzz:main", a))
 
     p = sub.add_parser("serve", help="serve a target over torchlean.runtime.protocol.v1 on stdin/stdout",
-                       description="The project's implementations behind the JSON-lines protocol (docs/protocol.md).")
-    p.add_argument("--target", default="spec", metavar="T", help="spec (default) | impl | any selector")
+                       description="A target behind the JSON-lines protocol (docs/protocol.md): the spec (default) "
+                                   "or the impl as an oracle for a harness in any language, or any other selector "
+                                   "(a Python adapter; an exec: runner, proxied). Its hello names whose "
+                                   "implementation answers.")
+    p.add_argument("--target", default="spec", metavar="T", help=TARGET_HELP + " (default spec)")
+    p.add_argument("--timeout", type=float, default=None, metavar="S",
+                   help="with an exec: target: seconds the runner may take per message (default 10)")
     p.set_defaults(func=lambda a: _dispatch("torchlean_runtime.conformance.protocol:main", a))
 
 

@@ -682,3 +682,62 @@ def test_fuzz_banner_of_a_whole_campaign_and_one_worker_is_unchanged(tmp_path, c
     captured = capsys.readouterr()
     assert captured.err.splitlines()[0] == "[fuzz] spec vs impl, random engine, 2 rounds, seed 5, shard 1/1, 1 worker"
     assert not any(x.startswith(("fuzz: total", "fuzz: worker")) for x in captured.out.splitlines())
+
+
+# --- 16. serve takes any selector, and its hello says whose implementation answers -----------
+
+
+HELLO = '{"id": 1, "type": "hello", "protocol": "torchlean.runtime.protocol.v1"}\n{"id": 2, "type": "shutdown"}\n'
+
+
+def _serve_hello(tmp_path: Path, target: str) -> dict:
+    done = subprocess.run([sys.executable, "-m", "torchlean_runtime", "serve", "--target", target], input=HELLO,
+                          capture_output=True, text=True, timeout=120, cwd=tmp_path, env=_cli_env(PYTHONPATH=str(HERE)))
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.splitlines()[0])
+
+
+def test_serve_spec_and_impl_say_they_are_this_package():
+    from torchlean_runtime import __version__
+    from torchlean_runtime.conformance.protocol import hello_identity
+    from torchlean_runtime.conformance.target import impl_target, spec_target
+
+    assert hello_identity(spec_target()) == {"name": "torchlean-runtime spec", "version": __version__}
+    assert hello_identity(impl_target()) == {"name": "torchlean-runtime impl", "version": __version__}
+
+
+def test_serve_of_an_exec_runner_announces_the_runners_own_name_and_version(tmp_path):
+    runner = f"exec:{PY} {shlex.quote(str(ROOT / 'examples' / 'dict_runner.py'))}"
+    hello = _serve_hello(tmp_path, runner)
+    assert (hello["name"], hello["version"]) == ("dict-runner", "1")  # examples/dict_runner.py's hello
+
+
+def test_serve_of_a_nameless_runner_says_it_is_a_proxy(tmp_path):
+    script = tmp_path / "nameless.py"
+    script.write_text("import json, sys\n"
+                      "for line in sys.stdin:\n"
+                      "    r = json.loads(line)\n"
+                      "    a = {'id': r['id'], 'type': 'hello', 'protocol': r.get('protocol'), 'scalar_types': ['Float'],\n"
+                      "         'operations': ['Runtime.emptyContext']} if r['type'] == 'hello' else {'id': r['id'], 'type': 'ok'}\n"
+                      "    print(json.dumps(a), flush=True)\n")
+    hello = _serve_hello(tmp_path, f"exec:{PY} {shlex.quote(str(script))}")
+    assert hello["name"] == f"proxy for exec:{sys.executable} {script}" and "version" not in hello
+    assert hello["operations"] == ["Runtime.emptyContext"]
+
+
+def test_serve_of_a_python_adapter_announces_the_adapters_name_without_a_borrowed_version(tmp_path):
+    hello = _serve_hello(tmp_path, "module:leaky_adapter:LeakyTarget")
+    assert hello["name"] == "leaky-adapter" and "version" not in hello
+
+
+def test_the_docs_say_serve_takes_any_selector():
+    from torchlean_runtime.cli import build_parser
+
+    for doc in ("README.md", "docs/protocol.md", "docs/conformance.md"):
+        text = (ROOT / doc).read_text(encoding="utf-8")
+        assert "serve --target spec|impl" not in text, doc
+    protocol = " ".join((ROOT / "docs" / "protocol.md").read_text(encoding="utf-8").split())
+    assert "`torchlean-rt serve --target T` takes any selector" in protocol
+    assert "proxy for exec:" in protocol
+    serve = build_parser()._subparsers._group_actions[0].choices["serve"].format_help()
+    assert "module:PKG.MOD:FACTORY" in serve and "exec:COMMAND" in serve
