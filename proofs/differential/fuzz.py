@@ -471,7 +471,7 @@ def _report_divergence(result: CampaignResult, trace: Any, res: Any, tgt: Any, s
             how += "; NOTE: it passes when replayed again — the target keeps state across programs"
     except TargetFailedError:
         pass
-    result.divergence = f"step {d.step} ({d.op}): spec {d.expected}; {tgt.name} {d.actual}"
+    result.divergence = f"steps[{d.step}] ({d.op}): spec {d.expected}; {tgt.name} {d.actual}"
     if d.after_attacks and d.after_attacks not in d.actual:
         result.divergence += f" ({d.after_attacks})"
     result.trace = dc_replace(found, tags=found.tags + ("fuzz", "regression"),

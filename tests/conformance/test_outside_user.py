@@ -6,6 +6,7 @@ and the README, never from the code under test."""
 from __future__ import annotations
 
 import json
+import re
 import shlex
 import subprocess
 import sys
@@ -491,7 +492,7 @@ def test_replay_does_not_blame_the_attacks_for_an_adapters_own_crash(tmp_path):
                tmp_path, PYTHONPATH=str(HERE))
     assert done.returncode == 1, done.stdout + done.stderr
     [block] = _failure_blocks(done.stdout)
-    assert "step 2 (Runtime.contextSize)" in block and "crash ValueError: sizes of non-empty contexts" in block
+    assert "steps[2] (Runtime.contextSize)" in block and "crash ValueError: sizes of non-empty contexts" in block
     assert "after the harness" not in block and "hostile caller" not in block and "note:" not in block
 
 
@@ -502,6 +503,7 @@ def test_fuzz_does_not_blame_the_attacks_for_an_adapters_own_crash(tmp_path, eng
     assert done.returncode == 1, done.stdout + done.stderr
     [line] = [x for x in done.stdout.splitlines() if x.startswith("fuzz: DIVERGENCE")]
     assert "crash" in line and "after the harness" not in line and "hostile caller" not in line, line
+    assert re.search(r" steps: steps\[\d+\] \(Runtime\.contextSize\): spec nat ", line), line  # 0-based, as replay's
 
 
 def test_a_wrong_kind_of_value_from_observe_is_the_adapters_error_not_a_trace_format_error(tmp_path):
@@ -588,7 +590,7 @@ def test_a_divergence_the_attacks_changed_says_what_it_is_without_them():
     d = replay_trace(_register_then_get(), _aliasing_and_wrong(bump=True)).divergence
     assert d is not None and d.step == 2
     assert "after the harness overwrote the arrays" in d.after_attacks
-    assert "without the attacks step 2 answers some float64[1] values=[2.0]" in d.after_attacks
+    assert "without the attacks steps[2] answers some float64[1] values=[2.0]" in d.after_attacks
 
 
 def test_the_note_when_the_file_passes_without_the_attacks():
@@ -741,3 +743,18 @@ def test_the_docs_say_serve_takes_any_selector():
     assert "proxy for exec:" in protocol
     serve = build_parser()._subparsers._group_actions[0].choices["serve"].format_help()
     assert "module:PKG.MOD:FACTORY" in serve and "exec:COMMAND" in serve
+
+
+# --- 17. step numbers: one form, counted from 0, said so ----------------------------------------
+
+
+def test_reports_name_steps_as_the_index_into_the_files_steps_array(tmp_path, capsys):
+    from torchlean_runtime.conformance.vectors.format import Result
+
+    path = _register_then(tmp_path, "Runtime.contextSize", Result("nat", 7))  # steps[2] expects a wrong 7
+    assert cli.main(["replay", str(path), "--target", "spec"]) == 1
+    out = capsys.readouterr().out
+    assert f"FAIL spec {path}  steps[2] (Runtime.contextSize)" in out and " step 2 " not in out
+    for doc in ("docs/conformance.md", "docs/vectors.md"):
+        text = " ".join((ROOT / doc).read_text(encoding="utf-8").split())
+        assert "counted from 0" in text and "`steps[" in text, doc

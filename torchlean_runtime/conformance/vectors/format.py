@@ -461,11 +461,11 @@ def _arg_doc(kind: str, value: Any) -> Any:
 def _step_doc(step: Step, index: int) -> dict:
     sig = OPS[step.op] if is_one_of(step.op, OPS) else None
     if sig is None:
-        raise TraceFormatError(f"step {index}: unknown operation {step.op!r}")
+        raise TraceFormatError(f"steps[{index}]: unknown operation {step.op!r}")
     kinds = {p.name: p.kind for p in sig.params}
     unknown = set(step.args) - set(kinds)
     if unknown:
-        raise TraceFormatError(f"step {index} ({step.op}): unknown arguments {sorted(unknown)}")
+        raise TraceFormatError(f"steps[{index}] ({step.op}): unknown arguments {sorted(unknown)}")
     doc: dict[str, Any] = {
         "op": step.op,
         "args": {p.name: _arg_doc(p.kind, step.args[p.name]) for p in sig.params if p.name in step.args},
@@ -477,7 +477,7 @@ def _step_doc(step: Step, index: int) -> dict:
     elif isinstance(step.expect, ExpectedError):
         doc["expect_error"] = step.expect.code
     else:
-        raise TraceFormatError(f"step {index} ({step.op}): no expected result — a trace is written only once every step has one")
+        raise TraceFormatError(f"steps[{index}] ({step.op}): no expected result — a trace is written only once every step has one")
     if step.note:
         doc["note"] = step.note
     return doc
@@ -537,7 +537,7 @@ class _Where:
     def fail(self, message: str) -> TraceFormatError:
         where = self.source
         if self.step is not None:
-            where += f": step {self.step}" + (f" ({self.op})" if self.op else "")
+            where += f": steps[{self.step}]" + (f" ({self.op})" if self.op else "")
         err = TraceFormatError(f"{where}: {message}")
         err.source, err.step = self.source, self.step  # type: ignore[attr-defined]
         return err

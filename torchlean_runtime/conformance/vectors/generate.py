@@ -250,16 +250,16 @@ class Case:
         try:
             natives = self.session.arguments(step)
         except Exception as exc:
-            raise GenerationError(f"{self.path}: step {len(self.steps)} ({full}): bad arguments: {exc}") from exc
+            raise GenerationError(f"{self.path}: steps[{len(self.steps)}] ({full}): bad arguments: {exc}") from exc
         reason = nonportable_reason(full, natives)
         if reason == "nan-propagation" and "nan-propagation" in self.tags:
             reason = None
         if reason is not None:
             if self.skip_nonportable:
                 return None
-            raise GenerationError(f"{self.path}: step {len(self.steps)} ({full}): not portable: {reason}")
+            raise GenerationError(f"{self.path}: steps[{len(self.steps)}] ({full}): not portable: {reason}")
         observed = self.session.execute(step)
-        where = f"{self.path}: step {len(self.steps)} ({full})"
+        where = f"{self.path}: steps[{len(self.steps)}] ({full})"
         if isinstance(observed, Crash):
             raise GenerationError(f"{where}: the spec crashed: {observed.describe()}")
         if isinstance(observed, ObservedError):

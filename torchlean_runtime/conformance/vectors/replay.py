@@ -140,7 +140,7 @@ class FileResult:
                 lines += [f"      | {t}" for t in self.stderr_tail.splitlines()[-20:]]
             return "\n".join(lines)
         d = self.divergence
-        lines = [f"{head}  step {d.step} ({d.op}){' — ' + d.note if d.note else ''}"]
+        lines = [f"{head}  steps[{d.step}] ({d.op}){' — ' + d.note if d.note else ''}"]
         if self.description:
             lines.append(f"      about:    {_clip(' '.join(self.description.split()), 600)}")
         if d.where:
@@ -314,9 +314,9 @@ def _after_attacks(trace: Trace, target: Any, path: str, step: int, observed: An
     if d is None:
         return ""
     if d.step != step:
-        return f"{note}; without the attacks it diverges at step {d.step} instead"
+        return f"{note}; without the attacks it diverges at steps[{d.step}] instead"
     if not _same_answer(observed, d.observed):
-        return f"{note}; without the attacks step {step} answers {_clip(d.actual, 300)} instead"
+        return f"{note}; without the attacks steps[{step}] answers {_clip(d.actual, 300)} instead"
     return ""
 
 
@@ -522,7 +522,7 @@ def run_replay(paths: Sequence[str], selector: str, limits: Optional[ReaderLimit
                 except TargetFailedError as exc:
                     failed = True
                     step = getattr(exc, "step", None)
-                    at = f"{shown(f)} step {step}" if step is not None else shown(f)
+                    at = f"{shown(f)} steps[{step}]" if step is not None else shown(f)
                     results.append(FileResult(shown(f), target.name, False, len(trace.steps), step or 0,
                                               f"target failed at {at}: [{exc.code}] {exc.message}",
                                               status="target_failed", stderr_tail=exc.stderr_tail,
