@@ -151,7 +151,9 @@ def _add_conformance_parsers(sub: Any) -> None:
     """replay / fuzz / serve (branch conf)."""
     p = sub.add_parser("replay", help="execute trace files on a target and compare every step",
                        description="Replay torchlean.runtime.v1 traces on a target. " + EXIT_CODES, epilog=EXIT_CODES)
-    p.add_argument("paths", nargs="+", metavar="FILE_OR_DIR")
+    p.add_argument("paths", nargs="+", metavar="FILE_OR_DIR",
+                   help="trace files or folders; the words corpus and regressions mean the shipped folders "
+                        "when no path of that name exists here")
     p.add_argument("--target", default="both", metavar="T", help=TARGET_HELP + "; both = spec then impl (default)")
     p.add_argument("--json", action="store_true", help="the conformance report (report_schema_v1.json) on stdout")
     p.add_argument("--timeout", type=float, default=None, metavar="S",

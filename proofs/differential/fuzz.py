@@ -58,6 +58,7 @@ from torchlean_runtime.errors import print_cli_error, printable
 from torchlean_runtime.files import json_depth, read_regular
 from torchlean_runtime.errors import TraceFormatError
 from torchlean_runtime.schemas import first_error
+from torchlean_runtime.conformance.vectors.replay import regressions_dir  # (one definition; re-exported here)
 
 __all__ = [
     "EXAMPLES_PER_ROUND",
@@ -543,13 +544,6 @@ def _save(trace: Any, out_dir: str) -> str:
                               f"temporary folder ({exc.filename or tempfile.gettempdir()}: {exc.strerror or exc})") from None
     print_cli_error("TLR_OUTPUT_PATH", f"fuzz: cannot save into --out {out_dir} ({first}); saved into {fallback} instead")
     return saved
-
-
-def regressions_dir() -> str:
-    """The permanent regression vectors (shrunk fuzz failures), shipped as package data."""
-    from importlib import resources
-
-    return str(resources.files("torchlean_runtime.conformance.vectors").joinpath("regressions"))
 
 
 # --- the command --------------------------------------------------------------------------

@@ -758,3 +758,46 @@ def test_reports_name_steps_as_the_index_into_the_files_steps_array(tmp_path, ca
     for doc in ("docs/conformance.md", "docs/vectors.md"):
         text = " ".join((ROOT / doc).read_text(encoding="utf-8").split())
         assert "counted from 0" in text and "`steps[" in text, doc
+
+
+# --- 18. the shipped corpus and regression traces, by name --------------------------------------
+
+
+def test_replay_regressions_and_corpus_name_the_shipped_folders(tmp_path):
+    from torchlean_runtime.conformance.vectors.replay import corpus_dir, regressions_dir
+
+    done = _sh("torchlean-rt replay regressions --target spec", tmp_path)  # no path named regressions here
+    assert done.returncode == 0, done.stdout + done.stderr
+    shipped = sorted(p.name for p in Path(regressions_dir()).glob("*.json"))
+    assert len(shipped) >= 4 and all(f"{name}  (" in done.stdout for name in shipped)
+    assert done.stdout.splitlines()[-1].startswith(f"PASS: {len(shipped)} files, ")
+    assert f"replaying the shipped regressions ({regressions_dir()})" in done.stderr
+    done = _sh("torchlean-rt replay corpus --target spec --json", tmp_path)
+    report = json.loads(done.stdout)
+    assert done.returncode == 0 and report["totals"]["files"] == 174 and report["manifests"]  # its manifest checked
+    assert all(f["path"].startswith(corpus_dir()) for f in report["files"])
+
+
+def test_a_local_path_named_corpus_wins(tmp_path):
+    local = tmp_path / "corpus"
+    local.mkdir()
+    src = ROOT / "torchlean_runtime" / "conformance" / "vectors" / "corpus" / "Runtime.emptyContext" / "empty.float64.json"
+    (local / "mine.json").write_text(src.read_text(encoding="utf-8"), encoding="utf-8")
+    done = _sh("torchlean-rt replay corpus --target spec", tmp_path)
+    assert done.returncode == 0 and "PASS spec corpus/mine.json" in done.stdout and "shipped" not in done.stderr
+    assert done.stdout.splitlines()[-1].startswith("PASS: 1 files, ")
+
+
+def test_regressions_dir_has_one_definition():
+    from torchlean_runtime.conformance.vectors import replay
+    from torchlean_runtime.proofs.differential import fuzz
+
+    assert fuzz.regressions_dir is replay.regressions_dir
+
+
+def test_vectors_generate_points_at_the_regression_traces(tmp_path):
+    done = _sh("torchlean-rt vectors generate out", tmp_path)
+    assert done.returncode == 0
+    assert done.stdout.splitlines()[-1] == (
+        "replay them with: torchlean-rt replay out --target T; the shipped regression traces (shrunk fuzz "
+        "failures, not written here) with: torchlean-rt replay regressions --target T")

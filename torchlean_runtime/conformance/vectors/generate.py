@@ -1364,4 +1364,8 @@ def main(args: Any = None) -> int:
         return 2
     print(cov.table(), end="")
     print(f"wrote {cov.files} trace files, coverage.txt and manifest.json to {args.out_dir}")
+    import shlex
+
+    print(f"replay them with: torchlean-rt replay {shlex.quote(args.out_dir)} --target T; the shipped regression "
+          "traces (shrunk fuzz failures, not written here) with: torchlean-rt replay regressions --target T")
     return 1 if cov.uncovered else 0

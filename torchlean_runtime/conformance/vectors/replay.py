@@ -33,6 +33,9 @@ call, every tensor passed in is attacked through every mutation route numpy offe
 (:mod:`~torchlean_runtime.conformance.attacks`), so an implementation that keeps the caller's
 array instead of a copy answers a later step differently and diverges.
 
+The words ``corpus`` and ``regressions`` stand for the shipped folders (:func:`corpus_dir`,
+:func:`regressions_dir`) when no path of that name exists here (a local path wins).
+
 Directories are walked without recursion limit, following links to directories once (a loop
 is reported); every entry named ``*.json`` is read or reported (a FIFO, socket or device is
 reported, never opened).  A directory's top-level ``manifest.json`` (written by ``vectors
@@ -77,6 +80,8 @@ __all__ = [
     "report_document",
     "report_schema",
     "corpus_dir",
+    "regressions_dir",
+    "shipped_paths",
     "main",
 ]
 
@@ -642,8 +647,11 @@ def main(args: Any = None) -> int:
     if timeout is not None and not (timeout > 0 and math.isfinite(timeout)):  # inf would wait forever on a stuck runner
         print_cli_error("TLR_USAGE", "replay: --timeout must be a positive, finite number of seconds")
         return 2
+    paths, notes = shipped_paths(args.paths)
+    for note in notes:
+        print(printable(note), file=sys.stderr)
     try:
-        run = run_replay(args.paths, args.target, timeout=timeout, hostile=getattr(args, "hostile", False))
+        run = run_replay(paths, args.target, timeout=timeout, hostile=getattr(args, "hostile", False))
     except (TargetSelectorError, BadEnvironmentError) as exc:
         print_cli_error(exc.code, f"replay: {exc.message}")
         return 2
@@ -724,3 +732,30 @@ def corpus_dir() -> str:
     from importlib import resources
 
     return str(resources.files("torchlean_runtime.conformance.vectors").joinpath("corpus"))
+
+
+def regressions_dir() -> str:
+    """The shipped regression vectors (shrunk fuzz failures, package data; their README says
+    which bug each catches)."""
+    from importlib import resources
+
+    return str(resources.files("torchlean_runtime.conformance.vectors").joinpath("regressions"))
+
+
+#: The words ``replay`` takes for the shipped folders (when no path of that name exists here).
+SHIPPED = {"corpus": corpus_dir, "regressions": regressions_dir}
+
+
+def shipped_paths(paths: Sequence[str]) -> tuple[list[str], list[str]]:
+    """``replay``'s paths with the words ``corpus`` and ``regressions`` standing for the shipped
+    folders — only when no file or directory of that name exists here (a local path wins; even a
+    dangling link counts as one) — and a line saying so for each word replaced."""
+    out, notes = [], []
+    for p in paths:
+        if p in SHIPPED and not os.path.lexists(p):
+            folder = SHIPPED[p]()
+            notes.append(f"replay: no path named {p!r} here: replaying the shipped {p} ({folder})")
+            out.append(folder)
+        else:
+            out.append(p)
+    return out, notes
