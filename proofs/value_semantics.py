@@ -211,7 +211,7 @@ def check_value_semantics(dtype: str, steps: int, seed: int) -> Outcome:
             what += f" -> {exc.code}"
         else:
             if what.startswith("MUST FAIL"):
-                return Outcome(False, f"step {step} ({dtype}, seed {seed}): {what[len('MUST FAIL '):]} was accepted "
+                return Outcome(False, f"steps[{step}] ({dtype}, seed {seed}): {what[len('MUST FAIL '):]} was accepted "
                                       f"(returned {type(result).__name__}); Lean's types refuse it, so a typed error "
                                       "is due")
         if isinstance(result, RuntimeContext):
@@ -223,7 +223,7 @@ def check_value_semantics(dtype: str, steps: int, seed: int) -> Outcome:
         after_op = [_answers(obj, keys, []) for obj in held]
         for obj, b, a in zip(held, before, after_op):
             if b[0] != a[0]:
-                return Outcome(False, f"step {step} ({dtype}, seed {seed}): {what} changed the stored state of an "
+                return Outcome(False, f"steps[{step}] ({dtype}, seed {seed}): {what} changed the stored state of an "
                                       f"object it was given ({type(obj).__name__})")
         now = ctxs + vs
         received: list = []
@@ -242,7 +242,7 @@ def check_value_semantics(dtype: str, steps: int, seed: int) -> Outcome:
         for obj, r, g in zip(now, recorded, again):
             if r != g:
                 part = "the stored state" if r[0] != g[0] else "a later answer"
-                return Outcome(False, f"step {step} ({dtype}, seed {seed}): after {what}, a caller's mutations changed "
+                return Outcome(False, f"steps[{step}] ({dtype}, seed {seed}): after {what}, a caller's mutations changed "
                                       f"{part} of a {type(obj).__name__}"
                                       + (f"; routes that got through: {culprit}" if culprit else ""))
     return Outcome(True, f"{steps} operations over {dtype} (seed {seed}); after each, every input mutated and every "

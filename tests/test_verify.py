@@ -7,6 +7,7 @@ import re
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -170,6 +171,17 @@ def test_merge_reports_a_missing_shard_and_a_duplicate(providers, tmp_path):
     p2.write_text(verify.run(providers=refs, progress=None, shard=(2, 2)).to_json())
     missing = verify.merge([str(p1)])
     assert not missing.ok and any(r.detail == "no report ran this planned check" for r in missing.results)
+    not_run = [r for r in missing.results if r.detail == "no report ran this planned check"]
+    assert not_run and all(r.label == "not run" and not r.passed for r in not_run)  # never "checked"
+    assert all(r.label != "not run" for r in missing.results if r not in not_run)
+    table = missing.table()
+    assert all(f"FAIL       0.00s  not run     {r.name}" in table for r in not_run)
+    assert "not run" not in missing.summary()  # a not-run row counts as failed, under no label
+    saved = tmp_path / "merged.json"
+    saved.write_text(missing.to_json())
+    assert json.loads(saved.read_text())["labels"]["not run"].startswith("no report ran this planned check")
+    again = verify.merge([str(saved)])  # a merged report is one merge reads (the label is in its schema)
+    assert [r.label for r in again.results if r.name == not_run[0].name] == ["not run"]
     twice = verify.merge([str(p1), str(p1), str(p2)])
     assert any(r.name.startswith("merge: ") and "two reports" in r.detail for r in twice.results)
 
@@ -241,3 +253,8 @@ def test_float_environment_probe_is_called_at_the_start_of_verify(monkeypatch):
     monkeypatch.setattr(arrays, "check_float_environment", lambda: calls.append(1), raising=False)
     verify.check_float_environment()
     assert calls == [1]
+
+
+def test_the_readme_says_what_a_not_run_row_is():
+    readme = " ".join((Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8").split())
+    assert "`verify merge` adds a failed row labelled `not run` for every planned check that no report ran" in readme

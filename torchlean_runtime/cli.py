@@ -151,7 +151,9 @@ def _add_conformance_parsers(sub: Any) -> None:
     """replay / fuzz / serve (branch conf)."""
     p = sub.add_parser("replay", help="execute trace files on a target and compare every step",
                        description="Replay torchlean.runtime.v1 traces on a target. " + EXIT_CODES, epilog=EXIT_CODES)
-    p.add_argument("paths", nargs="+", metavar="FILE_OR_DIR")
+    p.add_argument("paths", nargs="+", metavar="FILE_OR_DIR",
+                   help="trace files or folders; the words corpus and regressions mean the shipped folders "
+                        "when no path of that name exists here")
     p.add_argument("--target", default="both", metavar="T", help=TARGET_HELP + "; both = spec then impl (default)")
     p.add_argument("--json", action="store_true", help="the conformance report (report_schema_v1.json) on stdout")
     p.add_argument("--timeout", type=float, default=None, metavar="S",
@@ -159,6 +161,10 @@ def _add_conformance_parsers(sub: Any) -> None:
     p.add_argument("--hostile", action="store_true",
                    help="an in-process target's results are attacked too, not only the arrays passed in "
                         "(always on for impl; see docs/conformance.md)")
+    p.add_argument("--require-full-coverage", action="store_true",
+                   help="a file the target does not cover (an operation or scalar type it does not declare) fails "
+                        "the run (exit 1); without it such files are listed and counted, and the run can pass "
+                        "(its last line says PASS (partial: N of M files not covered))")
     p.set_defaults(func=lambda a: _dispatch("torchlean_runtime.conformance.vectors.replay:main", a))
 
     p = sub.add_parser("fuzz", help="the differential campaign, spec vs a target",
@@ -193,14 +199,22 @@ def _add_conformance_parsers(sub: Any) -> None:
     p.add_argument("--json", metavar="FILE", help="also write the campaign summary as JSON (for fuzz merge)")
     p.add_argument("--timeout", type=float, default=None, metavar="S",
                    help="seconds an exec: runner may take per message (default 10)")
+    p.add_argument("--require-full-coverage", action="store_true",
+                   help="a step the target does not cover (an operation or scalar type it does not declare) fails "
+                        "the campaign (exit 1); without it such steps run on the spec alone and are counted")
     p.add_argument("--out", default="fuzz-failures",
                    help="folder where shrunk failures are saved as traces (default fuzz-failures; checked before the "
                         "campaign; created if missing, but its parent must exist)")
     p.set_defaults(func=lambda a: _dispatch("torchlean_runtime.proofs.differential.fuzz:main", a))
 
     p = sub.add_parser("serve", help="serve a target over torchlean.runtime.protocol.v1 on stdin/stdout",
-                       description="The project's implementations behind the JSON-lines protocol (docs/protocol.md).")
-    p.add_argument("--target", default="spec", metavar="T", help="spec (default) | impl | any selector")
+                       description="A target behind the JSON-lines protocol (docs/protocol.md): the spec (default) "
+                                   "or the impl as an oracle for a harness in any language, or any other selector "
+                                   "(a Python adapter; an exec: runner, proxied). Its hello names whose "
+                                   "implementation answers.")
+    p.add_argument("--target", default="spec", metavar="T", help=TARGET_HELP + " (default spec)")
+    p.add_argument("--timeout", type=float, default=None, metavar="S",
+                   help="with an exec: target: seconds the runner may take per message (default 10)")
     p.set_defaults(func=lambda a: _dispatch("torchlean_runtime.conformance.protocol:main", a))
 
 
@@ -273,10 +287,13 @@ def _fuzz_merge_parser() -> argparse.ArgumentParser:
                                    "operations, divergences, target failures). " + EXIT_CODES)
     p.add_argument("summaries", nargs="+", metavar="SUMMARY.json")
     p.add_argument("--json", metavar="FILE", help="also write the merged summary as JSON")
+    p.add_argument("--require-full-coverage", action="store_true",
+                   help="a step not covered by the target in any summary fails the merge (exit 1)")
 
     def run(a: argparse.Namespace) -> int:
         return _dispatch("torchlean_runtime.proofs.differential.fuzz:main",
-                         argparse.Namespace(merge=["merge", *a.summaries], json=a.json))
+                         argparse.Namespace(merge=["merge", *a.summaries], json=a.json,
+                                            require_full_coverage=a.require_full_coverage))
 
     p.set_defaults(func=run)
     return p

@@ -12,6 +12,9 @@ A verify run is a list of :class:`Obligation` objects (collected from providers,
 ``examples``    exactly the listed hand-written cases passed (expected values from Lean)
 ``checked``     a finite fact checked completely (e.g. the declaration table is complete)
 ==============  ===============================================================================
+
+``verify merge`` labels a planned check that no report ran ``not run`` (:data:`NOT_RUN`): a
+failed row that establishes nothing.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import traceback
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Iterable, Optional, Sequence
 
-__all__ = ["LABELS", "TABLE_WIDTH", "Outcome", "Obligation", "CheckResult", "Report", "run_obligation", "isolate_hypothesis", "pin_hypothesis_constants"]
+__all__ = ["LABELS", "NOT_RUN", "TABLE_WIDTH", "Outcome", "Obligation", "CheckResult", "Report", "run_obligation", "isolate_hypothesis", "pin_hypothesis_constants"]
 
 LABELS: dict[str, str] = {
     "proved": "proved for all inputs (Z3, over a model checked against the code)",
@@ -33,6 +36,11 @@ LABELS: dict[str, str] = {
     "examples": "the listed hand-written cases passed",
     "checked": "a finite fact checked completely",
 }
+
+#: The label of a row ``verify merge`` adds for a planned check that no report ran: it failed and
+#: establishes nothing (never an obligation's label, never a pass).
+NOT_RUN = "not run"
+NOT_RUN_MEANING = "no report ran this planned check (verify merge): a failure that establishes nothing"
 
 
 @dataclass(frozen=True)
@@ -102,7 +110,7 @@ class Report:
         counts = {label: 0 for label in LABELS}
         for r in self.results:
             if r.passed:
-                counts[r.label] += 1
+                counts[r.label] = counts.get(r.label, 0) + 1
         parts = [f"{n} {label}" for label, n in counts.items() if n]
         verdict = "PASS" if self.ok else "FAIL"
         where = ""
@@ -137,7 +145,8 @@ class Report:
                 "shard": list(self.shard) if self.shard else None,
                 "planned": self.planned,
                 "wall_seconds": self.wall_seconds,
-                "labels": LABELS,
+                "labels": {**LABELS, **({NOT_RUN: NOT_RUN_MEANING} if any(r.label == NOT_RUN for r in self.results)
+                                        else {})},
                 "results": [asdict(r) for r in self.results],
             },
             indent=2,

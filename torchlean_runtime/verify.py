@@ -26,7 +26,7 @@ from .errors import UsageError
 from .files import json_depth, read_regular
 from .schemas import first_error
 from .proofs.providers import PROVIDERS  # the evidence knows its own providers
-from .report import CheckResult, Obligation, Outcome, Report, isolate_hypothesis, run_obligation
+from .report import NOT_RUN, CheckResult, Obligation, Outcome, Report, isolate_hypothesis, run_obligation
 
 __all__ = ["PROVIDERS", "HEARTBEAT_SECONDS", "collect", "select", "parse_shard", "shard_of", "run_obligation", "run",
            "merge", "list_obligations", "isolate_hypothesis", "check_float_environment"]
@@ -277,7 +277,7 @@ def merge(paths: Iterable[str]) -> Report:
     merged.results = [results[n] for n in planned if n in results]
     missing = [n for n in planned if n not in results]
     for name in missing:
-        merged.results.append(CheckResult(name, "merge", "checked", "some report ran this check", False, 0.0,
+        merged.results.append(CheckResult(name, "merge", NOT_RUN, "some report ran this check", False, 0.0,
                                           "no report ran this planned check"))
     for name in sorted(set(duplicated)):
         merged.results.append(CheckResult(f"merge: {name}", "merge", "checked", "each check ran once", False, 0.0,

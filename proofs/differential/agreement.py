@@ -233,15 +233,15 @@ def run_both(ops: Sequence[tuple], dtype: Any) -> Optional[str]:
             spec_error = exc.code
         if impl_error or spec_error:
             if impl_error != spec_error:
-                return f"step {i} {_describe(op)}: impl raised {impl_error or 'nothing'}, spec {spec_error or 'nothing'}"
+                return f"steps[{i}] {_describe(op)}: impl raised {impl_error or 'nothing'}, spec {spec_error or 'nothing'}"
             continue
         (ctx, var, answer), (spec_ctx, spec_var, spec_answer) = impl_out, spec_out
         if op[0] in _QUERIES and not _same_answer(answer, spec_answer):
-            return f"step {i} {_describe(op)}: impl answered {answer!r}, spec {spec_answer!r}"
+            return f"steps[{i}] {_describe(op)}: impl answered {answer!r}, spec {spec_answer!r}"
         if var is not None:
             problem = _observations(ctx, var, spec_ctx, spec_var)
             if problem:
-                return f"step {i} {_describe(op)}: {problem} differ"
+                return f"steps[{i}] {_describe(op)}: {problem} differ"
     return None
 
 

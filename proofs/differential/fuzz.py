@@ -58,6 +58,7 @@ from torchlean_runtime.errors import print_cli_error, printable
 from torchlean_runtime.files import json_depth, read_regular
 from torchlean_runtime.errors import TraceFormatError
 from torchlean_runtime.schemas import first_error
+from torchlean_runtime.conformance.vectors.replay import regressions_dir  # (one definition; re-exported here)
 
 __all__ = [
     "EXAMPLES_PER_ROUND",
@@ -178,6 +179,22 @@ def _divergence_in(exc: BaseException) -> Optional[Any]:
     return None
 
 
+def _attacks_part(trace: Any, tgt: Any) -> str:
+    """The stateful engine's divergence, replayed: what the hostile caller did, when that made
+    the difference (replay's rule, :func:`~torchlean_runtime.conformance.vectors.replay.replay_trace`:
+    the program is run again without attacks), else ""."""
+    from torchlean_runtime.conformance.vectors.replay import replay_trace
+    from torchlean_runtime.errors import TargetFailedError
+
+    if not getattr(tgt, "hostile", False):
+        return ""
+    try:
+        again = replay_trace(trace, tgt, "found")
+    except TargetFailedError:
+        return ""
+    return again.divergence.after_attacks if again.divergence is not None else ""
+
+
 class _OutOfTime(BaseException):
     """Raised between two programs of a stateful round when ``--seconds`` are up (a
     BaseException: hypothesis does not run more programs after it)."""
@@ -276,6 +293,9 @@ def run_campaign(
                 found = _divergence_in(exc)
                 if found is not None:
                     result.divergence, result.trace = found.message, found.trace
+                    note = _attacks_part(found.trace, tgt)
+                    if note and note not in result.divergence:
+                        result.divergence += f" ({note})"
                 elif not out_of_time:  # (else: stopped between programs; hypothesis may report that as it likes)
                     result.harness_error = f"{type(exc).__name__}: {exc}"
                 break
@@ -452,7 +472,7 @@ def _report_divergence(result: CampaignResult, trace: Any, res: Any, tgt: Any, s
             how += "; NOTE: it passes when replayed again — the target keeps state across programs"
     except TargetFailedError:
         pass
-    result.divergence = f"step {d.step} ({d.op}): spec {d.expected}; {tgt.name} {d.actual}"
+    result.divergence = f"steps[{d.step}] ({d.op}): spec {d.expected}; {tgt.name} {d.actual}"
     if d.after_attacks and d.after_attacks not in d.actual:
         result.divergence += f" ({d.after_attacks})"
     result.trace = dc_replace(found, tags=found.tags + ("fuzz", "regression"),
@@ -526,13 +546,6 @@ def _save(trace: Any, out_dir: str) -> str:
     return saved
 
 
-def regressions_dir() -> str:
-    """The permanent regression vectors (shrunk fuzz failures), shipped as package data."""
-    from importlib import resources
-
-    return str(resources.files("torchlean_runtime.conformance.vectors").joinpath("regressions"))
-
-
 # --- the command --------------------------------------------------------------------------
 
 
@@ -556,15 +569,50 @@ def _summary_doc(results: Sequence[CampaignResult], args: Any, seed: int, saved:
     }
 
 
-def _exit(doc: dict) -> int:
+def _round_list(rounds: Sequence[int]) -> str:
+    """``1, 3`` — or ``0, 2, 4, …, 98`` when there are many."""
+    shown = [str(r) for r in rounds]
+    return ", ".join(shown if len(shown) <= 6 else shown[:3] + ["…", shown[-1]])
+
+
+def _shard_rounds(shard: tuple[int, int], rounds: int) -> str:
+    """The rounds this process runs of a ``--rounds R`` campaign: ``4 rounds``, or for one shard of
+    several ``2 of 4 rounds (1, 3)`` (0-based round numbers, as in the --json summary)."""
+    mine = list(round_indices(shard, (0, 1), rounds))
+    if shard[1] == 1:
+        return _count(rounds, "round")
+    return f"{len(mine)} of {_count(rounds, 'round')} ({_round_list(mine) or 'none'})"
+
+
+def _total_line(doc: dict) -> str:
+    """The combined line of several workers (what their --json summary holds)."""
+    return (f"total of {doc['workers']} workers: {doc['cases']} cases, {doc['operations']} operations "
+            f"({doc['must_fail']} must-fail), {_count(len(doc['divergences']), 'divergence')}, "
+            f"{_count(len(doc['target_failures']), 'target failure')} in {doc['seconds']:.0f}s "
+            f"(seed {doc['seed']}, {_count(len(doc['rounds']), 'round')}: {_round_list(doc['rounds']) or 'none'}; "
+            f"shard {doc['shard']})")
+
+
+def _exit(doc: dict, require_full_coverage: bool = False) -> int:
     """docs/conformance.md, "Exit status (replay and fuzz)", the highest that applies: 3 the target
     failed; 2 the harness failed; 1 a divergence, or nothing covered at all (no operation ran on
-    the target: a campaign that checked nothing never passes, as replay's "nothing passed"); 0."""
+    the target: a campaign that checked nothing never passes, as replay's "nothing passed"), or
+    with ``require_full_coverage`` any step not covered; 0."""
     if doc["target_failures"]:
         return 3
     if doc["harness_errors"]:
         return 2
+    if require_full_coverage and doc.get("not_covered", 0):
+        return 1
     return 1 if doc["divergences"] or not doc["operations"] else 0
+
+
+def _coverage_failure(doc: dict, unsupported: Sequence[str] = ()) -> Optional[str]:
+    """The FAIL line of ``--require-full-coverage`` when steps were not covered (else None)."""
+    if not doc.get("not_covered", 0) or not doc["operations"]:
+        return None  # (nothing covered at all has its own line)
+    why = f" (the target does not declare: {', '.join(unsupported)})" if unsupported else ""
+    return (f"fuzz: FAIL (--require-full-coverage): {doc['not_covered']} steps not covered{why}; exit status 1")
 
 
 def _nothing_covered(doc: dict) -> Optional[str]:
@@ -667,11 +715,13 @@ def main(args: Any) -> int:
             print(printable(f"fuzz merge: divergence: {d['message'][:300]} (trace: {d['trace']})"))
         if _nothing_covered(doc):
             print(_nothing_covered(doc).replace("fuzz:", "fuzz merge:", 1))
+        if getattr(args, "require_full_coverage", False) and _coverage_failure(doc):
+            print(_coverage_failure(doc).replace("fuzz:", "fuzz merge:", 1))
         if args.json:  # after the lines above: a failing write (a full disk) loses no result
             from torchlean_runtime.cli import write_output
 
             write_output(args.json, json.dumps(doc, indent=1) + "\n", "--json")
-        return _exit(doc)
+        return _exit(doc, getattr(args, "require_full_coverage", False))
     if args.seconds is not None and not 0 < args.seconds < math.inf:
         return _usage(f"--seconds must be a positive finite number, given {args.seconds}")
     if args.rounds is not None and args.rounds <= 0:
@@ -725,7 +775,7 @@ def main(args: Any) -> int:
         return 3
     # both given: whichever ends first
     budget = " or ".join(([f"{seconds:g}s"] if seconds is not None else []) +
-                         ([_count(args.rounds, "round")] if args.rounds is not None else []))
+                         ([_shard_rounds(shard, args.rounds)] if args.rounds is not None else []))
     print(f"[fuzz] spec vs {args.target}, {engine} engine, {budget}, seed {seed}, shard {args.shard}, "
           f"{_count(args.workers, 'worker')}", file=sys.stderr, flush=True)
     common = dict(seconds=seconds, seed=seed, target=args.target, rounds=args.rounds, shard=shard,
@@ -741,12 +791,14 @@ def main(args: Any) -> int:
     from torchlean_runtime.conformance.target import which_target
 
     print(f"fuzz: {which_target(args.target)}")
-    for r in results:
-        print(f"fuzz: {r.summary()}")
+    for w, r in enumerate(results):
+        print(f"fuzz: {f'worker {w + 1}/{len(results)}: ' if len(results) > 1 else ''}{r.summary()}")
         if r.divergence is not None:
             r.trace = honest_tags(r.trace)
         saved.append(_save(r.trace, args.out) if r.divergence is not None else None)
     doc = _summary_doc(results, args, seed, saved)
+    if len(results) > 1:
+        print(f"fuzz: {_total_line(doc)}")
     for r in results:
         if r.target_failure is not None:
             print(f"fuzz: target failed: {r.target_failure}")
@@ -754,6 +806,8 @@ def main(args: Any) -> int:
             print(f"fuzz: the harness failed (not a divergence): {r.harness_error}")
     if _nothing_covered(doc):
         print(_nothing_covered(doc))
+    if getattr(args, "require_full_coverage", False) and _coverage_failure(doc):
+        print(_coverage_failure(doc, sorted({u for r in results for u in r.unsupported})))
     for r, path in zip(results, saved):
         if path is None:
             continue
@@ -771,7 +825,7 @@ def main(args: Any) -> int:
         from torchlean_runtime.cli import write_output
 
         write_output(args.json, json.dumps(doc, indent=1) + "\n", "--json")
-    return _exit(doc)
+    return _exit(doc, getattr(args, "require_full_coverage", False))
 
 
 def _quote(selector: str) -> str:

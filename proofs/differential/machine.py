@@ -173,7 +173,7 @@ class DifferentialMachine(RuleBasedStateMachine):
                 self.stats.unsupported.add(f"scalar type {self.scalar_type}")
             self.uncovered_steps.add(len(self.steps))
             if isinstance(spec_obs, Crash):
-                self._diverge(f"step {len(self.steps)} ({op}): the spec crashed: {spec_obs.describe()}")
+                self._diverge(f"steps[{len(self.steps)}] ({op}): the spec crashed: {spec_obs.describe()}")
             expect = self._record(step, spec_obs, handle, note)
             if isinstance(expect, Result) and handle is not None:
                 return handle
@@ -202,16 +202,16 @@ class DifferentialMachine(RuleBasedStateMachine):
                 self._record(step, impl_obs, handle, note or f"the spec crashed: {spec_obs.describe()}")
             except TraceFormatError:
                 pass
-            self._diverge(f"step {index} ({op}): the spec crashed: {spec_obs.describe()}; {self.target.name}: {impl_obs.describe()}")
+            self._diverge(f"steps[{index}] ({op}): the spec crashed: {spec_obs.describe()}; {self.target.name}: {impl_obs.describe()}")
         try:
             expect = self._record(step, spec_obs, handle, note)
         except TraceFormatError as exc:  # the spec raised a code a trace cannot expect
-            self._diverge(f"step {index} ({op}): spec answer not expressible in a trace: {exc}")
+            self._diverge(f"steps[{index}] ({op}): spec answer not expressible in a trace: {exc}")
         if isinstance(expect, ExpectedError):
             s.must_fail += 1
             s.error_codes[expect.code] += 1
         if not matches(expect, impl_obs):
-            self._diverge(f"step {index} ({op}): spec {expect.describe()}; {self.target.name} {impl_obs.describe()}")
+            self._diverge(f"steps[{index}] ({op}): spec {expect.describe()}; {self.target.name} {impl_obs.describe()}")
         if isinstance(expect, Result) and handle is not None:
             self.handles.append(handle)
             self._check_state(handle, index, op)
@@ -246,7 +246,7 @@ class DifferentialMachine(RuleBasedStateMachine):
 
     def _check_state(self, handle: str, index: int, op: str) -> None:
         if not self._abstracts_to_spec(handle):
-            self._diverge(f"step {index} ({op}): to_spec(impl {handle}) differs from the spec's {handle}")
+            self._diverge(f"steps[{index}] ({op}): to_spec(impl {handle}) differs from the spec's {handle}")
 
     def _diverge(self, message: str) -> None:
         self.failed = True

@@ -322,7 +322,7 @@ def generate(seed: int, dtype: str, n_steps: int = STEPS, operations: Optional[I
             bind = f"{kind[0]}{counters[kind]}"
         step, observed = _step_of(oracle, op, args, bind)
         if isinstance(observed, Crash):
-            raise _SpecCrash(f"step {len(steps)} ({op}): the spec crashed: {observed.describe()}", steps, op, args)
+            raise _SpecCrash(f"steps[{len(steps)}] ({op}): the spec crashed: {observed.describe()}", steps, op, args)
         if step is None:
             return None
         steps.append(step)

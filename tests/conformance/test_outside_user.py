@@ -6,6 +6,7 @@ and the README, never from the code under test."""
 from __future__ import annotations
 
 import json
+import re
 import shlex
 import subprocess
 import sys
@@ -446,3 +447,357 @@ def test_a_string_divergence_points_at_the_first_differing_character():
     assert where.startswith("character 9: 'v' (U+0076), expected 'w' (U+0077)")
     assert _first_difference(Result("string", "ab"), Result("string", "a")).startswith("character 1: the string ends")
     assert _first_difference(Result("names", ("a", "b")), Result("names", ("b", "a"))) == "name 0 is 'b', expected 'a'"
+
+
+# --- 13. the hostile-caller note only where the attacks made the difference --------------------
+
+
+def _failure_blocks(report: str) -> list[str]:
+    """Each FAIL line of a text report with its indented lines."""
+    blocks: list[str] = []
+    for line in report.splitlines():
+        if line.startswith("FAIL "):
+            blocks.append(line)
+        elif line.startswith("      ") and blocks:
+            blocks[-1] += "\n" + line
+    return [b for b in blocks if not b.startswith("FAIL:")]
+
+
+def _register_then(tmp_path: Path, op: str, expect) -> Path:
+    """A trace: emptyContext, registerVariable w (its array is attacked after the call), then ``op``."""
+    import numpy as np
+
+    from torchlean_runtime.conformance.vectors.bits import TensorBits
+    from torchlean_runtime.conformance.vectors.format import ContextState, Result, Step, Trace, write_trace
+
+    one = TensorBits.from_array(np.array([1.0]))
+    trace = Trace("Float", (
+        Step("Runtime.emptyContext", {}, "c0", Result("context", ContextState((), (), 0))),
+        Step("Runtime.registerVariable", {"ctx": "c0", "name": "w", "value": one}, "c1",
+             Result("context", ContextState((("w", one),), (), 1))),
+        Step(op, {"ctx": "c1"}, None, expect),
+    ))
+    path = tmp_path / f"{op}.json"
+    write_trace(trace, path)
+    return path
+
+
+def test_replay_does_not_blame_the_attacks_for_an_adapters_own_crash(tmp_path):
+    """copying_adapter copies every array it is given; its contextSize raises ValueError on a
+    non-empty context — after registerVariable's array was attacked, but not because of it."""
+    from torchlean_runtime.conformance.vectors.format import Result
+
+    path = _register_then(tmp_path, "Runtime.contextSize", Result("nat", 1))
+    done = _sh(f"torchlean-rt replay {shlex.quote(str(path))} --target module:copying_adapter:CopyingTarget",
+               tmp_path, PYTHONPATH=str(HERE))
+    assert done.returncode == 1, done.stdout + done.stderr
+    [block] = _failure_blocks(done.stdout)
+    assert "steps[2] (Runtime.contextSize)" in block and "crash ValueError: sizes of non-empty contexts" in block
+    assert "after the harness" not in block and "hostile caller" not in block and "note:" not in block
+
+
+@pytest.mark.parametrize("engine,seed", [("random", 1), ("stateful", 5)])  # (seeds that find it in 20 programs)
+def test_fuzz_does_not_blame_the_attacks_for_an_adapters_own_crash(tmp_path, engine, seed):
+    done = _sh(f"torchlean-rt fuzz --target module:copying_adapter:SizeCrashTarget --engine {engine} --rounds 1 "
+               f"--programs 20 --seed {seed} --out failures", tmp_path, PYTHONPATH=str(HERE))
+    assert done.returncode == 1, done.stdout + done.stderr
+    [line] = [x for x in done.stdout.splitlines() if x.startswith("fuzz: DIVERGENCE")]
+    assert "crash" in line and "after the harness" not in line and "hostile caller" not in line, line
+    assert re.search(r" steps: steps\[\d+\] \(Runtime\.contextSize\): spec nat ", line), line  # 0-based, as replay's
+
+
+def test_a_wrong_kind_of_value_from_observe_is_the_adapters_error_not_a_trace_format_error(tmp_path):
+    """A list where a tuple of names is required: the adapter's own error, saying what was
+    expected and what came back — not TraceFormatError / TLR_TRACE_FORMAT (no trace file is bad),
+    and not blamed on the attacks."""
+    from torchlean_runtime.conformance.vectors.format import Result
+
+    path = _register_then(tmp_path, "Runtime.variableNames", Result("names", ("w",)))
+    done = _sh(f"torchlean-rt replay {shlex.quote(str(path))} --target module:copying_adapter:CopyingTarget --json",
+               tmp_path, PYTHONPATH=str(HERE))
+    assert done.returncode == 1, done.stdout + done.stderr
+    [entry] = json.loads(done.stdout)["files"]
+    d = entry["divergence"]
+    assert d["step"] == 2 and d["after_attacks"] == ""
+    assert d["actual"]["decoded"] == (
+        "crash WrongResultValue: observe built Result('names', …) for Runtime.variableNames from a list ['w']; "
+        "a names result is a tuple of str, in Lean's list order (newest first); not a list "
+        '(docs/conformance.md, "What observe returns")')
+    doc = " ".join((ROOT / "docs" / "conformance.md").read_text(encoding="utf-8").split())
+    assert ("`crash WrongResultValue: observe built Result('names', …) for Runtime.variableNames from a list ['w']; "
+            "a names result is a tuple of str, …`") in doc
+
+
+def test_observe_of_the_wrong_result_kind_is_the_adapters_error():
+    from torchlean_runtime.conformance.target import WRONG_RESULT
+    from torchlean_runtime.conformance.vectors.execute import Crash
+    from torchlean_runtime.conformance.vectors.format import Result
+
+    sys.path.insert(0, str(HERE))
+    try:
+        from copying_adapter import CopyingTarget
+    finally:
+        sys.path.remove(str(HERE))
+
+    class Confused(CopyingTarget):
+        def observe(self, kind, x):
+            return Result("nat", 0) if kind == "context" else super().observe(kind, x)
+
+    t = Confused()
+    t.reset("Float")
+    answer = t.call("Runtime.emptyContext", {}, "c0")
+    assert answer == Crash(WRONG_RESULT, "observe returned a nat result for Runtime.emptyContext, whose result is a "
+                                         'context (docs/conformance.md, "What observe returns")')
+
+
+def _aliasing_and_wrong(bump: bool):
+    """aliasing_adapter's registry (it keeps the caller's array) — getVariable off by one too when ``bump``."""
+    sys.path.insert(0, str(HERE))
+    try:
+        from leaky_adapter import AliasingTarget
+    finally:
+        sys.path.remove(str(HERE))
+
+    class Target(AliasingTarget):
+        def invoke(self, op, scalar_type, args):
+            out = super().invoke(op, scalar_type, args)
+            return out + 1 if bump and op == "Runtime.getVariable" and out is not None else out
+
+    t = Target()
+    t.hostile = "inputs"  # what replay does to a module: target
+    return t
+
+
+def _register_then_get():
+    from torchlean_runtime.conformance.vectors.bits import TensorBits
+    from torchlean_runtime.conformance.vectors.format import ContextState, Result, Step, Trace
+
+    one = TensorBits.from_array(__import__("numpy").array([1.0]))
+    return Trace("Float", (
+        Step("Runtime.emptyContext", {}, "c0", Result("context", ContextState((), (), 0))),
+        Step("Runtime.registerVariable", {"ctx": "c0", "name": "w", "value": one}, "c1",
+             Result("context", ContextState((("w", one),), (), 1))),
+        Step("Runtime.getVariable", {"ctx": "c1", "name": "w", "s": (1,)}, None, Result("option_tensor", one)),
+    ))
+
+
+def test_a_divergence_the_attacks_changed_says_what_it_is_without_them():
+    """With the attacks the aliased array reads back attacked; without them the off-by-one bug
+    still diverges at the same step but with another answer: the attacks mattered, and the note
+    says what the step answers without them."""
+    from torchlean_runtime.conformance.vectors.replay import replay_trace
+
+    d = replay_trace(_register_then_get(), _aliasing_and_wrong(bump=True)).divergence
+    assert d is not None and d.step == 2
+    assert "after the harness overwrote the arrays" in d.after_attacks
+    assert "without the attacks steps[2] answers some float64[1] values=[2.0]" in d.after_attacks
+
+
+def test_the_note_when_the_file_passes_without_the_attacks():
+    from torchlean_runtime.conformance.vectors.replay import replay_trace
+
+    d = replay_trace(_register_then_get(), _aliasing_and_wrong(bump=False)).divergence
+    assert d is not None and d.after_attacks.endswith("; without the attacks this file passes")
+
+
+# --- 14. a CI gate can demand full coverage; a partial pass says so ----------------------------
+
+
+def _all_but_to_string() -> list[str]:
+    from torchlean_runtime.conformance.vectors.format import OPS
+
+    return sorted(op for op in OPS if op != "Runtime.contextToString")
+
+
+SET_VARIABLE = ROOT / "torchlean_runtime" / "conformance" / "vectors" / "corpus" / "Runtime.setVariable"
+
+
+def test_a_partial_pass_says_how_much_was_not_covered(tmp_path, capsys):
+    """The runner is the spec but does not declare contextToString: 6 of the 12 setVariable files
+    need it.  Exit 0 (documented), and the verdict says the pass is partial."""
+    assert cli.main(["replay", str(SET_VARIABLE), "--target", _runner(tmp_path, _all_but_to_string())]) == 0
+    last = capsys.readouterr().out.splitlines()[-1]
+    assert last.startswith("PASS (partial: 6 of 12 files not covered): 12 files, 12 runs (6 passed, 0 diverged, "
+                           "6 not covered, "), last
+
+
+def test_require_full_coverage_fails_a_partial_run(tmp_path, capsys):
+    import jsonschema
+
+    from torchlean_runtime.conformance.vectors.replay import report_schema
+
+    runner = _runner(tmp_path, _all_but_to_string())
+    assert cli.main(["replay", str(SET_VARIABLE), "--target", runner, "--require-full-coverage"]) == 1
+    assert capsys.readouterr().out.splitlines()[-1].startswith(
+        "FAIL (--require-full-coverage: 6 of 12 files not covered): 12 files")
+    assert cli.main(["replay", str(SET_VARIABLE), "--target", runner, "--require-full-coverage", "--json"]) == 1
+    doc = json.loads(capsys.readouterr().out)
+    assert (doc["ok"], doc["exit_code"], doc["require_full_coverage"]) == (False, 1, True)
+    jsonschema.Draft202012Validator(report_schema()).validate(doc)
+
+
+def test_require_full_coverage_passes_a_fully_covered_run(capsys):
+    assert cli.main(["replay", str(SET_VARIABLE), "--target", "spec", "--require-full-coverage"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1].startswith("PASS: 12 files, 12 runs (12 passed")
+
+
+def test_fuzz_require_full_coverage(tmp_path, capsys):
+    """fuzz: steps the target does not declare run on the spec alone; the campaign passes without
+    the option and fails with it (and so does fuzz merge of its summary)."""
+    runner = _runner(tmp_path, _all_but_to_string())
+    common = ["fuzz", "--rounds", "1", "--programs", "3", "--seed", "1", "--target", runner, "--out", str(tmp_path / "f")]
+    assert cli.main(common) == 0
+    capsys.readouterr()
+    summary = tmp_path / "s.json"
+    assert cli.main([*common, "--require-full-coverage", "--json", str(summary)]) == 1
+    out = capsys.readouterr().out
+    assert "fuzz: FAIL (--require-full-coverage): " in out
+    assert "steps not covered (the target does not declare: Runtime.contextToString); exit status 1" in out
+    assert cli.main(["fuzz", "merge", str(summary)]) == 0
+    assert cli.main(["fuzz", "merge", str(summary), "--require-full-coverage"]) == 1
+    assert "fuzz merge: FAIL (--require-full-coverage): " in capsys.readouterr().out
+
+
+# --- 15. a sharded, multi-worker fuzz run says what it runs and adds its workers up -----------
+
+
+def test_fuzz_banner_states_the_shards_rounds_and_the_workers_add_up(tmp_path, capsys):
+    summary = tmp_path / "f2.json"
+    assert cli.main(["fuzz", "--rounds", "4", "--programs", "2", "--seed", "5", "--shard", "2/2", "--workers", "2",
+                     "--json", str(summary), "--out", str(tmp_path / "f")]) == 0
+    captured = capsys.readouterr()
+    assert captured.err.splitlines()[0] == \
+        "[fuzz] spec vs impl, random engine, 2 of 4 rounds (1, 3), seed 5, shard 2/2, 2 workers"
+    lines = captured.out.splitlines()
+    assert [x[:len("fuzz: worker 1/2: ")] for x in lines if x.startswith("fuzz: worker ")] == \
+        ["fuzz: worker 1/2: ", "fuzz: worker 2/2: "]
+    doc = json.loads(summary.read_text())
+    assert doc["cases"] == 4 and doc["rounds"] == [1, 3]
+    [total] = [x for x in lines if x.startswith("fuzz: total of 2 workers: ")]
+    assert total.startswith(f"fuzz: total of 2 workers: 4 cases, {doc['operations']} operations "
+                            f"({doc['must_fail']} must-fail), 0 divergences, 0 target failures in ")
+    assert total.endswith("(seed 5, 2 rounds: 1, 3; shard 2/2)")
+
+
+def test_fuzz_banner_of_a_whole_campaign_and_one_worker_is_unchanged(tmp_path, capsys):
+    assert cli.main(["fuzz", "--rounds", "2", "--programs", "2", "--seed", "5", "--out", str(tmp_path / "f")]) == 0
+    captured = capsys.readouterr()
+    assert captured.err.splitlines()[0] == "[fuzz] spec vs impl, random engine, 2 rounds, seed 5, shard 1/1, 1 worker"
+    assert not any(x.startswith(("fuzz: total", "fuzz: worker")) for x in captured.out.splitlines())
+
+
+# --- 16. serve takes any selector, and its hello says whose implementation answers -----------
+
+
+HELLO = '{"id": 1, "type": "hello", "protocol": "torchlean.runtime.protocol.v1"}\n{"id": 2, "type": "shutdown"}\n'
+
+
+def _serve_hello(tmp_path: Path, target: str) -> dict:
+    done = subprocess.run([sys.executable, "-m", "torchlean_runtime", "serve", "--target", target], input=HELLO,
+                          capture_output=True, text=True, timeout=120, cwd=tmp_path, env=_cli_env(PYTHONPATH=str(HERE)))
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.splitlines()[0])
+
+
+def test_serve_spec_and_impl_say_they_are_this_package():
+    from torchlean_runtime import __version__
+    from torchlean_runtime.conformance.protocol import hello_identity
+    from torchlean_runtime.conformance.target import impl_target, spec_target
+
+    assert hello_identity(spec_target()) == {"name": "torchlean-runtime spec", "version": __version__}
+    assert hello_identity(impl_target()) == {"name": "torchlean-runtime impl", "version": __version__}
+
+
+def test_serve_of_an_exec_runner_announces_the_runners_own_name_and_version(tmp_path):
+    runner = f"exec:{PY} {shlex.quote(str(ROOT / 'examples' / 'dict_runner.py'))}"
+    hello = _serve_hello(tmp_path, runner)
+    assert (hello["name"], hello["version"]) == ("dict-runner", "1")  # examples/dict_runner.py's hello
+
+
+def test_serve_of_a_nameless_runner_says_it_is_a_proxy(tmp_path):
+    script = tmp_path / "nameless.py"
+    script.write_text("import json, sys\n"
+                      "for line in sys.stdin:\n"
+                      "    r = json.loads(line)\n"
+                      "    a = {'id': r['id'], 'type': 'hello', 'protocol': r.get('protocol'), 'scalar_types': ['Float'],\n"
+                      "         'operations': ['Runtime.emptyContext']} if r['type'] == 'hello' else {'id': r['id'], 'type': 'ok'}\n"
+                      "    print(json.dumps(a), flush=True)\n")
+    hello = _serve_hello(tmp_path, f"exec:{PY} {shlex.quote(str(script))}")
+    assert hello["name"] == f"proxy for exec:{sys.executable} {script}" and "version" not in hello
+    assert hello["operations"] == ["Runtime.emptyContext"]
+
+
+def test_serve_of_a_python_adapter_announces_the_adapters_name_without_a_borrowed_version(tmp_path):
+    hello = _serve_hello(tmp_path, "module:leaky_adapter:LeakyTarget")
+    assert hello["name"] == "leaky-adapter" and "version" not in hello
+
+
+def test_the_docs_say_serve_takes_any_selector():
+    from torchlean_runtime.cli import build_parser
+
+    for doc in ("README.md", "docs/protocol.md", "docs/conformance.md"):
+        text = (ROOT / doc).read_text(encoding="utf-8")
+        assert "serve --target spec|impl" not in text, doc
+    protocol = " ".join((ROOT / "docs" / "protocol.md").read_text(encoding="utf-8").split())
+    assert "`torchlean-rt serve --target T` takes any selector" in protocol
+    assert "proxy for exec:" in protocol
+    serve = build_parser()._subparsers._group_actions[0].choices["serve"].format_help()
+    assert "module:PKG.MOD:FACTORY" in serve and "exec:COMMAND" in serve
+
+
+# --- 17. step numbers: one form, counted from 0, said so ----------------------------------------
+
+
+def test_reports_name_steps_as_the_index_into_the_files_steps_array(tmp_path, capsys):
+    from torchlean_runtime.conformance.vectors.format import Result
+
+    path = _register_then(tmp_path, "Runtime.contextSize", Result("nat", 7))  # steps[2] expects a wrong 7
+    assert cli.main(["replay", str(path), "--target", "spec"]) == 1
+    out = capsys.readouterr().out
+    assert f"FAIL spec {path}  steps[2] (Runtime.contextSize)" in out and " step 2 " not in out
+    for doc in ("docs/conformance.md", "docs/vectors.md"):
+        text = " ".join((ROOT / doc).read_text(encoding="utf-8").split())
+        assert "counted from 0" in text and "`steps[" in text, doc
+
+
+# --- 18. the shipped corpus and regression traces, by name --------------------------------------
+
+
+def test_replay_regressions_and_corpus_name_the_shipped_folders(tmp_path):
+    from torchlean_runtime.conformance.vectors.replay import corpus_dir, regressions_dir
+
+    done = _sh("torchlean-rt replay regressions --target spec", tmp_path)  # no path named regressions here
+    assert done.returncode == 0, done.stdout + done.stderr
+    shipped = sorted(p.name for p in Path(regressions_dir()).glob("*.json"))
+    assert len(shipped) >= 4 and all(f"{name}  (" in done.stdout for name in shipped)
+    assert done.stdout.splitlines()[-1].startswith(f"PASS: {len(shipped)} files, ")
+    assert f"replaying the shipped regressions ({regressions_dir()})" in done.stderr
+    done = _sh("torchlean-rt replay corpus --target spec --json", tmp_path)
+    report = json.loads(done.stdout)
+    assert done.returncode == 0 and report["totals"]["files"] == 174 and report["manifests"]  # its manifest checked
+    assert all(f["path"].startswith(corpus_dir()) for f in report["files"])
+
+
+def test_a_local_path_named_corpus_wins(tmp_path):
+    local = tmp_path / "corpus"
+    local.mkdir()
+    src = ROOT / "torchlean_runtime" / "conformance" / "vectors" / "corpus" / "Runtime.emptyContext" / "empty.float64.json"
+    (local / "mine.json").write_text(src.read_text(encoding="utf-8"), encoding="utf-8")
+    done = _sh("torchlean-rt replay corpus --target spec", tmp_path)
+    assert done.returncode == 0 and "PASS spec corpus/mine.json" in done.stdout and "shipped" not in done.stderr
+    assert done.stdout.splitlines()[-1].startswith("PASS: 1 files, ")
+
+
+def test_regressions_dir_has_one_definition():
+    from torchlean_runtime.conformance.vectors import replay
+    from torchlean_runtime.proofs.differential import fuzz
+
+    assert fuzz.regressions_dir is replay.regressions_dir
+
+
+def test_vectors_generate_points_at_the_regression_traces(tmp_path):
+    done = _sh("torchlean-rt vectors generate out", tmp_path)
+    assert done.returncode == 0
+    assert done.stdout.splitlines()[-1] == (
+        "replay them with: torchlean-rt replay out --target T; the shipped regression traces (shrunk fuzz "
+        "failures, not written here) with: torchlean-rt replay regressions --target T")

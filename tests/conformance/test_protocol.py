@@ -77,7 +77,7 @@ def test_a_misbehaving_runner_is_a_target_failure(tmp_path, capsys, mode, at, cl
     elapsed = time.monotonic() - start
     out = capsys.readouterr().out
     assert status == 3, out
-    assert f"target failed at {TRACE} step {at}: [{cls.code}]" in out and re.search(words, out), out
+    assert f"target failed at {TRACE} steps[{at}]: [{cls.code}]" in out and re.search(words, out), out
     assert f"bad_runner: misbehaving ({mode})" in out or mode == "out-of-turn"  # the stderr tail
     assert "NOT RUN" in out  # the second file: listed, not silently dropped
     assert elapsed < 30

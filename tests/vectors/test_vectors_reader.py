@@ -75,7 +75,7 @@ def test_a_valid_document_reads():
 def test_rejections_name_file_and_step(steps, step, match):
     with pytest.raises(TraceFormatError, match=match) as info:
         read(doc(*steps))
-    assert str(info.value).startswith("[TLR_TRACE_FORMAT] t.json: step %d" % step)
+    assert str(info.value).startswith("[TLR_TRACE_FORMAT] t.json: steps[%d]" % step)
 
 
 def test_expected_gradient_must_match_the_value():
@@ -294,7 +294,7 @@ def test_a_handle_with_a_newline_is_refused_by_the_schema_and_the_decoder(handle
     d = _with_handle(handle, where)
     assert not R.validator().is_valid(d)  # the shipped schema, as jsonschema (Python's re) reads it
     assert not _split_verdict(d)
-    with pytest.raises(TraceFormatError, match="step 0|step 1") as info:
+    with pytest.raises(TraceFormatError, match=r"steps\[0\]|steps\[1\]") as info:
         read(d)
     assert info.value.code == "TLR_TRACE_FORMAT" and "schema: at" in str(info.value)
     with pytest.raises(TraceFormatError, match="handle|bind must match"):
@@ -310,7 +310,7 @@ def test_the_attackers_trace_with_a_v0_newline_handle_is_refused(tmp_path):
     d["steps"][0]["bind"] = d["steps"][1]["args"]["v"] = "v0\n"
     path = tmp_path / "nl_handle.json"
     path.write_text(json.dumps(d))
-    with pytest.raises(TraceFormatError, match=r"step 0 \(Runtime.Variable.createVariable\): schema: at bind: .*"
+    with pytest.raises(TraceFormatError, match=r"steps\[0\] \(Runtime.Variable.createVariable\): schema: at bind: .*"
                                                r"a final newline included"):
         R.read_trace(path)
 

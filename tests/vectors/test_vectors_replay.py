@@ -64,7 +64,7 @@ def test_one_flipped_bit_fails_replay_at_that_step(tmp_path, target, capsys):
     index = _flip_expected_bit(CORPUS / CASE, bad)
     assert cli.main(["replay", str(bad), "--target", target]) == 1
     out = capsys.readouterr().out
-    assert f"FAIL {target}" in out and f"step {index} (Runtime.getVariable)" in out
+    assert f"FAIL {target}" in out and f"steps[{index}] (Runtime.getVariable)" in out
     [result] = RP.replay_paths([str(bad)], (target,))
     d = result.divergence
     assert d.step == index and result.executed == index + 1

@@ -6,8 +6,9 @@
   :class:`~torchlean_runtime.errors.TargetFailedError` (or its subclasses
   ``TargetTimeoutError`` / ``ProtocolError``) carrying the tail of its stderr; its whole process
   group is killed, so no process is left behind.
-* :func:`serve` — the server: any target (``torchlean-rt serve --target spec|impl``) behind the
-  protocol on stdin/stdout.
+* :func:`serve` — the server: any target (``torchlean-rt serve --target T``, any selector; ``spec``
+  by default) behind the protocol on stdin/stdout; its hello names whose implementation answers
+  (:func:`hello_identity`).
 
 One message per line, each a JSON object; the client writes one request and reads exactly one
 response before the next request.  Requests carry an ``id`` the response echoes.
@@ -409,8 +410,8 @@ def _answer(target: Target, request: Any, session: Optional[dict] = None) -> dic
     if kind == "hello":
         if request.get("protocol") != PROTOCOL:
             return {**out, "type": "protocol_error", "message": f"this server speaks {PROTOCOL}"}
-        return {**out, "type": "hello", "protocol": PROTOCOL, "name": f"torchlean-runtime {target.name}",
-                "version": _version(), "scalar_types": sorted(target.scalar_types), "operations": sorted(target.operations)}
+        return {**out, "type": "hello", "protocol": PROTOCOL, **hello_identity(target),
+                "scalar_types": sorted(target.scalar_types), "operations": sorted(target.operations)}
     if kind == "reset":
         st = request.get("scalar_type")
         if not is_one_of(st, target.scalar_types):
@@ -462,6 +463,29 @@ def _version() -> str:
     return __version__
 
 
+def hello_identity(target: Target) -> dict:
+    """``name`` and ``version`` of ``serve``'s hello: whose implementation answers.
+
+    * ``spec`` / ``impl``: ``torchlean-runtime spec`` (``… impl``) and this package's version;
+    * an ``exec:`` runner (serve is then a proxy): the runner's own ``name`` and ``version`` from
+      its hello; without a name, ``proxy for exec:COMMAND`` (and no version it did not give);
+    * a ``module:`` or entry-point adapter: its ``name``, and its ``version`` attribute when it
+      has a string one (no version is made up for it)."""
+    from .target import _AdapterTarget
+
+    if isinstance(target, _AdapterTarget):
+        return {"name": f"torchlean-runtime {target.name}", "version": _version()}
+    if isinstance(target, ProcessTarget):
+        runner = getattr(target, "runner", None) or {}
+        name, version = runner.get("name", ""), runner.get("version", "")
+        return {"name": name or f"proxy for {one_line(target.name, 200)}", **({"version": version} if version else {})}
+    try:
+        version = getattr(target, "version", None)
+    except Exception:  # noqa: BLE001 - an adapter's property: no version rather than no hello
+        version = None
+    return {"name": one_line(target.name, 200), **({"version": one_line(version, 200)} if isinstance(version, str) and version else {})}
+
+
 def serve(target: Target, stdin: Optional[BinaryIO] = None, stdout: Optional[BinaryIO] = None) -> int:
     """Answer requests from ``stdin`` until ``shutdown`` or end of input; 0 on a clean end."""
     rd = stdin if stdin is not None else sys.stdin.buffer
@@ -511,8 +535,12 @@ def main(args: Any) -> int:
     """``torchlean-rt serve --target T``."""
     from .target import open_target
 
+    timeout = getattr(args, "timeout", None)
+    if timeout is not None and not (0 < timeout < math.inf):
+        print_cli_error("TLR_USAGE", "serve: --timeout must be a positive, finite number of seconds")
+        return 2
     try:
-        target = open_target(args.target, timeout=getattr(args, "timeout", None) or DEFAULT_TIMEOUT)
+        target = open_target(args.target, timeout=timeout or DEFAULT_TIMEOUT)
     except TorchLeanError as exc:
         print_cli_error(exc.code, f"serve: {exc.message}")
         return 2 if not isinstance(exc, TargetFailedError) else 3

@@ -41,11 +41,11 @@ from typing import Any, Callable, Iterable, Mapping, Optional, Sequence, Union
 
 import numpy as np
 
-from torchlean_runtime.errors import TargetFailedError, TargetSelectorError, TorchLeanError
+from torchlean_runtime.errors import TargetFailedError, TargetSelectorError, TorchLeanError, TraceFormatError
 
 from .vectors.bits import TensorBits
 from .vectors.execute import Crash, ImplAdapter, ImplUnavailable, ObservedError, SpecAdapter
-from .vectors.format import ERROR_CODES, OPS, SCALAR_TYPES, Result, is_one_of
+from .vectors.format import ERROR_CODES, OPS, RESULT_KINDS, SCALAR_TYPES, Result, is_one_of
 
 __all__ = [
     "Answer",
@@ -60,6 +60,7 @@ __all__ = [
     "DEFAULT_TIMEOUT",
     "one_line",
     "which_target",
+    "WRONG_RESULT",
 ]
 
 #: What a call answers: a result, a typed refusal, or (in-process targets only) an untyped crash.
@@ -126,6 +127,20 @@ def _reraise_program_failure(target: Any, where: str, exc: BaseException) -> Non
     adapter code is the target failing as a program — never a refusal or a crash of one call."""
     if isinstance(exc, (TargetFailedError, NotImplementedError)):
         raise _program_failure(target, where, exc) from None
+
+
+#: The ``Crash.exception`` of a call whose ``observe`` built the wrong kind of value (a list where
+#: a tuple of names is required, a ContextState holding arrays instead of TensorBits, …): the
+#: adapter's own error, not a trace-format problem (docs/conformance.md, "What observe returns").
+WRONG_RESULT = "WrongResultValue"
+_CONTRACT_REF = 'docs/conformance.md, "What observe returns"'
+
+
+def _wrong_result(op: str, kind: Any, problem: str) -> str:
+    """The message of a :data:`WRONG_RESULT` crash: what was expected, what came back."""
+    expected = OBSERVE_CONTRACT.get(kind, (RESULT_KINDS.get(kind, "?"), ""))[0] if isinstance(kind, str) else "?"
+    return (f"observe built Result({kind!r}, …) for {op} from {problem}; a {kind} result is "
+            f"{expected.replace('`', '')} ({_CONTRACT_REF})")
 
 
 def _refusal(target: Any, op: str, code: Any, message: Any) -> ObservedError:
@@ -227,9 +242,12 @@ class ObjectTarget(Target):
         self.attacked = []
 
     def attack_note(self) -> str:
-        """Why a later answer may differ or crash: what the hostile caller mutated earlier in this
-        program ("" when nothing was).  It goes into the failure line, so a crash such as
-        ``AttributeError`` or ``unsupported array dtype float16`` is not left unexplained."""
+        """What the hostile caller mutated earlier in this program ("" when nothing was).  A
+        failure line carries it only when the attacks made the difference: replay (and fuzz,
+        through replay) runs the program again without attacks and adds the note only if that run
+        passes or fails differently (:func:`~.vectors.replay.replay_trace`), so a crash such as
+        ``AttributeError`` or ``unsupported array dtype float16`` caused by the attacks is not
+        left unexplained, and a failure the attacks did not cause is not blamed on them."""
         attacked = getattr(self, "attacked", None)
         if not attacked:
             return ""
@@ -249,8 +267,7 @@ class ObjectTarget(Target):
                 "(docs/conformance.md, the hostile caller)")
 
     def _crash(self, name: str, text: str) -> "Crash":
-        note = self.attack_note()
-        return Crash(name, f"{text}; {note}" if note else text)
+        return Crash(name, text)
 
     def call(self, op: str, args: Mapping[str, Any], bind: Optional[str] = None) -> Answer:
         if self.scalar_type is None:
@@ -292,12 +309,18 @@ class ObjectTarget(Target):
             observed = self.observe(sig.result, native)
         except Exception as exc:  # noqa: BLE001
             _reraise_program_failure(self, "observe", exc)
+            problem = getattr(exc, "result_problem", None)
+            if isinstance(exc, TraceFormatError) and isinstance(problem, str):
+                return self._crash(WRONG_RESULT, _wrong_result(op, getattr(exc, "result_kind", sig.result), problem))
             return self._crash(type(exc).__name__, f"unobservable {sig.result} result: {_exception_text(exc)}")
         except BaseException as exc:  # noqa: BLE001
             raise _program_failure(self, "observe", exc) from None
         if not isinstance(observed, Result):
             raise TargetFailedError(f"{one_line(self.name, 200)}: observe() returned {type(observed).__name__}, "
                                     "not a torchlean_runtime.conformance.vectors.format.Result")
+        if observed.kind != sig.result:
+            return self._crash(WRONG_RESULT, f"observe returned a {observed.kind} result for {op}, whose result is "
+                                             f"a {sig.result} ({_CONTRACT_REF})")
         if bind is not None:
             self.env[bind] = native
         if self.hostile:

@@ -431,7 +431,7 @@ def fill_expectations(trace: Trace) -> Trace:
     for i, step in enumerate(trace.steps):
         observed = session.execute(step)
         if isinstance(observed, Crash):
-            raise ValueError(f"step {i} ({step.op}): the spec crashed: {observed.describe()}")
+            raise ValueError(f"steps[{i}] ({step.op}): the spec crashed: {observed.describe()}")
         expect = ExpectedError(observed.code) if isinstance(observed, ObservedError) else observed
         steps.append(replace(step, expect=expect, bind=step.bind if isinstance(observed, Result) else None))
     return replace(trace, steps=tuple(steps))

@@ -42,6 +42,7 @@ __all__ = [
     "OpSignature",
     "OPS",
     "RESULT_KINDS",
+    "result_value_problem",
     "Result",
     "ExpectedError",
     "Step",
@@ -308,45 +309,82 @@ def _is_nat(x: Any) -> bool:
     return type(x) is int and 0 <= x <= NAT_MAX
 
 
-def _check_result_value(kind: str, value: Any) -> None:
-    ok: bool
+def _what(x: Any) -> str:
+    """What a value is, for a message: its type with an article and a short ``repr``
+    (``a list ['b', 'a']``, ``an int 1``)."""
+    t = type(x)
+    name = t.__name__ if t.__module__ == "builtins" else f"{t.__module__}.{t.__qualname__}"
+    article = "an" if name[:1].lower() in "aeio" else "a"
+    try:
+        text = repr(x)
+    except Exception:  # noqa: BLE001 - a hostile __repr__
+        return f"{article} {name}"
+    return f"{article} {name} {text if len(text) <= 80 else text[:77] + '...'}"
+
+
+def _registry_problem(entries: Any, where: str) -> Optional[str]:
+    if not isinstance(entries, tuple):
+        return f"whose {where} is {_what(entries)}, not a tuple"
+    for i, entry in enumerate(entries):
+        if not (isinstance(entry, tuple) and len(entry) == 2 and isinstance(entry[0], str)
+                and isinstance(entry[1], TensorBits)):
+            kinds = (f"({', '.join(type(e).__name__ for e in entry)})" if isinstance(entry, tuple)
+                     else type(entry).__name__)
+            return f"whose {where}[{i}] is {kinds}, not a (str, TensorBits) pair"
+    return None
+
+
+def result_value_problem(kind: str, value: Any) -> Optional[str]:
+    """Why ``value`` is not a ``kind`` result (:data:`RESULT_KINDS`) — what came back, e.g. ``a
+    list ['b', 'a']`` or ``a ContextState whose var_registry[0] is (str, ndarray), …`` — or None
+    when it is one.  ``Result`` refuses such a value (TraceFormatError); a target's ``observe``
+    that builds one is reported with this text (never raises)."""
     if kind == "context":
-        ok = (
-            isinstance(value, ContextState)
-            and _is_nat(value.next_id)
-            and all(
-                isinstance(n, str) and isinstance(t, TensorBits)
-                for reg in (value.var_registry, value.gradients)
-                for n, t in reg
-            )
-        )
-    elif kind == "variable":
-        ok = (
-            isinstance(value, VariableState)
-            and _is_nat(value.id)
-            and isinstance(value.name, str)
-            and isinstance(value.value, TensorBits)
-            and (value.gradient is None or isinstance(value.gradient, TensorBits))
-            and type(value.requires_grad) is bool
-        )
-    elif kind == "tensor":
-        ok = isinstance(value, TensorBits)
-    elif kind == "option_tensor":
-        ok = value is None or isinstance(value, TensorBits)
-    elif kind == "scalar":
-        ok = isinstance(value, ScalarBits)
-    elif kind == "bool":
-        ok = type(value) is bool
-    elif kind == "nat":
-        ok = _is_nat(value)
-    elif kind == "string":
-        ok = isinstance(value, str)
-    elif kind == "names":
-        ok = isinstance(value, tuple) and all(isinstance(n, str) for n in value)
-    else:
+        if not isinstance(value, ContextState):
+            return _what(value)
+        for where in ("var_registry", "gradients"):
+            problem = _registry_problem(getattr(value, where), where)
+            if problem:
+                return f"a ContextState {problem}"
+        return None if _is_nat(value.next_id) else f"a ContextState whose next_id is {_what(value.next_id)}"
+    if kind == "variable":
+        if not isinstance(value, VariableState):
+            return _what(value)
+        fields = (("id", _is_nat(value.id), "a Nat (int)"), ("name", isinstance(value.name, str), "a str"),
+                  ("value", isinstance(value.value, TensorBits), "a TensorBits"),
+                  ("gradient", value.gradient is None or isinstance(value.gradient, TensorBits),
+                   "a TensorBits or None"),
+                  ("requires_grad", type(value.requires_grad) is bool, "a bool"))
+        for name, ok, expected in fields:
+            if not ok:
+                return f"a VariableState whose {name} is {_what(getattr(value, name))}, not {expected}"
+        return None
+    ok = {
+        "tensor": lambda v: isinstance(v, TensorBits),
+        "option_tensor": lambda v: v is None or isinstance(v, TensorBits),
+        "scalar": lambda v: isinstance(v, ScalarBits),
+        "bool": lambda v: type(v) is bool,
+        "nat": _is_nat,
+        "string": lambda v: isinstance(v, str),
+        "names": lambda v: isinstance(v, tuple) and all(isinstance(n, str) for n in v),
+    }[kind](value)
+    if ok:
+        return None
+    if kind == "names" and isinstance(value, tuple):
+        i = next(i for i, n in enumerate(value) if not isinstance(n, str))
+        return f"a tuple whose item {i} is {_what(value[i])}"
+    return _what(value)
+
+
+def _check_result_value(kind: str, value: Any) -> None:
+    if not is_one_of(kind, RESULT_KINDS):
         raise TraceFormatError(f"unknown result kind {kind!r}; expected one of {list(RESULT_KINDS)}")
-    if not ok:
-        raise TraceFormatError(f"a {kind} result must be a {RESULT_KINDS[kind]}, given {type(value).__name__}")
+    problem = result_value_problem(kind, value)
+    if problem is not None:
+        exc = TraceFormatError(f"a {kind} result must be a {RESULT_KINDS[kind]}, given {problem}")
+        exc.result_kind = kind  # type: ignore[attr-defined] - read by target.ObjectTarget.call
+        exc.result_problem = problem  # type: ignore[attr-defined]
+        raise exc
 
 
 def _describe(kind: str, value: Any) -> str:
@@ -423,11 +461,11 @@ def _arg_doc(kind: str, value: Any) -> Any:
 def _step_doc(step: Step, index: int) -> dict:
     sig = OPS[step.op] if is_one_of(step.op, OPS) else None
     if sig is None:
-        raise TraceFormatError(f"step {index}: unknown operation {step.op!r}")
+        raise TraceFormatError(f"steps[{index}]: unknown operation {step.op!r}")
     kinds = {p.name: p.kind for p in sig.params}
     unknown = set(step.args) - set(kinds)
     if unknown:
-        raise TraceFormatError(f"step {index} ({step.op}): unknown arguments {sorted(unknown)}")
+        raise TraceFormatError(f"steps[{index}] ({step.op}): unknown arguments {sorted(unknown)}")
     doc: dict[str, Any] = {
         "op": step.op,
         "args": {p.name: _arg_doc(p.kind, step.args[p.name]) for p in sig.params if p.name in step.args},
@@ -439,7 +477,7 @@ def _step_doc(step: Step, index: int) -> dict:
     elif isinstance(step.expect, ExpectedError):
         doc["expect_error"] = step.expect.code
     else:
-        raise TraceFormatError(f"step {index} ({step.op}): no expected result — a trace is written only once every step has one")
+        raise TraceFormatError(f"steps[{index}] ({step.op}): no expected result — a trace is written only once every step has one")
     if step.note:
         doc["note"] = step.note
     return doc
@@ -499,7 +537,7 @@ class _Where:
     def fail(self, message: str) -> TraceFormatError:
         where = self.source
         if self.step is not None:
-            where += f": step {self.step}" + (f" ({self.op})" if self.op else "")
+            where += f": steps[{self.step}]" + (f" ({self.op})" if self.op else "")
         err = TraceFormatError(f"{where}: {message}")
         err.source, err.step = self.source, self.step  # type: ignore[attr-defined]
         return err

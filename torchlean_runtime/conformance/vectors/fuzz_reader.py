@@ -68,7 +68,7 @@ def check_document(data: bytes, limits: ReaderLimits = DEFAULT_LIMITS, timed: bo
             observed = session.execute(step)
             # an unbound handle (an earlier step failed on the spec) is the executor's LookupError
             if isinstance(observed, Crash) and observed.exception != "LookupError":
-                raise FuzzFinding(f"step {i} ({step.op}): the spec crashed: {observed.describe()} on {data[:300]!r}")
+                raise FuzzFinding(f"steps[{i}] ({step.op}): the spec crashed: {observed.describe()} on {data[:300]!r}")
     elapsed = time.perf_counter() - start
     if timed and elapsed > PER_DOCUMENT_SECONDS:
         raise FuzzFinding(f"a document took {elapsed:.2f}s (bound {PER_DOCUMENT_SECONDS}s): {data[:200]!r}")

@@ -250,16 +250,16 @@ class Case:
         try:
             natives = self.session.arguments(step)
         except Exception as exc:
-            raise GenerationError(f"{self.path}: step {len(self.steps)} ({full}): bad arguments: {exc}") from exc
+            raise GenerationError(f"{self.path}: steps[{len(self.steps)}] ({full}): bad arguments: {exc}") from exc
         reason = nonportable_reason(full, natives)
         if reason == "nan-propagation" and "nan-propagation" in self.tags:
             reason = None
         if reason is not None:
             if self.skip_nonportable:
                 return None
-            raise GenerationError(f"{self.path}: step {len(self.steps)} ({full}): not portable: {reason}")
+            raise GenerationError(f"{self.path}: steps[{len(self.steps)}] ({full}): not portable: {reason}")
         observed = self.session.execute(step)
-        where = f"{self.path}: step {len(self.steps)} ({full})"
+        where = f"{self.path}: steps[{len(self.steps)}] ({full})"
         if isinstance(observed, Crash):
             raise GenerationError(f"{where}: the spec crashed: {observed.describe()}")
         if isinstance(observed, ObservedError):
@@ -1364,4 +1364,8 @@ def main(args: Any = None) -> int:
         return 2
     print(cov.table(), end="")
     print(f"wrote {cov.files} trace files, coverage.txt and manifest.json to {args.out_dir}")
+    import shlex
+
+    print(f"replay them with: torchlean-rt replay {shlex.quote(args.out_dir)} --target T; the shipped regression "
+          "traces (shrunk fuzz failures, not written here) with: torchlean-rt replay regressions --target T")
     return 1 if cov.uncovered else 0

@@ -175,7 +175,7 @@ def _check_sizes(doc: Any, source: str, limits: ReaderLimits) -> None:
     if isinstance(steps, list):
         roots += [(s, i) for i, s in enumerate(steps)]
     for root, step in roots:
-        where = source if step is None else f"{source}: step {step}"
+        where = source if step is None else f"{source}: steps[{step}]"
         stack = [root]
         while stack:
             node = stack.pop()
@@ -339,7 +339,7 @@ def _validate(doc: Any, source: str) -> None:
     path = prefix + list(error.absolute_path)
     where = source
     if len(path) >= 2 and path[0] == "steps" and isinstance(path[1], int):
-        where += f": step {path[1]}"
+        where += f": steps[{path[1]}]"
         step = doc["steps"][path[1]]
         op = step.get("op") if isinstance(step, dict) else None
         if isinstance(op, str):

@@ -24,13 +24,17 @@ Every file gets exactly one status per target (``STATUSES``):
 
 Exit status (the highest that applies): 3 a target failed; 2 usage error or unreadable input
 (``unread``, a bad ``--target``, a bad environment variable); 1 a divergence, a vacuous file, or
-nothing passed at all; 0 otherwise.  ``--json`` writes the conformance report
-(``report_schema_v1.json``) on stdout.
+nothing passed at all — or, with ``--require-full-coverage``, any file not covered; 0 otherwise
+(the text report's last line then says ``PASS (partial: N of M files not covered)`` when some
+were not).  ``--json`` writes the conformance report (``report_schema_v1.json``) on stdout.
 
 In-process targets (spec, impl, ``module:``, entry points) meet a hostile caller: after every
 call, every tensor passed in is attacked through every mutation route numpy offers
 (:mod:`~torchlean_runtime.conformance.attacks`), so an implementation that keeps the caller's
 array instead of a copy answers a later step differently and diverges.
+
+The words ``corpus`` and ``regressions`` stand for the shipped folders (:func:`corpus_dir`,
+:func:`regressions_dir`) when no path of that name exists here (a local path wins).
 
 Directories are walked without recursion limit, following links to directories once (a loop
 is reported); every entry named ``*.json`` is read or reported (a FIFO, socket or device is
@@ -57,7 +61,7 @@ from torchlean_runtime.errors import (TargetFailedError, TorchLeanError, TraceFo
                                      printable)
 
 from .bits import TensorBits, describe_element
-from .execute import matches
+from .execute import Crash, matches
 from .format import ContextState, ExpectedError, Result, Trace, VariableState, result_to_doc
 from .reader import ReaderLimits, limits_from_env, read_trace
 
@@ -72,9 +76,12 @@ __all__ = [
     "replay_paths",
     "run_replay",
     "exit_code",
+    "verdict",
     "report_document",
     "report_schema",
     "corpus_dir",
+    "regressions_dir",
+    "shipped_paths",
     "main",
 ]
 
@@ -102,7 +109,8 @@ class Divergence:
     where: str  # the first differing component (for contexts/variables), else ""
     expected_doc: Any = None  # the v1 JSON form ({"error": code} for an error, None for a crash)
     actual_doc: Any = None
-    after_attacks: str = ""  # what the hostile caller had mutated before this step ("" if nothing)
+    after_attacks: str = ""  # what the hostile caller had mutated, when that made the difference ("" if not)
+    observed: Any = field(default=None, repr=False, compare=False)  # the answer itself (Result, ObservedError, Crash)
 
 
 @dataclass
@@ -137,7 +145,7 @@ class FileResult:
                 lines += [f"      | {t}" for t in self.stderr_tail.splitlines()[-20:]]
             return "\n".join(lines)
         d = self.divergence
-        lines = [f"{head}  step {d.step} ({d.op}){' — ' + d.note if d.note else ''}"]
+        lines = [f"{head}  steps[{d.step}] ({d.op}){' — ' + d.note if d.note else ''}"]
         if self.description:
             lines.append(f"      about:    {_clip(' '.join(self.description.split()), 600)}")
         if d.where:
@@ -242,10 +250,10 @@ def replay_trace(trace: Trace, target: Any, path: str = "<trace>", explain: bool
     target is then opened and closed here) and compare every step, stopping at the first
     divergence.  TargetFailedError propagates (the caller reports it).
 
-    ``explain``: a divergence after the hostile caller mutated something is replayed once more
-    without attacks; if that run does not fail the same way, the report says the attacks caused
-    it (``Divergence.after_attacks``).  A crash after attacks always says so (the target's
-    message carries it)."""
+    ``explain``: a failure (a wrong answer or a crash) after the hostile caller mutated something
+    is replayed once more without attacks; only if that run passes or fails differently does the
+    report say what the attacks did (``Divergence.after_attacks``; a crash's ``actual`` carries it
+    too).  A failure that is the same without the attacks says nothing about them."""
     from ..target import ObjectTarget, coverage, open_target
 
     if isinstance(target, str):
@@ -276,24 +284,26 @@ def replay_trace(trace: Trace, target: Any, path: str = "<trace>", explain: bool
         executed += 1
         assert step.expect is not None  # the reader never yields a step without one
         if not matches(step.expect, observed):
-            d = Divergence(i, step.op, step.note, step.expect.describe(), observed.describe(),
+            after = _after_attacks(trace, target, path, i, observed, explain)
+            actual = observed.describe()
+            if after and isinstance(observed, Crash):
+                actual = f"{actual}; {after}"  # the crash line itself says why (an AttributeError, a float16 …)
+            d = Divergence(i, step.op, step.note, step.expect.describe(), actual,
                            _first_difference(step.expect, observed),
-                           _answer_doc(step.expect), _answer_doc(observed),
-                           _after_attacks(trace, target, path, i, observed, explain))
+                           _answer_doc(step.expect), _answer_doc(observed), after, observed)
             return FileResult(path, name, False, n, executed, "diverged", d, status="diverged",
                               description=trace.description)
     return FileResult(path, name, True, n, executed, status="passed", description=trace.description)
 
 
 def _after_attacks(trace: Trace, target: Any, path: str, step: int, observed: Any, explain: bool) -> str:
-    """The hostile caller's part in a divergence at ``step`` ("" when it had none)."""
-    from .execute import Crash
-
+    """The hostile caller's part in a failure at ``step``: "" when it mutated nothing, or when the
+    program fails the same way without the attacks (then they are not what failed it).  Else what
+    it mutated, and what the program does without the attacks: it passes, diverges at another
+    step, or answers this step otherwise."""
     note_of = getattr(target, "attack_note", None)
     note = note_of() if callable(note_of) else ""
-    if not note or isinstance(observed, Crash):
-        return note  # a crash's message already carries it
-    if not explain:
+    if not note or not explain:
         return ""
     hostile = target.hostile
     target.hostile = False
@@ -305,9 +315,26 @@ def _after_attacks(trace: Trace, target: Any, path: str, step: int, observed: An
         target.hostile = hostile
     if polite.status == "passed":
         return f"{note}; without the attacks this file passes"
-    if polite.divergence is not None and polite.divergence.step != step:
-        return f"{note}; without the attacks it diverges at step {polite.divergence.step} instead"
+    d = polite.divergence
+    if d is None:
+        return ""
+    if d.step != step:
+        return f"{note}; without the attacks it diverges at steps[{d.step}] instead"
+    if not _same_answer(observed, d.observed):
+        return f"{note}; without the attacks steps[{step}] answers {_clip(d.actual, 300)} instead"
     return ""
+
+
+def _same_answer(a: Any, b: Any) -> bool:
+    """Two failing answers of one step are the same failure: crashes of the same exception type
+    (a message may hold addresses), refusals with the same code, equal results."""
+    from .execute import Crash, ObservedError
+
+    if isinstance(a, Crash) and isinstance(b, Crash):
+        return a.exception == b.exception
+    if isinstance(a, ObservedError) and isinstance(b, ObservedError):
+        return a.code == b.code
+    return a == b
 
 
 # --- walking the paths --------------------------------------------------------------------
@@ -418,6 +445,7 @@ class RunResult:
     results: list[FileResult]
     target: str
     manifest: list[dict] = field(default_factory=list)
+    require_full_coverage: bool = False  # ``--require-full-coverage``: a not-covered file fails the run
 
 
 def _open(selector: str, timeout: float) -> Any:
@@ -499,7 +527,7 @@ def run_replay(paths: Sequence[str], selector: str, limits: Optional[ReaderLimit
                 except TargetFailedError as exc:
                     failed = True
                     step = getattr(exc, "step", None)
-                    at = f"{shown(f)} step {step}" if step is not None else shown(f)
+                    at = f"{shown(f)} steps[{step}]" if step is not None else shown(f)
                     results.append(FileResult(shown(f), target.name, False, len(trace.steps), step or 0,
                                               f"target failed at {at}: [{exc.code}] {exc.message}",
                                               status="target_failed", stderr_tail=exc.stderr_tail,
@@ -535,8 +563,9 @@ def _totals(results: Sequence[FileResult]) -> dict:
     }
 
 
-def exit_code(results: Sequence[FileResult]) -> int:
-    """3 target failed > 2 unread input > 1 divergence/vacuous/nothing passed > 0."""
+def exit_code(results: Sequence[FileResult], require_full_coverage: bool = False) -> int:
+    """3 target failed > 2 unread input > 1 divergence/vacuous/nothing passed (or, with
+    ``require_full_coverage``, a file not covered) > 0."""
     statuses = {r.status for r in results}
     if "target_failed" in statuses:
         return 3
@@ -544,7 +573,25 @@ def exit_code(results: Sequence[FileResult]) -> int:
         return 2
     if statuses & {"diverged", "vacuous"} or "passed" not in statuses:
         return 1
+    if require_full_coverage and "not_covered" in statuses:
+        return 1
     return 0
+
+
+def verdict(run: "RunResult") -> str:
+    """The head of the text report's last line: ``PASS``; ``PASS (partial: N of M files not
+    covered)`` when the target declared only part of what the files need; ``FAIL
+    (--require-full-coverage: N of M files not covered)`` when that alone failed the run; else
+    ``FAIL`` (``runs`` instead of ``files`` when each file ran on several targets: ``both``)."""
+    results = run.results
+    runs, files = len(results), len({r.path for r in results})
+    missing = sum(r.status == "not_covered" for r in results)
+    share = f"{missing} of {runs} {'files' if runs == files else 'runs'} not covered"
+    if exit_code(results, run.require_full_coverage) == 0:
+        return f"PASS (partial: {share})" if missing else "PASS"
+    if run.require_full_coverage and missing and exit_code(results) == 0:
+        return f"FAIL (--require-full-coverage: {share})"
+    return "FAIL"
 
 
 def report_document(run: RunResult) -> dict:
@@ -557,12 +604,13 @@ def report_document(run: RunResult) -> dict:
                 "actual": {"decoded": d.actual, "value": d.actual_doc},
                 "after_attacks": d.after_attacks}
 
-    code = exit_code(run.results)
+    code = exit_code(run.results, run.require_full_coverage)
     return {
         "format": REPORT_FORMAT,
         "target": run.target,
         "ok": code == 0,
         "exit_code": code,
+        "require_full_coverage": run.require_full_coverage,
         "totals": _totals(run.results),
         "manifests": run.manifest,
         "files": [
@@ -593,13 +641,17 @@ def main(args: Any = None) -> int:
         parser.add_argument("--json", action="store_true")
         parser.add_argument("--timeout", type=float, default=None)
         parser.add_argument("--hostile", action="store_true")
+        parser.add_argument("--require-full-coverage", action="store_true")
         args = parser.parse_args(args)
     timeout = getattr(args, "timeout", None)
     if timeout is not None and not (timeout > 0 and math.isfinite(timeout)):  # inf would wait forever on a stuck runner
         print_cli_error("TLR_USAGE", "replay: --timeout must be a positive, finite number of seconds")
         return 2
+    paths, notes = shipped_paths(args.paths)
+    for note in notes:
+        print(printable(note), file=sys.stderr)
     try:
-        run = run_replay(args.paths, args.target, timeout=timeout, hostile=getattr(args, "hostile", False))
+        run = run_replay(paths, args.target, timeout=timeout, hostile=getattr(args, "hostile", False))
     except (TargetSelectorError, BadEnvironmentError) as exc:
         print_cli_error(exc.code, f"replay: {exc.message}")
         return 2
@@ -608,6 +660,7 @@ def main(args: Any = None) -> int:
         for t in exc.stderr_tail.splitlines()[-20:]:
             print(f"  | {printable(t)}", file=sys.stderr)
         return 3
+    run.require_full_coverage = bool(getattr(args, "require_full_coverage", False))
     doc = report_document(run)
     try:
         _print(doc, run, args.json)
@@ -646,7 +699,7 @@ def _print(doc: dict, run: RunResult, as_json: bool) -> None:
             print(printable(line))  # names, notes and messages read from the files
         t = doc["totals"]
         print(
-            f"{'PASS' if doc['ok'] else 'FAIL'}: {t['files']} files, {t['runs']} runs ({t['passed']} passed, "
+            f"{verdict(run)}: {t['files']} files, {t['runs']} runs ({t['passed']} passed, "
             f"{t['diverged']} diverged, {t['not_covered']} not covered, {t['target_failed']} target failed, "
             f"{t['not_run']} not run, {t['unread'] + t['vacuous']} unread or vacuous), {t['steps_replayed']} steps replayed"
         )
@@ -679,3 +732,30 @@ def corpus_dir() -> str:
     from importlib import resources
 
     return str(resources.files("torchlean_runtime.conformance.vectors").joinpath("corpus"))
+
+
+def regressions_dir() -> str:
+    """The shipped regression vectors (shrunk fuzz failures, package data; their README says
+    which bug each catches)."""
+    from importlib import resources
+
+    return str(resources.files("torchlean_runtime.conformance.vectors").joinpath("regressions"))
+
+
+#: The words ``replay`` takes for the shipped folders (when no path of that name exists here).
+SHIPPED = {"corpus": corpus_dir, "regressions": regressions_dir}
+
+
+def shipped_paths(paths: Sequence[str]) -> tuple[list[str], list[str]]:
+    """``replay``'s paths with the words ``corpus`` and ``regressions`` standing for the shipped
+    folders — only when no file or directory of that name exists here (a local path wins; even a
+    dangling link counts as one) — and a line saying so for each word replaced."""
+    out, notes = [], []
+    for p in paths:
+        if p in SHIPPED and not os.path.lexists(p):
+            folder = SHIPPED[p]()
+            notes.append(f"replay: no path named {p!r} here: replaying the shipped {p} ({folder})")
+            out.append(folder)
+        else:
+            out.append(p)
+    return out, notes
