@@ -244,6 +244,18 @@ def fuzz_requests(seed: int, count: int) -> list:
     return requests + [{"id": count + 3, "type": "shutdown"}]
 
 
+def _serve_lines(selector: str, requests: list) -> list:
+    """The answer lines ``serve`` writes, in process, for ``requests`` (JSON objects, one a line)."""
+    rd = io.BytesIO(b"".join(json.dumps(r).encode() + b"\n" for r in requests))
+    wr = io.BytesIO()
+    target = open_target(selector)
+    try:
+        assert serve(target, rd, wr) == 0
+    finally:
+        target.close()
+    return wr.getvalue().splitlines()
+
+
 def _check_answers(requests: list, lines: list) -> None:
     assert len(lines) == len(requests)  # one answer per request: the server never died
     for req, line in zip(requests, lines):
@@ -263,14 +275,7 @@ def _check_answers(requests: list, lines: list) -> None:
 @pytest.mark.parametrize("selector", ["spec", "impl"])
 def test_serve_answers_every_request_of_a_seeded_fuzz_campaign(selector):
     requests = fuzz_requests(seed=1, count=4000)
-    rd = io.BytesIO(b"".join(json.dumps(r).encode() + b"\n" for r in requests))
-    wr = io.BytesIO()
-    target = open_target(selector)
-    try:
-        assert serve(target, rd, wr) == 0
-    finally:
-        target.close()
-    _check_answers(requests, wr.getvalue().splitlines())
+    _check_answers(requests, _serve_lines(selector, requests))
 
 
 def test_serve_as_a_process_survives_the_fuzz_campaign():
@@ -300,10 +305,7 @@ def test_serve_answers_unhashable_values_with_protocol_error(bad):
         {"id": 12, "type": "call", "op": "Runtime.contextSize", "args": {"ctx": "c0"}},
         {"id": 13, "type": "shutdown"},
     ]
-    rd = io.BytesIO(b"".join(json.dumps(r).encode() + b"\n" for r in requests))
-    wr = io.BytesIO()
-    assert serve(open_target("spec"), rd, wr) == 0
-    answers = [json.loads(line) for line in wr.getvalue().splitlines()]
+    answers = [json.loads(line) for line in _serve_lines("spec", requests)]
     assert [a["id"] for a in answers] == list(range(1, 14))
     types = [a["type"] for a in answers]
     assert types == ["hello", "protocol_error", "ok", "protocol_error", "protocol_error", "result",
@@ -328,14 +330,7 @@ def test_serve_refuses_a_handle_ending_in_a_newline(selector):
         {"id": 7, "type": "call", "op": "Runtime.contextSize", "args": {"ctx": "c0"}},
         {"id": 8, "type": "shutdown"},
     ]
-    rd = io.BytesIO(b"".join(json.dumps(r).encode() + b"\n" for r in requests))
-    wr = io.BytesIO()
-    target = open_target(selector)
-    try:
-        assert serve(target, rd, wr) == 0
-    finally:
-        target.close()
-    answers = [json.loads(line) for line in wr.getvalue().splitlines()]
+    answers = [json.loads(line) for line in _serve_lines(selector, requests)]
     assert [(a["id"], a["type"]) for a in answers] == [
         (1, "ok"), (2, "protocol_error"), (3, "result"), (4, "protocol_error"), (5, "protocol_error"),
         (6, "protocol_error"), (7, "result"), (8, "ok")]
@@ -355,14 +350,7 @@ def test_serve_binds_only_contexts_and_variables(selector):
         {"id": 5, "type": "call", "op": "Runtime.contextSize", "args": {"ctx": "c0"}, "bind": "n"},
         {"id": 6, "type": "shutdown"},
     ]
-    rd = io.BytesIO(b"".join(json.dumps(r).encode() + b"\n" for r in requests))
-    wr = io.BytesIO()
-    target = open_target(selector)
-    try:
-        assert serve(target, rd, wr) == 0
-    finally:
-        target.close()
-    answers = [json.loads(line) for line in wr.getvalue().splitlines()]
+    answers = [json.loads(line) for line in _serve_lines(selector, requests)]
     assert [a["type"] for a in answers] == ["ok", "result", "protocol_error", "crash", "protocol_error", "ok"]
     assert "returns a names; only contexts and variables are bound" in answers[2]["message"]
     assert "'c1' is not bound" in answers[3]["message"]  # nothing was bound under c1
