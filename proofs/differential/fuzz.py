@@ -142,7 +142,7 @@ class CampaignResult:
             hostile += f", {sum(self.not_covered.values())} steps not covered (the target does not declare: " + \
                 ", ".join(self.unsupported) + ")"
         return (
-            f"{self.cases} cases, {self.operations} operations ({self.must_fail} must-fail){hostile}, "
+            f"{_count(self.cases, 'case')}, {self.operations} operations ({self.must_fail} must-fail){hostile}, "
             f"{_count(found, 'divergence')} in {self.seconds:.0f}s (seed {self.seed}, {_count(self.rounds, 'round')}, "
             f"{self.engine} engine, target {self.target}); "
             f"{self.operations / max(self.seconds, 1e-9):.0f} operations/s overall; execution alone: "
@@ -586,7 +586,7 @@ def _shard_rounds(shard: tuple[int, int], rounds: int) -> str:
 
 def _total_line(doc: dict) -> str:
     """The combined line of several workers (what their --json summary holds)."""
-    return (f"total of {doc['workers']} workers: {doc['cases']} cases, {doc['operations']} operations "
+    return (f"total of {doc['workers']} workers: {_count(doc['cases'], 'case')}, {doc['operations']} operations "
             f"({doc['must_fail']} must-fail), {_count(len(doc['divergences']), 'divergence')}, "
             f"{_count(len(doc['target_failures']), 'target failure')} in {doc['seconds']:.0f}s "
             f"(seed {doc['seed']}, {_count(len(doc['rounds']), 'round')}: {_round_list(doc['rounds']) or 'none'}; "

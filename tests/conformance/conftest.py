@@ -24,3 +24,28 @@ def process_alive(pid: int) -> bool:
 def alive():
     """:func:`process_alive`, for tests that check a runner left no process behind."""
     return process_alive
+
+
+def serve_in_process(selector: str, requests: list) -> list:
+    """The answer lines ``serve`` writes, in process, for ``requests`` (JSON objects, one a line),
+    the target opened from ``selector`` and closed after."""
+    import io
+    import json
+
+    from torchlean_runtime.conformance.protocol import serve
+    from torchlean_runtime.conformance.target import open_target
+
+    rd = io.BytesIO(b"".join(json.dumps(r).encode() + b"\n" for r in requests))
+    wr = io.BytesIO()
+    target = open_target(selector)
+    try:
+        assert serve(target, rd, wr) == 0
+    finally:
+        target.close()
+    return wr.getvalue().splitlines()
+
+
+@pytest.fixture
+def serve_lines():
+    """:func:`serve_in_process`, for the tests that talk to ``serve`` without a process."""
+    return serve_in_process

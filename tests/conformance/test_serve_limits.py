@@ -5,28 +5,15 @@ cannot represent were answered ``crash`` without a stable code."""
 
 from __future__ import annotations
 
-import io
 import json
 import sys
 
 import pytest
 
-from torchlean_runtime.conformance.protocol import ProcessTarget, serve
-from torchlean_runtime.conformance.target import open_target
+from torchlean_runtime.conformance.protocol import ProcessTarget
 from torchlean_runtime.errors import ProtocolError
 
 HUGE = [[1000000, 1000000, 0], [1 << 62, 1 << 62, 0], [1 << 64, 0], [1 << 31, 1 << 31, 0], [0, 1 << 50]]
-
-
-def _serve(selector: str, requests: list) -> list:
-    rd = io.BytesIO(b"".join(json.dumps(r).encode() + b"\n" for r in requests))
-    wr = io.BytesIO()
-    target = open_target(selector)
-    try:
-        assert serve(target, rd, wr) == 0
-    finally:
-        target.close()
-    return [json.loads(line) for line in wr.getvalue().splitlines()]
 
 
 def _register(rid: int, shape: list, op: str = "Runtime.registerVariable", key: str = "value") -> dict:
@@ -35,13 +22,13 @@ def _register(rid: int, shape: list, op: str = "Runtime.registerVariable", key: 
 
 
 @pytest.mark.parametrize("selector", ["spec", "impl"])
-def test_a_request_tensor_beyond_the_limits_is_a_typed_error_before_any_allocation(selector):
+def test_a_request_tensor_beyond_the_limits_is_a_typed_error_before_any_allocation(selector, serve_lines):
     requests = [{"id": 0, "type": "reset", "scalar_type": "Float"},
                 {"id": 1, "type": "call", "op": "Runtime.emptyContext", "args": {}, "bind": "c"}]
     requests += [_register(2 + i, shape) for i, shape in enumerate(HUGE)]
     requests += [_register(20, shape, "Runtime.registerGradient", "grad") for shape in HUGE[:1]]
     requests += [_register(30, [2, 0])]  # within the limits: still served
-    answers = _serve(selector, requests)
+    answers = [json.loads(line) for line in serve_lines(selector, requests)]
     assert len(answers) == len(requests)
     for a in answers[2:-1]:
         assert a["type"] == "error" and a["code"] == "TLR_TENSOR_TOO_LARGE", a

@@ -15,7 +15,6 @@ request holding it killed ``serve``).
 from __future__ import annotations
 
 import copy
-import io
 import json
 import os
 import random
@@ -27,8 +26,7 @@ from typing import Any
 
 import pytest
 
-from torchlean_runtime.conformance.protocol import MAX_REQUEST_ID, PROTOCOL, serve
-from torchlean_runtime.conformance.target import open_target
+from torchlean_runtime.conformance.protocol import MAX_REQUEST_ID, PROTOCOL
 from torchlean_runtime.conformance.vectors.format import (OPS, RESULT_KINDS, args_from_doc, from_document,
                                                            result_from_doc)
 from torchlean_runtime.conformance.vectors.replay import corpus_dir
@@ -244,18 +242,6 @@ def fuzz_requests(seed: int, count: int) -> list:
     return requests + [{"id": count + 3, "type": "shutdown"}]
 
 
-def _serve_lines(selector: str, requests: list) -> list:
-    """The answer lines ``serve`` writes, in process, for ``requests`` (JSON objects, one a line)."""
-    rd = io.BytesIO(b"".join(json.dumps(r).encode() + b"\n" for r in requests))
-    wr = io.BytesIO()
-    target = open_target(selector)
-    try:
-        assert serve(target, rd, wr) == 0
-    finally:
-        target.close()
-    return wr.getvalue().splitlines()
-
-
 def _check_answers(requests: list, lines: list) -> None:
     assert len(lines) == len(requests)  # one answer per request: the server never died
     for req, line in zip(requests, lines):
@@ -273,9 +259,9 @@ def _check_answers(requests: list, lines: list) -> None:
 
 
 @pytest.mark.parametrize("selector", ["spec", "impl"])
-def test_serve_answers_every_request_of_a_seeded_fuzz_campaign(selector):
+def test_serve_answers_every_request_of_a_seeded_fuzz_campaign(selector, serve_lines):
     requests = fuzz_requests(seed=1, count=4000)
-    _check_answers(requests, _serve_lines(selector, requests))
+    _check_answers(requests, serve_lines(selector, requests))
 
 
 def test_serve_as_a_process_survives_the_fuzz_campaign():
@@ -288,7 +274,7 @@ def test_serve_as_a_process_survives_the_fuzz_campaign():
 
 
 @pytest.mark.parametrize("bad", UNHASHABLE, ids=repr)
-def test_serve_answers_unhashable_values_with_protocol_error(bad):
+def test_serve_answers_unhashable_values_with_protocol_error(bad, serve_lines):
     t = {"shape": [1], "dtype": bad, "bits": ["0"]}
     requests = [
         {"id": 1, "type": "hello", "protocol": PROTOCOL},
@@ -305,7 +291,7 @@ def test_serve_answers_unhashable_values_with_protocol_error(bad):
         {"id": 12, "type": "call", "op": "Runtime.contextSize", "args": {"ctx": "c0"}},
         {"id": 13, "type": "shutdown"},
     ]
-    answers = [json.loads(line) for line in _serve_lines("spec", requests)]
+    answers = [json.loads(line) for line in serve_lines("spec", requests)]
     assert [a["id"] for a in answers] == list(range(1, 14))
     types = [a["type"] for a in answers]
     assert types == ["hello", "protocol_error", "ok", "protocol_error", "protocol_error", "result",
@@ -318,7 +304,7 @@ def test_serve_answers_unhashable_values_with_protocol_error(bad):
 
 
 @pytest.mark.parametrize("selector", ["spec", "impl"])
-def test_serve_refuses_a_handle_ending_in_a_newline(selector):
+def test_serve_refuses_a_handle_ending_in_a_newline(selector, serve_lines):
     requests = [
         {"id": 1, "type": "reset", "scalar_type": "Float"},
         {"id": 2, "type": "call", "op": "Runtime.emptyContext", "args": {}, "bind": "c0\n"},
@@ -330,7 +316,7 @@ def test_serve_refuses_a_handle_ending_in_a_newline(selector):
         {"id": 7, "type": "call", "op": "Runtime.contextSize", "args": {"ctx": "c0"}},
         {"id": 8, "type": "shutdown"},
     ]
-    answers = [json.loads(line) for line in _serve_lines(selector, requests)]
+    answers = [json.loads(line) for line in serve_lines(selector, requests)]
     assert [(a["id"], a["type"]) for a in answers] == [
         (1, "ok"), (2, "protocol_error"), (3, "result"), (4, "protocol_error"), (5, "protocol_error"),
         (6, "protocol_error"), (7, "result"), (8, "ok")]
@@ -339,7 +325,7 @@ def test_serve_refuses_a_handle_ending_in_a_newline(selector):
 
 
 @pytest.mark.parametrize("selector", ["spec", "impl"])
-def test_serve_binds_only_contexts_and_variables(selector):
+def test_serve_binds_only_contexts_and_variables(selector, serve_lines):
     """docs/protocol.md: bind is present only when the operation returns a context or variable; serve
     bound whatever a call returned (a names list under "c1"), and later calls on "c1" crashed."""
     requests = [
@@ -350,7 +336,7 @@ def test_serve_binds_only_contexts_and_variables(selector):
         {"id": 5, "type": "call", "op": "Runtime.contextSize", "args": {"ctx": "c0"}, "bind": "n"},
         {"id": 6, "type": "shutdown"},
     ]
-    answers = [json.loads(line) for line in _serve_lines(selector, requests)]
+    answers = [json.loads(line) for line in serve_lines(selector, requests)]
     assert [a["type"] for a in answers] == ["ok", "result", "protocol_error", "crash", "protocol_error", "ok"]
     assert "returns a names; only contexts and variables are bound" in answers[2]["message"]
     assert "'c1' is not bound" in answers[3]["message"]  # nothing was bound under c1

@@ -61,7 +61,7 @@ from torchlean_runtime.errors import (TargetFailedError, TorchLeanError, TraceFo
                                      printable)
 
 from .bits import TensorBits, describe_element
-from .execute import Crash, matches
+from .execute import Crash, ObservedError, matches
 from .format import ContextState, ExpectedError, Result, Trace, VariableState, result_to_doc
 from .reader import ReaderLimits, limits_from_env, read_trace
 
@@ -328,8 +328,6 @@ def _after_attacks(trace: Trace, target: Any, path: str, step: int, observed: An
 def _same_answer(a: Any, b: Any) -> bool:
     """Two failing answers of one step are the same failure: crashes of the same exception type
     (a message may hold addresses), refusals with the same code, equal results."""
-    from .execute import Crash, ObservedError
-
     if isinstance(a, Crash) and isinstance(b, Crash):
         return a.exception == b.exception
     if isinstance(a, ObservedError) and isinstance(b, ObservedError):
